@@ -1,0 +1,13 @@
+//! Helpers shared by the integration tests. Include with `mod util;`.
+//!
+//! * [`tools`]: paths of the external tools installed by `scripts/install-tools`
+//!   (a missing tool is a test failure, never a skip).
+//! * [`cmd`]: [`cmd::TestDir`] (a scratch directory) and [`cmd::Cmd`] (runs the real
+//!   `pullthrough` binary, or another program, with a cleared environment).
+//! * [`oracle`]: what Argo CD reads from a manifest stream, via `.tools/bin/yaml-oracle`,
+//!   and [`oracle::differing_paths`] to compare two readings.
+#![allow(dead_code)]
+
+pub mod cmd;
+pub mod oracle;
+pub mod tools;

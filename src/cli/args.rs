@@ -1,0 +1,75 @@
+//! Command-line flags as clap parses them (the "low-level" arguments). Nothing here has meaning
+//! yet: [`super`] resolves them, with the environment and config file, into settings.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "pullthrough", version, about = "Rewrite container images in rendered Kubernetes manifests to a mirror, byte for byte", long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Rewrite the images of a manifest stream (files in order, or stdin) and print it.
+    /// Works as a Helm 3 `--post-renderer`.
+    Rewrite(RewriteArgs),
+    /// Show every image field found, what it becomes and why (table or JSON).
+    Explain(ExplainArgs),
+}
+
+/// Options shared by every command that rewrites.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RuleArgs {
+    /// Config file (native format or the seed chart's values.yaml).
+    /// Default: $PULLTHROUGH_CONFIG, else /etc/pullthrough/config.yaml when present.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Destination registry for relative prefixes: host[:port][/path].
+    #[arg(long, value_name = "REGISTRY")]
+    pub mirror: Option<String>,
+    /// Map an upstream registry to a prefix under --mirror or a full destination
+    /// (repeatable; adds to or replaces the config's `registries` entry).
+    #[arg(long = "map", value_name = "UPSTREAM=PREFIX_OR_DEST")]
+    pub map: Vec<String>,
+    /// Leave images whose normalized name matches this glob untouched (repeatable; adds to the config's).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Namespace of objects that do not name one (for `namespaces` filters and explain).
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Unparseable or non-string images are errors instead of warnings.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RewriteArgs {
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// Manifest files; `-` or none reads stdin.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
+pub enum OutputFormat {
+    #[default]
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// Output format.
+    #[arg(long, short = 'o', value_enum, default_value_t)]
+    pub output: OutputFormat,
+    /// Manifest files; `-` or none reads stdin.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}

@@ -1,0 +1,225 @@
+//! The command line: parse flags, resolve settings, run the pipeline, report.
+//!
+//! Exit codes: 0 success; 1 usage, config or parameter error; 2 bad input (manifests that do not
+//! parse, a render that fails, an image policy refusal); 3 `verify` found images that are not ok.
+
+pub mod args;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+
+use crate::environ::Environ;
+use crate::rewrite::{self, Input, RewriteError};
+use crate::rules::{RuleError, Rules};
+use crate::settings::{config, seed, Limits, RewriteSettings};
+use args::{Cli, Command, OutputFormat, RuleArgs};
+
+/// Exit code for bad input.
+pub const EXIT_INPUT: u8 = 2;
+/// Exit code for usage and configuration errors.
+pub const EXIT_USAGE: u8 = 1;
+
+/// A usage error (exit 1) that is not one of the library's typed errors.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Parses the process's arguments and environment and runs the command.
+pub fn run() -> Result<ExitCode> {
+    init_logging();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind::*;
+            return match e.kind() {
+                DisplayHelp | DisplayVersion | DisplayHelpOnMissingArgumentOrSubcommand => {
+                    let _ = e.print();
+                    Ok(ExitCode::SUCCESS)
+                }
+                _ => {
+                    let _ = e.print();
+                    Ok(ExitCode::from(EXIT_USAGE))
+                }
+            };
+        }
+    };
+    let env = Environ::from_process();
+    match cli.command {
+        Command::Rewrite(a) => {
+            let (settings, limits, warnings) = rewrite_settings(&a.rules, &env)?;
+            print_warnings(&warnings);
+            let inputs = read_inputs(&a.files, &limits)?;
+            let out = rewrite_inputs(&inputs, &settings, &limits)?;
+            crate::emit::stdout(out.as_bytes()).context("writing stdout")?;
+        }
+        Command::Explain(a) => {
+            let (settings, limits, warnings) = rewrite_settings(&a.rules, &env)?;
+            print_warnings(&warnings);
+            let inputs = read_inputs(&a.files, &limits)?;
+            let text = explain_inputs(&inputs, &settings, &limits, a.output)?;
+            crate::emit::stdout(text.as_bytes()).context("writing stdout")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Maps an error to the documented exit code by the typed errors in its chain.
+pub fn exit_code_for(err: &anyhow::Error) -> ExitCode {
+    for cause in err.chain() {
+        if cause.is::<UsageError>() || cause.is::<RuleError>() || cause.is::<config::ConfigError>() {
+            return ExitCode::from(EXIT_USAGE);
+        }
+        if cause.is::<RewriteError>() {
+            return ExitCode::from(EXIT_INPUT);
+        }
+    }
+    ExitCode::from(EXIT_INPUT)
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("PULLTHROUGH_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}
+
+fn print_warnings(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("pullthrough: warning: {w}");
+    }
+}
+
+/// Which config file applies: the flag, else `$PULLTHROUGH_CONFIG`, else the sidecar's default
+/// path when it exists.
+pub fn config_path(flag: Option<&Path>, env: &Environ) -> Option<PathBuf> {
+    if let Some(p) = flag {
+        return Some(p.to_path_buf());
+    }
+    if let Some(p) = env.get("PULLTHROUGH_CONFIG").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    let default = Path::new("/etc/pullthrough/config.yaml");
+    default.exists().then(|| default.to_path_buf())
+}
+
+/// Loads the config file into settings; returns the warnings the seed format produces and the
+/// native file (for the layers above it).
+pub fn load_config(path: Option<&Path>, s: &mut RewriteSettings, limits: &mut Limits) -> Result<(Vec<String>, Option<config::ConfigFile>)> {
+    let Some(path) = path else { return Ok((Vec::new(), None)) };
+    let name = path.display().to_string();
+    match config::load(path)? {
+        config::Loaded::Native(c) => {
+            s.apply_config(&name, &c);
+            if let Some(l) = &c.limits {
+                if let Some(v) = l.max_input_bytes {
+                    limits.max_input_bytes = v;
+                }
+                if let Some(v) = l.max_depth {
+                    limits.max_depth = v;
+                }
+            }
+            Ok((Vec::new(), Some(c)))
+        }
+        config::Loaded::Seed(v) => Ok((seed::apply(s, &name, &v), None)),
+    }
+}
+
+/// Applies `--mirror`, `--map`, `--exclude`, `--namespace`, `--strict`.
+pub fn apply_rule_flags(a: &RuleArgs, s: &mut RewriteSettings) -> Result<()> {
+    if let Some(m) = &a.mirror {
+        s.mirror.set(Some(m.clone()), "--mirror");
+    }
+    if !a.map.is_empty() {
+        let mut map = s.registries.value.clone();
+        for m in &a.map {
+            let (up, dest) = m
+                .split_once('=')
+                .filter(|(u, _)| !u.is_empty())
+                .ok_or_else(|| UsageError(format!("--map {m:?}: expected UPSTREAM=PREFIX_OR_DEST")))?;
+            map.insert(up.to_string(), dest.to_string());
+        }
+        s.registries.set(map, "--map");
+    }
+    if !a.exclude.is_empty() {
+        let mut ex = s.exclude.value.clone();
+        ex.extend(a.exclude.iter().cloned());
+        s.exclude.set(ex, "--exclude");
+    }
+    if let Some(ns) = &a.namespace {
+        s.default_namespace = ns.clone();
+    }
+    if a.strict {
+        s.strict.set(true, "--strict");
+    }
+    Ok(())
+}
+
+fn rewrite_settings(a: &RuleArgs, env: &Environ) -> Result<(RewriteSettings, Limits, Vec<String>)> {
+    let mut s = RewriteSettings::default();
+    let mut limits = Limits::default();
+    let path = config_path(a.config.as_deref(), env);
+    let (warnings, _) = load_config(path.as_deref(), &mut s, &mut limits)?;
+    apply_rule_flags(a, &mut s)?;
+    Ok((s, limits, warnings))
+}
+
+/// Reads the named files in order (`-` or none: stdin), each checked for size and UTF-8.
+pub fn read_inputs(files: &[PathBuf], limits: &Limits) -> Result<Vec<Input>> {
+    let mut inputs = Vec::new();
+    let stdin_only = [PathBuf::from("-")];
+    let files = if files.is_empty() { &stdin_only[..] } else { files };
+    for f in files {
+        let (name, bytes) = if f.as_os_str() == "-" {
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .take(limits.max_input_bytes + 1)
+                .read_to_end(&mut buf)
+                .context("reading stdin")?;
+            ("<stdin>".to_string(), buf)
+        } else {
+            let name = f.display().to_string();
+            let meta = std::fs::metadata(f).map_err(|e| UsageError(format!("{name}: {e}")))?;
+            if meta.len() > limits.max_input_bytes {
+                return Err(RewriteError {
+                    input: name,
+                    at: None,
+                    msg: format!(
+                        "file is {} bytes, over the limit of {} bytes (raise limits.maxInputBytes in the config)",
+                        meta.len(),
+                        limits.max_input_bytes
+                    ),
+                }
+                .into());
+            }
+            let bytes = std::fs::read(f).map_err(|e| UsageError(format!("{name}: {e}")))?;
+            (name, bytes)
+        };
+        inputs.push(Input::from_bytes(name, bytes, limits)?);
+    }
+    Ok(inputs)
+}
+
+/// Plans and applies: the core of `rewrite` and of the plugin's `generate`.
+pub fn rewrite_inputs(inputs: &[Input], s: &RewriteSettings, limits: &Limits) -> Result<String> {
+    let rules = Rules::compile(s)?;
+    let opts = rewrite::Options { strict: s.strict.value, limits: *limits };
+    let plan = rewrite::plan(inputs, &rules, &opts)?;
+    print_warnings(&plan.warnings);
+    Ok(rewrite::apply(inputs, &plan)?)
+}
+
+/// The explain table or JSON for inputs.
+pub fn explain_inputs(inputs: &[Input], s: &RewriteSettings, limits: &Limits, format: OutputFormat) -> Result<String> {
+    let rules = Rules::compile(s)?;
+    let opts = rewrite::Options { strict: s.strict.value, limits: *limits };
+    let plan = rewrite::plan(inputs, &rules, &opts)?;
+    print_warnings(&plan.warnings);
+    let rows = crate::explain::rows(inputs, &plan, rules.default_namespace());
+    Ok(match format {
+        OutputFormat::Table => crate::explain::table(&rows),
+        OutputFormat::Json => crate::explain::json(&rows),
+    })
+}

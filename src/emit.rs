@@ -1,0 +1,16 @@
+//! Emit: write the finished output once, after every step succeeded.
+//!
+//! Nothing is written to stdout before the whole stream has been rendered, scanned and spliced
+//! (Argo CD would take partial output as the app's desired state). A reader that goes away
+//! (`| head`) is not an error: a broken pipe ends the program quietly.
+
+use std::io::{self, Write};
+
+/// Writes `bytes` to stdout in one go. A broken pipe counts as success.
+pub fn stdout(bytes: &[u8]) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}

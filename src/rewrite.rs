@@ -1,0 +1,294 @@
+//! Rewrite: turn scan results and rules into edit records, then apply them.
+//!
+//! One [`Record`] per image field found: where it is, what it held, the decision, and the byte
+//! edit (if any). `explain` prints the records; `apply` splices exactly their edits, so what
+//! explain shows is what rewrite does. Every input is scanned and planned before any output is
+//! produced; a single problem anywhere fails the whole run with nothing written.
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+
+use crate::manifest::yaml::{ParseLimits, Style};
+use crate::manifest::{self, Finding, Object, Site, SiteValue, Span};
+use crate::rules::{Decision, Reason, Rules};
+use crate::settings::Limits;
+use crate::splice::{self, Edit};
+
+/// One named input text (a file, stdin, or a renderer's output).
+#[derive(Debug, Clone)]
+pub struct Input {
+    pub name: String,
+    pub text: String,
+}
+
+impl Input {
+    /// Checks size and UTF-8. The error names the input and the place.
+    pub fn from_bytes(name: impl Into<String>, bytes: Vec<u8>, limits: &Limits) -> Result<Input, RewriteError> {
+        let name = name.into();
+        if bytes.len() as u64 > limits.max_input_bytes {
+            return Err(RewriteError::at(
+                &name,
+                None,
+                format!(
+                    "input is {} bytes, over the limit of {} bytes (raise limits.maxInputBytes in the config)",
+                    bytes.len(),
+                    limits.max_input_bytes
+                ),
+            ));
+        }
+        match String::from_utf8(bytes) {
+            Ok(text) => Ok(Input { name, text }),
+            Err(e) => {
+                let off = e.utf8_error().valid_up_to();
+                let (line, col) = manifest::line_col(std::str::from_utf8(&e.as_bytes()[..off]).unwrap_or(""), off);
+                Err(RewriteError::at(&name, Some((line, col)), "invalid UTF-8".to_string()))
+            }
+        }
+    }
+}
+
+/// Options for planning.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Unparseable or non-string images are errors, not warnings.
+    pub strict: bool,
+    pub limits: Limits,
+}
+
+/// What happened to one image field.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// Index into the inputs.
+    pub input: usize,
+    /// 0-based document index across all inputs.
+    pub doc: usize,
+    /// Byte offset of the field's value in its input.
+    pub offset: usize,
+    pub object: Object,
+    pub path: String,
+    /// Which built-in or configured rule found it.
+    pub field: &'static str,
+    /// The value as Go reads it (aliases resolved), or a description for non-strings.
+    pub before: String,
+    pub decision: Decision,
+    pub edit: Option<Edit>,
+}
+
+/// All records for a set of inputs.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub records: Vec<Record>,
+    /// Printed once each on stderr.
+    pub warnings: Vec<String>,
+    pub documents: usize,
+}
+
+/// A problem that stops the run: `name:line:col: msg`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.render())]
+pub struct RewriteError {
+    pub input: String,
+    pub at: Option<(usize, usize)>,
+    pub msg: String,
+}
+
+impl RewriteError {
+    fn at(input: &str, at: Option<(usize, usize)>, msg: String) -> Self {
+        RewriteError { input: input.to_string(), at, msg }
+    }
+    fn render(&self) -> String {
+        match self.at {
+            Some((l, c)) => format!("{}:{l}:{c}: {}", self.input, self.msg),
+            None => format!("{}: {}", self.input, self.msg),
+        }
+    }
+}
+
+/// Byte ranges of the independent pieces of `text`: the whole text, or, for a stream of
+/// concatenated JSON objects (which Argo CD's decoder accepts but YAML does not), each object.
+fn segments(text: &str) -> Vec<Range<usize>> {
+    let trimmed = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
+    if !trimmed.starts_with('{') {
+        return vec![0..text.len()];
+    }
+    let start = text.len() - trimmed.len();
+    let mut out = Vec::new();
+    let mut it = serde_json::Deserializer::from_str(trimmed).into_iter::<serde::de::IgnoredAny>();
+    let mut prev = 0;
+    while let Some(item) = it.next() {
+        if item.is_err() {
+            return vec![0..text.len()];
+        }
+        let end = it.byte_offset();
+        out.push(start + prev..start + end);
+        prev = end;
+    }
+    if out.len() <= 1 {
+        return vec![0..text.len()];
+    }
+    // The tail (whitespace) belongs to the last object; the head to the first.
+    out[0].start = 0;
+    if let Some(last) = out.last_mut() {
+        last.end = text.len();
+    }
+    out
+}
+
+/// Scans every input and decides every image. Fails on the first syntax error, a construct the
+/// policy refuses (merge key in a container, alias reading a rewritten anchor, multi-line block
+/// image), or, with `strict`, an unparseable image.
+pub fn plan(inputs: &[Input], rules: &Rules, opts: &Options) -> Result<Plan, RewriteError> {
+    let mut plan = Plan::default();
+    let limits = ParseLimits { max_depth: opts.limits.max_depth };
+    for (i, input) in inputs.iter().enumerate() {
+        let text = input.text.as_str();
+        for seg in segments(text) {
+            let scan = manifest::scan(&text[seg.clone()], limits).map_err(|e| {
+                let (line, col) = if seg.start == 0 {
+                    (e.line, e.col)
+                } else {
+                    let (l0, _) = manifest::line_col(text, seg.start);
+                    (l0 + e.line - 1, e.col)
+                };
+                RewriteError::at(&input.name, Some((line, col)), e.msg.clone())
+            })?;
+            let doc_base = plan.documents;
+            plan.documents += scan.documents;
+            let shift = |s: Span| Span::within(s.start() + seg.start, s.end() + seg.start, text).expect("segment span");
+            plan_segment(&mut plan, i, input, scan, doc_base, &shift, rules, opts)?;
+        }
+    }
+    Ok(plan)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn plan_segment(
+    plan: &mut Plan,
+    input_index: usize,
+    input: &Input,
+    scan: manifest::Scan,
+    doc_base: usize,
+    shift: &dyn Fn(Span) -> Span,
+    rules: &Rules,
+    opts: &Options,
+) -> Result<(), RewriteError> {
+    let text = input.text.as_str();
+    let err_at = |offset: usize, msg: String| RewriteError::at(&input.name, Some(manifest::line_col(text, offset)), msg);
+    // Anchors (per document) defined on image scalars, and whether they were rewritten.
+    let mut image_anchors: HashMap<(usize, usize), bool> = HashMap::new();
+    for site in &scan.sites {
+        if let SiteValue::Scalar { anchor, .. } = site.value {
+            if anchor != 0 {
+                image_anchors.insert((site.doc, anchor), false);
+            }
+        }
+    }
+    let mut seen_warning: HashSet<String> = HashSet::new();
+    for site in scan.sites {
+        let Site { doc, object, path, span, value, rule } = site;
+        let span = shift(span);
+        let ns = object.namespace.as_deref();
+        let (before, decision, edit) = match value {
+            SiteValue::Scalar { value, style, in_flow, anchor, .. } => {
+                let d = rules.decide(&value, ns);
+                let edit = match &d.to {
+                    Some(to) => Some(
+                        splice::scalar_edit(text, span, style, in_flow, &value, to)
+                            .map_err(|e| err_at(span.start(), format!("{path}: {e}")))?,
+                    ),
+                    None => None,
+                };
+                if anchor != 0 && edit.is_some() {
+                    image_anchors.insert((doc, anchor), true);
+                }
+                (value, d, edit)
+            }
+            SiteValue::Alias { anchor, value: Some(v), in_flow } => {
+                if image_anchors.contains_key(&(doc, anchor)) {
+                    (v, Decision { to: None, reason: Reason::FollowsAnchor }, None)
+                } else {
+                    let d = rules.decide(&v, ns);
+                    let edit = d.to.as_ref().map(|to| Edit { span, text: splice::quote(to, Style::Plain, in_flow) });
+                    (v, d, edit)
+                }
+            }
+            SiteValue::Alias { value: None, .. } => {
+                let what = "an alias of a collection";
+                (span.slice(text).to_string(), Decision { to: None, reason: Reason::NotAString(what) }, None)
+            }
+            SiteValue::NotString(what) => {
+                let src: String = span.slice(text).chars().take(60).collect();
+                (src, Decision { to: None, reason: Reason::NotAString(what) }, None)
+            }
+        };
+        if let Reason::Unparseable(_) | Reason::NotAString(_) = &decision.reason {
+            let msg = format!("{path}: image {before:?} left as is: {}", decision.reason);
+            if opts.strict {
+                return Err(err_at(span.start(), format!("{msg} (--strict)")));
+            }
+            let w = err_at(span.start(), msg).to_string();
+            if seen_warning.insert(w.clone()) {
+                plan.warnings.push(w);
+            }
+        }
+        plan.records.push(Record {
+            input: input_index,
+            doc: doc_base + doc,
+            offset: span.start(),
+            object,
+            path,
+            field: rule,
+            before,
+            decision,
+            edit,
+        });
+    }
+    if !rules.enabled() {
+        return Ok(());
+    }
+    for f in scan.findings {
+        match f {
+            Finding::MergeInContainer { span, path } => {
+                return Err(err_at(
+                    shift(span).start(),
+                    format!("{path}: a `<<` merge key inside a container; go-yaml v2 may let it override `image`, so pullthrough will not guess which image Argo CD reads: write the container's fields out"),
+                ));
+            }
+            Finding::AliasOfImage { doc, anchor, span } => {
+                if image_anchors.get(&(doc, anchor)) == Some(&true) {
+                    let span = shift(span);
+                    return Err(err_at(
+                        span.start(),
+                        format!("alias {} reads an anchored image that is being rewritten, outside an image field; rewriting it would change this value too: write the value out instead of the alias", span.slice(text)),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Applies the plan's edits to each input and joins the inputs into one stream (a `---` line
+/// between inputs, a newline added where an input does not end with one). One input comes out
+/// byte for byte except the edited scalars.
+pub fn apply(inputs: &[Input], plan: &Plan) -> Result<String, RewriteError> {
+    let mut per_input: Vec<Vec<Edit>> = vec![Vec::new(); inputs.len()];
+    for r in &plan.records {
+        if let Some(e) = &r.edit {
+            per_input[r.input].push(e.clone());
+        }
+    }
+    let total: usize = inputs.iter().map(|i| i.text.len() + 5).sum();
+    let mut out = String::with_capacity(total + total / 16);
+    for (i, (input, edits)) in inputs.iter().zip(per_input).enumerate() {
+        if i > 0 {
+            if !out.is_empty() && !out.ends_with('\n') {
+                out.push('\n');
+            }
+            out.push_str("---\n");
+        }
+        let rewritten = splice::apply(&input.text, &edits).map_err(|e| RewriteError::at(&input.name, None, e.to_string()))?;
+        out.push_str(&rewritten);
+    }
+    Ok(out)
+}

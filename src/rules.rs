@@ -1,0 +1,263 @@
+//! Rules: decide, for one image string, whether and how it is rewritten.
+//!
+//! Order (the first that applies wins): unparseable → kept; Docker Hub aliases folded into
+//! `docker.io`; already on a destination registry → kept (so a second run changes nothing);
+//! namespace not included or excluded → kept; `exclude` glob → kept; `registries` entry →
+//! `<mirror>/<prefix>/<path>` or `<destination>/<path>`; regex rules on the normalized reference
+//! (`domain/path:tag@digest`, `:latest` added when neither is written) → their replacement;
+//! otherwise kept (`no rule`). The output keeps the input's tag and digest and adds `:latest`
+//! when the input had neither, as the seed's Kyverno policy does.
+
+use std::fmt;
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use regex::Regex;
+
+use crate::reference::ImageRef;
+use crate::settings::{RewriteSettings, Setting};
+
+/// Why an image got the value it got; `explain` prints it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// Rewritten through the `registries` entry for this upstream.
+    Registry(String),
+    /// Rewritten by the n-th regex rule (1-based, as people count).
+    Regex(usize),
+    Excluded(String),
+    AlreadyMirrored,
+    NamespaceExcluded(String),
+    NoRule(String),
+    Unparseable(String),
+    Disabled,
+    NotAString(&'static str),
+    /// An `*alias` whose anchor is itself an image field: it reads whatever the anchor holds.
+    FollowsAnchor,
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::Registry(r) => write!(f, "registry {r}"),
+            Reason::Regex(n) => write!(f, "regex #{n}"),
+            Reason::Excluded(g) => write!(f, "excluded ({g})"),
+            Reason::AlreadyMirrored => f.write_str("already on mirror"),
+            Reason::NamespaceExcluded(ns) => write!(f, "namespace excluded ({ns})"),
+            Reason::NoRule(r) => write!(f, "no rule for {r}"),
+            Reason::Unparseable(e) => write!(f, "unparseable: {e}"),
+            Reason::Disabled => f.write_str("disabled"),
+            Reason::NotAString(what) => write!(f, "not a string ({what})"),
+            Reason::FollowsAnchor => f.write_str("follows its anchor"),
+        }
+    }
+}
+
+/// The outcome for one image string.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decision {
+    /// The new value, or `None` to leave the bytes alone.
+    pub to: Option<String>,
+    pub reason: Reason,
+}
+
+/// A settings value that cannot be compiled into a rule; names where it came from.
+#[derive(Debug, thiserror::Error)]
+#[error("{origin}: {msg}")]
+pub struct RuleError {
+    pub origin: String,
+    pub msg: String,
+}
+
+#[derive(Debug)]
+struct RegexRule {
+    /// Seed rules apply only to images of this registry (the seed's precondition).
+    registry: Option<String>,
+    re: Regex,
+    replace: String,
+}
+
+/// Compiled rewrite rules.
+#[derive(Debug)]
+pub struct Rules {
+    enabled: bool,
+    /// (upstream registry, destination `host[:port]/path`)
+    registries: Vec<(String, String)>,
+    exclude: (GlobSet, Vec<String>),
+    ns_include: Option<GlobSet>,
+    ns_exclude: GlobSet,
+    regex: Vec<RegexRule>,
+    docker_hub_aliases: Vec<String>,
+    /// Registries pullthrough writes to: an image already there is never touched.
+    destinations: Vec<String>,
+    default_namespace: String,
+}
+
+/// Regexes come from Application authors (parameters); cap their compiled size.
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+fn glob_set(s: &Setting<Vec<String>>) -> Result<(GlobSet, Vec<String>), RuleError> {
+    let mut b = GlobSetBuilder::new();
+    for g in &s.value {
+        let glob = Glob::new(g).map_err(|e| RuleError { origin: s.origin.clone(), msg: format!("invalid glob {g:?}: {}", e.kind()) })?;
+        b.add(glob);
+    }
+    let set = b.build().map_err(|e| RuleError { origin: s.origin.clone(), msg: e.to_string() })?;
+    Ok((set, s.value.clone()))
+}
+
+/// The host part (`host[:port]`) of a destination.
+fn host_of(dest: &str) -> &str {
+    dest.split('/').next().unwrap_or(dest)
+}
+
+/// A destination is full when its first component looks like a registry host.
+fn is_full_destination(s: &str) -> bool {
+    let first = s.split('/').next().unwrap_or("");
+    first.contains('.') || first.contains(':') || first == "localhost"
+}
+
+impl Rules {
+    /// Compiles settings. Fails on an invalid glob or regex, a regex without a capture group in
+    /// seed rules, a relative prefix without a mirror, or a destination that is not a valid
+    /// registry/repository name.
+    pub fn compile(s: &RewriteSettings) -> Result<Rules, RuleError> {
+        let mirror = s.mirror.value.as_deref().map(|m| m.trim_end_matches('/').to_string()).filter(|m| !m.is_empty());
+        let mut registries = Vec::new();
+        let mut destinations = Vec::new();
+        if let Some(m) = &mirror {
+            check_destination(m, &s.mirror.origin)?;
+            destinations.push(host_of(m).to_string());
+        }
+        for (upstream, target) in &s.registries.value {
+            let origin = format!("{}.{upstream}", s.registries.origin);
+            let target = target.trim_matches('/');
+            let dest = if is_full_destination(target) {
+                target.to_string()
+            } else {
+                let Some(m) = &mirror else {
+                    return Err(RuleError { origin, msg: format!("prefix {target:?} is relative but no mirror is set") });
+                };
+                if target.is_empty() { m.clone() } else { format!("{m}/{target}") }
+            };
+            check_destination(&dest, &origin)?;
+            destinations.push(host_of(&dest).to_string());
+            registries.push((upstream.to_ascii_lowercase(), dest));
+        }
+        let mut regex = Vec::new();
+        for (i, r) in s.rules.value.iter().enumerate() {
+            let origin = r.origin.clone().unwrap_or_else(|| format!("{}[{i}]", s.rules.origin));
+            let re = regex::RegexBuilder::new(&r.pattern)
+                .size_limit(REGEX_SIZE_LIMIT)
+                .build()
+                .map_err(|e| RuleError { origin: origin.clone(), msg: format!("invalid regex: {}", e.to_string().lines().last().unwrap_or("")) })?;
+            if r.require_capture && re.captures_len() < 2 {
+                return Err(RuleError { origin, msg: format!("regex {:?} has no capture group; the replacement needs $1", r.pattern) });
+            }
+            // The replacement's literal host, if it has one, is a destination too.
+            if let Some(host) = r.replace.split('/').next().filter(|h| !h.contains('$') && (h.contains('.') || h.contains(':'))) {
+                destinations.push(host.to_string());
+            }
+            regex.push(RegexRule { registry: r.registry.clone(), re, replace: r.replace.clone() });
+        }
+        let ns_include = if s.namespaces_include.value.is_empty() { None } else { Some(glob_set(&s.namespaces_include)?.0) };
+        destinations.sort();
+        destinations.dedup();
+        Ok(Rules {
+            enabled: s.enabled.value,
+            registries,
+            exclude: glob_set(&s.exclude)?,
+            ns_include,
+            ns_exclude: glob_set(&s.namespaces_exclude)?.0,
+            regex,
+            docker_hub_aliases: s.docker_hub_aliases.value.iter().map(|a| a.to_ascii_lowercase()).collect(),
+            destinations,
+            default_namespace: s.default_namespace.clone(),
+        })
+    }
+
+    /// False when rewriting is switched off (`enabled: false`): every image is kept.
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// The namespace an object without `metadata.namespace` lands in.
+    pub fn default_namespace(&self) -> &str {
+        &self.default_namespace
+    }
+
+    /// Decides what `image` (as written) becomes for an object in `namespace`.
+    pub fn decide(&self, image: &str, namespace: Option<&str>) -> Decision {
+        let keep = |reason| Decision { to: None, reason };
+        if !self.enabled {
+            return keep(Reason::Disabled);
+        }
+        let parsed = match image.parse::<ImageRef>() {
+            Ok(r) => r,
+            Err(e) => return keep(Reason::Unparseable(e.to_string())),
+        };
+        let r = self.fold_docker_hub(parsed);
+        if self.destinations.iter().any(|d| d == r.domain()) {
+            return keep(Reason::AlreadyMirrored);
+        }
+        let ns = namespace.unwrap_or(&self.default_namespace);
+        if self.ns_include.as_ref().is_some_and(|inc| !inc.is_match(ns)) || self.ns_exclude.is_match(ns) {
+            return keep(Reason::NamespaceExcluded(ns.to_string()));
+        }
+        let name = format!("{}/{}", r.domain(), r.path());
+        if let Some(i) = self.exclude.0.matches(&name).first() {
+            return keep(Reason::Excluded(self.exclude.1[*i].clone()));
+        }
+        let suffix = tag_and_digest(&r);
+        if let Some((up, dest)) = self.registries.iter().find(|(up, _)| up == r.domain()) {
+            return Decision { to: Some(format!("{dest}/{}{suffix}", r.path())), reason: Reason::Registry(up.clone()) };
+        }
+        let normalized = format!("{name}{suffix}");
+        for (i, rule) in self.regex.iter().enumerate() {
+            if rule.registry.as_deref().is_some_and(|reg| reg != r.domain()) {
+                continue;
+            }
+            if rule.re.is_match(&normalized) {
+                let to = rule.re.replace(&normalized, rule.replace.as_str()).into_owned();
+                return Decision { to: Some(to), reason: Reason::Regex(i + 1) };
+            }
+        }
+        keep(Reason::NoRule(r.domain().to_string()))
+    }
+
+    /// `registry-1.docker.io/nginx` is Docker Hub too (ECR's Docker Hub rule points there).
+    fn fold_docker_hub(&self, r: ImageRef) -> ImageRef {
+        if !self.docker_hub_aliases.iter().any(|a| a == r.domain()) {
+            return r;
+        }
+        let path = if r.path().contains('/') { r.path().to_string() } else { format!("library/{}", r.path()) };
+        r.with_name(&format!("docker.io/{path}")).unwrap_or(r)
+    }
+}
+
+/// `:tag@digest` as written, `:latest` when neither was.
+fn tag_and_digest(r: &ImageRef) -> String {
+    let mut s = String::new();
+    match (r.tag(), r.digest()) {
+        (None, None) => s.push_str(":latest"),
+        (t, d) => {
+            if let Some(t) = t {
+                s.push(':');
+                s.push_str(t);
+            }
+            if let Some(d) = d {
+                s.push('@');
+                s.push_str(d);
+            }
+        }
+    }
+    s
+}
+
+/// A destination must make valid image names: `<dest>/x:latest` has to parse with `<dest>`'s host.
+fn check_destination(dest: &str, origin: &str) -> Result<(), RuleError> {
+    let probe = format!("{dest}/x:latest");
+    match probe.parse::<ImageRef>() {
+        Ok(r) if format!("{}/{}", r.domain(), r.path()) == format!("{dest}/x") => Ok(()),
+        Ok(_) => Err(RuleError { origin: origin.into(), msg: format!("{dest:?} is not a registry host[:port][/path]") }),
+        Err(e) => Err(RuleError { origin: origin.into(), msg: format!("{dest:?} does not make valid image names: {e}") }),
+    }
+}

@@ -1,0 +1,141 @@
+//! Settings: every input that shapes a run, resolved into one value before any work starts.
+//!
+//! Layers, lowest first: built-in defaults → config file → `ARGOCD_ENV_` variables → Application
+//! parameters (`ARGOCD_APP_PARAMETERS`) → command-line flags. Each resolved value remembers where
+//! it came from ([`Setting::origin`]) so an error names the file and key, the parameter, or the
+//! flag that holds the bad value.
+
+pub mod config;
+pub mod seed;
+
+use std::collections::BTreeMap;
+
+pub use config::{ConfigFile, Loaded};
+
+/// A resolved value and where it came from (`config.yaml: mirror`, `parameter mirror`, `--map`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Setting<T> {
+    pub value: T,
+    pub origin: String,
+}
+
+impl<T> Setting<T> {
+    pub fn new(value: T, origin: impl Into<String>) -> Self {
+        Setting { value, origin: origin.into() }
+    }
+    /// Replaces the value when a higher layer provides one.
+    pub fn set(&mut self, value: T, origin: impl Into<String>) {
+        self.value = value;
+        self.origin = origin.into();
+    }
+}
+
+/// A regex rule with its provenance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleSetting {
+    /// Only images of this registry (seed rules carry their `registriesToOverwrite` key).
+    pub registry: Option<String>,
+    pub pattern: String,
+    pub replace: String,
+    /// Seed rules replace with `$1` and must have a capture group.
+    pub require_capture: bool,
+    /// Error label, e.g. `values.yaml: registriesToOverwrite.docker.io.upstreamUrlRegexp`.
+    pub origin: Option<String>,
+}
+
+/// Everything the rewrite engine needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RewriteSettings {
+    pub enabled: Setting<bool>,
+    pub mirror: Setting<Option<String>>,
+    pub registries: Setting<BTreeMap<String, String>>,
+    pub exclude: Setting<Vec<String>>,
+    pub namespaces_include: Setting<Vec<String>>,
+    pub namespaces_exclude: Setting<Vec<String>>,
+    pub rules: Setting<Vec<RuleSetting>>,
+    pub docker_hub_aliases: Setting<Vec<String>>,
+    pub strict: Setting<bool>,
+    /// Namespace of objects without `metadata.namespace` (the app's destination namespace).
+    pub default_namespace: String,
+}
+
+impl Default for RewriteSettings {
+    fn default() -> Self {
+        RewriteSettings {
+            enabled: Setting::new(true, "default"),
+            mirror: Setting::new(None, "default"),
+            registries: Setting::new(BTreeMap::new(), "default"),
+            exclude: Setting::new(Vec::new(), "default"),
+            namespaces_include: Setting::new(Vec::new(), "default"),
+            namespaces_exclude: Setting::new(Vec::new(), "default"),
+            rules: Setting::new(Vec::new(), "default"),
+            docker_hub_aliases: Setting::new(
+                vec!["registry-1.docker.io".to_string(), "registry.hub.docker.com".to_string()],
+                "default",
+            ),
+            strict: Setting::new(false, "default"),
+            default_namespace: "default".to_string(),
+        }
+    }
+}
+
+/// Hard limits on input, with defaults that real charts never reach.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    pub max_input_bytes: u64,
+    pub max_depth: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        // Above Argo CD's 100 MiB gRPC message cap: anything larger could not reach Argo CD anyway.
+        Limits { max_input_bytes: 128 << 20, max_depth: 255 }
+    }
+}
+
+impl RewriteSettings {
+    /// Applies a native config file on top of `self`; `file` labels the origins.
+    pub fn apply_config(&mut self, file: &str, c: &ConfigFile) {
+        let at = |key: &str| format!("{file}: {key}");
+        if let Some(v) = &c.enabled {
+            self.enabled.set(*v, at("enabled"));
+        }
+        if let Some(v) = &c.mirror {
+            self.mirror.set(Some(v.clone()), at("mirror"));
+        }
+        if let Some(v) = &c.registries {
+            self.registries.set(v.clone(), at("registries"));
+        }
+        if let Some(v) = &c.exclude {
+            self.exclude.set(v.clone(), at("exclude"));
+        }
+        if let Some(ns) = &c.namespaces {
+            if let Some(v) = &ns.include {
+                self.namespaces_include.set(v.clone(), at("namespaces.include"));
+            }
+            if let Some(v) = &ns.exclude {
+                self.namespaces_exclude.set(v.clone(), at("namespaces.exclude"));
+            }
+        }
+        if let Some(v) = &c.rules {
+            let rules = v
+                .iter()
+                .enumerate()
+                .map(|(i, r)| RuleSetting {
+                    registry: None,
+                    pattern: r.pattern.clone(),
+                    replace: r.replace.clone(),
+                    require_capture: false,
+                    origin: Some(at(&format!("rules[{i}].match"))),
+                })
+                .collect();
+            self.rules.set(rules, at("rules"));
+        }
+        if let Some(v) = &c.docker_hub_aliases {
+            self.docker_hub_aliases.set(v.clone(), at("dockerHubAliases"));
+        }
+        if let Some(v) = &c.strict {
+            self.strict.set(*v, at("strict"));
+        }
+    }
+}

@@ -1,0 +1,305 @@
+//! Run one tool: argv only (never a shell), stdin `/dev/null`, its own process group, stdout and
+//! stderr read concurrently, stdout capped, a deadline after which the whole group is killed
+//! (SIGTERM, a short grace, SIGKILL). After the tool exits, whatever it left behind in its group
+//! is killed too, like `argocd-cmp-server` does after every request. Nothing is left running.
+
+use std::ffi::OsString;
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use rustix::process::{kill_process_group, Pid, Signal};
+
+use super::{Limits, RenderError};
+
+/// How long a group gets between SIGTERM and SIGKILL.
+pub const KILL_GRACE: Duration = Duration::from_secs(2);
+/// How much stderr is kept (its tail).
+const STDERR_KEEP: usize = 64 * 1024;
+/// After the tool exits and its group is killed, how long to wait for the pipes to close.
+const PIPE_DRAIN: Duration = Duration::from_secs(5);
+
+/// A command to run.
+#[derive(Clone, Debug)]
+pub struct Cmd {
+    pub program: PathBuf,
+    pub args: Vec<OsString>,
+    pub cwd: PathBuf,
+    /// Added to (or overriding) the inherited environment.
+    pub env: Vec<(OsString, OsString)>,
+    /// The command as shown in errors (already redacted).
+    pub display: String,
+    /// The tool's name for "install …" hints.
+    pub tool: String,
+}
+
+impl Cmd {
+    pub fn new(
+        program: impl Into<PathBuf>,
+        args: Vec<OsString>,
+        cwd: impl Into<PathBuf>,
+        tool: &str,
+    ) -> Cmd {
+        let program = program.into();
+        let mut argv = vec![program.to_string_lossy().into_owned()];
+        argv.extend(args.iter().map(|a| a.to_string_lossy().into_owned()));
+        Cmd {
+            display: display_argv(&argv),
+            program,
+            args,
+            cwd: cwd.into(),
+            env: Vec::new(),
+            tool: tool.to_string(),
+        }
+    }
+}
+
+/// What a successful run printed.
+#[derive(Debug)]
+pub struct Output {
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+/// Join argv for display like Argo CD's `GetCommandArgsToLog`: arguments with spaces or quotes
+/// are single-quoted.
+pub fn display_argv<S: AsRef<str>>(argv: &[S]) -> String {
+    argv.iter()
+        .map(|a| {
+            let a = a.as_ref();
+            if a.is_empty() || a.contains(|c: char| c.is_whitespace() || c == '\'' || c == '"') {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            } else {
+                a.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The useful tail of a tool's stderr: trimmed, the last 20 lines, at most 4 KiB.
+pub fn stderr_tail(stderr: &[u8]) -> String {
+    const LINES: usize = 20;
+    const BYTES: usize = 4096;
+    let text = String::from_utf8_lossy(stderr);
+    let text = text.trim();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut tail = if lines.len() > LINES {
+        format!("…\n{}", lines[lines.len() - LINES..].join("\n"))
+    } else {
+        text.to_string()
+    };
+    if tail.len() > BYTES {
+        let mut cut = tail.len() - BYTES;
+        while !tail.is_char_boundary(cut) {
+            cut += 1;
+        }
+        tail = format!("…{}", &tail[cut..]);
+    }
+    if tail.is_empty() {
+        "(no stderr)".to_string()
+    } else {
+        tail
+    }
+}
+
+enum Event {
+    Exited(std::io::Result<ExitStatus>),
+    StdoutOverflow,
+}
+
+/// Run `cmd` until `deadline`, keeping at most `limits.max_output_bytes` bytes of stdout.
+/// `limits.timeout` is only used in the error text: the deadline is shared by the tool runs of
+/// one render call.
+pub fn run(cmd: &Cmd, deadline: Instant, limits: &Limits) -> Result<Output, RenderError> {
+    let limit = limits.timeout;
+    let max_stdout = limits.max_output_bytes;
+    let mut command = Command::new(&cmd.program);
+    command
+        .args(&cmd.args)
+        .current_dir(&cmd.cwd)
+        .envs(cmd.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    let mut child = command.spawn().map_err(|source| RenderError::Spawn {
+        command: cmd.display.clone(),
+        tool: cmd.tool.clone(),
+        source,
+    })?;
+    let pgid = Pid::from_child(&child);
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let mut stderr = child.stderr.take().expect("piped stderr");
+
+    let (events, rx) = mpsc::channel::<Event>();
+    let (out_tx, out_rx) = mpsc::channel::<Vec<u8>>();
+    let (err_tx, err_rx) = mpsc::channel::<Vec<u8>>();
+
+    let overflow_tx = events.clone();
+    thread::spawn(move || {
+        let mut buf = Vec::new();
+        let mut chunk = vec![0u8; 64 * 1024];
+        loop {
+            match stdout.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => {
+                    buf.extend_from_slice(&chunk[..n]);
+                    if buf.len() as u64 > max_stdout {
+                        let _ = overflow_tx.send(Event::StdoutOverflow);
+                        break; // dropping the pipe: the tool gets SIGPIPE or is killed
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        let _ = out_tx.send(buf);
+    });
+    thread::spawn(move || {
+        let mut buf = Vec::new();
+        let mut chunk = vec![0u8; 16 * 1024];
+        loop {
+            match stderr.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => {
+                    buf.extend_from_slice(&chunk[..n]);
+                    if buf.len() > 2 * STDERR_KEEP {
+                        buf.drain(..buf.len() - STDERR_KEEP);
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        let _ = err_tx.send(buf);
+    });
+    thread::spawn(move || {
+        let _ = events.send(Event::Exited(child.wait()));
+    });
+
+    enum Outcome {
+        Exited(std::io::Result<ExitStatus>),
+        TimedOut,
+        Overflow,
+    }
+    let outcome = match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        Ok(Event::Exited(status)) => Outcome::Exited(status),
+        Ok(Event::StdoutOverflow) => Outcome::Overflow,
+        Err(_) => Outcome::TimedOut,
+    };
+
+    match &outcome {
+        Outcome::Exited(_) => {
+            // The leader is gone; anything it left in its group goes too.
+            let _ = kill_process_group(pgid, Signal::KILL);
+        }
+        Outcome::TimedOut | Outcome::Overflow => {
+            let _ = kill_process_group(pgid, Signal::TERM);
+            let grace_end = Instant::now() + KILL_GRACE;
+            let mut exited = false;
+            while let Ok(ev) = rx.recv_timeout(grace_end.saturating_duration_since(Instant::now()))
+            {
+                if let Event::Exited(_) = ev {
+                    exited = true;
+                    break;
+                }
+            }
+            let _ = kill_process_group(pgid, Signal::KILL);
+            if !exited {
+                // SIGKILL cannot be ignored: the leader is reaped promptly.
+                while let Ok(ev) = rx.recv() {
+                    if let Event::Exited(_) = ev {
+                        break;
+                    }
+                }
+            }
+            // Members that outlived the leader (e.g. ignoring SIGTERM) are gone after this.
+            let _ = kill_process_group(pgid, Signal::KILL);
+        }
+    }
+
+    let stdout = out_rx.recv_timeout(PIPE_DRAIN);
+    let stderr = err_rx.recv_timeout(PIPE_DRAIN).unwrap_or_default();
+
+    match outcome {
+        Outcome::TimedOut => Err(RenderError::Timeout {
+            command: cmd.display.clone(),
+            limit,
+        }),
+        Outcome::Overflow => Err(RenderError::OutputTooLarge {
+            command: cmd.display.clone(),
+            limit: max_stdout,
+        }),
+        Outcome::Exited(Err(e)) => Err(RenderError::Failed {
+            command: cmd.display.clone(),
+            status: format!("(waiting for it failed: {e})"),
+            stderr: stderr_tail(&stderr),
+        }),
+        Outcome::Exited(Ok(status)) => {
+            let Ok(stdout) = stdout else {
+                return Err(RenderError::Failed {
+                    command: cmd.display.clone(),
+                    status: "(its stdout was held open by a process outside its process group)"
+                        .to_string(),
+                    stderr: stderr_tail(&stderr),
+                });
+            };
+            if stdout.len() as u64 > max_stdout {
+                return Err(RenderError::OutputTooLarge {
+                    command: cmd.display.clone(),
+                    limit: max_stdout,
+                });
+            }
+            if !status.success() {
+                return Err(RenderError::Failed {
+                    command: cmd.display.clone(),
+                    status: exit_text(status),
+                    stderr: stderr_tail(&stderr),
+                });
+            }
+            Ok(Output { stdout, stderr })
+        }
+    }
+}
+
+fn exit_text(status: ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(c), _) => format!("exit status {c}"),
+        (None, Some(s)) => format!("killed by signal {s}"),
+        _ => status.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_quotes_like_argo_cd() {
+        assert_eq!(
+            display_argv(&["helm", "template", ".", "--set", "a=b c"]),
+            "helm template . --set 'a=b c'"
+        );
+        assert_eq!(display_argv(&["x", ""]), "x ''");
+        assert_eq!(display_argv(&["x", "it's"]), "x 'it'\\''s'");
+    }
+
+    #[test]
+    fn stderr_tail_keeps_last_lines() {
+        let text: String = (1..=30).map(|i| format!("line {i}\n")).collect();
+        let tail = stderr_tail(text.as_bytes());
+        assert!(tail.starts_with("…\nline 11\n"), "{tail}");
+        assert!(tail.ends_with("line 30"));
+        assert_eq!(stderr_tail(b"  Error: boom\n\n"), "Error: boom");
+        assert_eq!(stderr_tail(b""), "(no stderr)");
+        let long = "x".repeat(10_000);
+        let t = stderr_tail(long.as_bytes());
+        assert_eq!(t.len(), "…".len() + 4096);
+    }
+}

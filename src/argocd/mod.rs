@@ -1,1 +1,3 @@
-//! (placeholder: being written)
+//! Argo CD integration: the plugin parameters and the CMP environment.
+
+pub mod parameters;

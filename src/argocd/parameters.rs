@@ -1,0 +1,87 @@
+//! The plugin's parameters: one table, the single source of truth.
+//!
+//! The same table drives reading `ARGOCD_APP_PARAMETERS`, the `ARGOCD_ENV_` fallback names, the
+//! dynamic announcement (`pullthrough parameters`), the `parameters.static` section of
+//! `argocd/plugin.yaml` and the README's parameter table (a test fails when either file is stale).
+
+/// The shape of a parameter, as Argo CD's `collectionType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Collection {
+    String,
+    Array,
+    Map,
+}
+
+impl Collection {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Collection::String => "string",
+            Collection::Array => "array",
+            Collection::Map => "map",
+        }
+    }
+}
+
+/// Which stage a parameter steers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    Rewrite,
+    Render,
+}
+
+/// One parameter.
+#[derive(Debug)]
+pub struct ParamDef {
+    /// kebab-case; identical in `plugin.parameters[].name`, the announcement and the docs.
+    pub name: &'static str,
+    pub title: &'static str,
+    pub collection: Collection,
+    pub group: Group,
+    /// `"true"`/`"false"` string parameters.
+    pub boolean: bool,
+    /// One sentence for the UI tooltip and the README.
+    pub help: &'static str,
+}
+
+const fn p(name: &'static str, title: &'static str, collection: Collection, group: Group, boolean: bool, help: &'static str) -> ParamDef {
+    ParamDef { name, title, collection, group, boolean, help }
+}
+
+use Collection::{Array, Map, String as Str};
+use Group::{Render, Rewrite};
+
+/// Every parameter, in the order the UI shows them.
+pub const PARAMS: &[ParamDef] = &[
+    p("enabled", "Rewrite images", Str, Rewrite, true, "\"true\" rewrites images to the mirror, \"false\" renders them unchanged."),
+    p("mirror", "Mirror registry", Str, Rewrite, false, "Destination registry for relative prefixes: host[:port][/path]; must match the admin's allowedMirrors."),
+    p("registries", "Registry map", Map, Rewrite, false, "Upstream registry -> prefix under the mirror, or a full destination host[:port]/path; replaces the configured map."),
+    p("exclude", "Excluded images", Array, Rewrite, false, "Globs on the normalized image name (registry/path, no tag) to leave untouched; added to the configured list."),
+    p("allow-empty", "Allow empty output", Str, Rewrite, true, "\"true\" lets a render with no objects succeed (Argo CD would prune every resource of the app)."),
+    p("source-type", "Source type", Str, Render, false, "helm, kustomize or directory; empty detects it (Chart.yaml, kustomization.yaml, else directory)."),
+    p("release-name", "Helm release name", Str, Render, false, "Helm release name; default: the Application name."),
+    p("namespace", "Namespace", Str, Render, false, "Namespace passed to helm template and used for objects without one; default: the destination namespace."),
+    p("kube-version", "Kubernetes version", Str, Render, false, "Helm --kube-version; default: the cluster version Argo CD reports."),
+    p("api-versions", "API versions", Array, Render, false, "Helm --api-versions; default: the API versions Argo CD reports."),
+    p("values-files", "Helm value files", Array, Render, false, "Value files in order: relative to the app, /x relative to the repository root, globs allowed; they must stay inside the repository."),
+    p("values", "Helm inline values", Str, Render, false, "Inline YAML values, applied after the value files."),
+    p("set", "Helm --set", Map, Render, false, "Helm --set parameters (name -> value)."),
+    p("set-string", "Helm --set-string", Map, Render, false, "Helm --set-string parameters (name -> value)."),
+    p("set-file", "Helm --set-file", Map, Render, false, "Helm --set-file parameters (name -> file path inside the repository)."),
+    p("skip-crds", "Skip CRDs", Str, Render, true, "\"true\" omits --include-crds."),
+    p("skip-tests", "Skip tests", Str, Render, true, "\"true\" passes --skip-tests."),
+    p("skip-schema-validation", "Skip schema validation", Str, Render, true, "\"true\" passes --skip-schema-validation."),
+    p("ignore-missing-value-files", "Ignore missing value files", Str, Render, true, "\"true\" skips value files that do not exist instead of failing."),
+    p("directory-recurse", "Recurse directories", Str, Render, true, "\"true\" reads sub-directories of a plain-directory app."),
+    p("directory-include", "Include files", Array, Render, false, "Globs on paths relative to the app; when set, only matching files are read."),
+    p("directory-exclude", "Exclude files", Array, Render, false, "Globs on paths relative to the app; matching files are skipped."),
+];
+
+/// The definition for `name`, if it is one of ours.
+pub fn find(name: &str) -> Option<&'static ParamDef> {
+    PARAMS.iter().find(|p| p.name == name)
+}
+
+/// The `ARGOCD_ENV_` variable that stands in for a parameter: `values-files` → `ARGOCD_ENV_VALUES_FILES`.
+pub fn env_name(name: &str) -> String {
+    format!("ARGOCD_ENV_{}", name.to_ascii_uppercase().replace('-', "_"))
+}

@@ -120,7 +120,7 @@ pub fn normalize_kube_version(param: &'static str, v: &str) -> Result<Option<Str
 /// The command for display: the program, api versions redacted as Argo CD does
 /// (`<api versions removed>`), the repo root shown as `.`, the inline-values file as a placeholder.
 fn display(program: &Path, args: &[OsString], repo_root: &Path, inline: Option<&Path>) -> String {
-    let mut shown = vec![program.display().to_string()];
+    let mut shown = vec![display_argv(&[program.display().to_string()])];
     let mut i = 0;
     while i < args.len() {
         if args[i] == "--api-versions" {
@@ -130,15 +130,17 @@ fn display(program: &Path, args: &[OsString], repo_root: &Path, inline: Option<&
             shown.push("<api versions removed>".to_string());
             continue;
         }
-        let mut s = args[i].to_string_lossy().into_owned();
-        if let Some(p) = inline {
-            s = s.replace(&*p.to_string_lossy(), INLINE_VALUES_PLACEHOLDER);
+        if inline.is_some_and(|p| args[i] == p.as_os_str()) {
+            shown.push(INLINE_VALUES_PLACEHOLDER.to_string());
+        } else {
+            let s = args[i]
+                .to_string_lossy()
+                .replace(&format!("{}/", repo_root.display()), "./");
+            shown.push(display_argv(&[s]));
         }
-        s = s.replace(&format!("{}/", repo_root.display()), "./");
-        shown.push(s);
         i += 1;
     }
-    display_argv(&shown)
+    shown.join(" ")
 }
 
 /// The helm env: private `HELM_*_HOME` and `XDG_*` dirs, so helm never writes into the checkout
@@ -427,7 +429,7 @@ mod tests {
             shown,
             "helm template . --name-template rel --namespace ns --kube-version 1.30.1 --set image.tag=gb\\,x \
              --set list={a,b} --set-string s=1\\,2 --set-file cfg=./app/a\\,b.txt --values ./app/values-a.yaml \
-             --values https://x/v.yaml --values '<temp file with inline values>' '<api versions removed>' \
+             --values https://x/v.yaml --values <temp file with inline values> <api versions removed> \
              --skip-schema-validation --skip-tests"
         );
     }

@@ -202,7 +202,7 @@ impl Rules {
         if self.ns_include.as_ref().is_some_and(|inc| !inc.is_match(ns)) || self.ns_exclude.is_match(ns) {
             return keep(Reason::NamespaceExcluded(ns.to_string()));
         }
-        let name = format!("{}/{}", r.domain(), r.path());
+        let name = r.name();
         if let Some(i) = self.exclude.0.matches(&name).first() {
             return keep(Reason::Excluded(self.exclude.1[*i].clone()));
         }
@@ -256,7 +256,7 @@ fn tag_and_digest(r: &ImageRef) -> String {
 fn check_destination(dest: &str, origin: &str) -> Result<(), RuleError> {
     let probe = format!("{dest}/x:latest");
     match probe.parse::<ImageRef>() {
-        Ok(r) if format!("{}/{}", r.domain(), r.path()) == format!("{dest}/x") => Ok(()),
+        Ok(r) if r.name() == format!("{dest}/x") => Ok(()),
         Ok(_) => Err(RuleError { origin: origin.into(), msg: format!("{dest:?} is not a registry host[:port][/path]") }),
         Err(e) => Err(RuleError { origin: origin.into(), msg: format!("{dest:?} does not make valid image names: {e}") }),
     }

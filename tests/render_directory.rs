@@ -49,12 +49,15 @@ fn files_byte_for_byte_in_walk_order() {
     assert_eq!(render::detect(&root.join("app")), SourceType::Directory);
 }
 
+/// (recurse, include, exclude, expected origins)
+type Case<'a> = (bool, &'a [&'a str], &'a [&'a str], &'a [&'a str]);
+
 #[test]
 fn filters_table() {
     let (_dir, root) = checkout();
     let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     #[rustfmt::skip]
-    let cases: &[(bool, &[&str], &[&str], &[&str])] = &[
+    let cases: &[Case] = &[
         (false, &[], &[], &[".hidden.yaml", "a.yaml", "b.json", "c.yml"]),
         (true, &[], &[], &[".hidden.yaml", "a.yaml", "b/e.yaml", "b.json", "c.yml", "sub/deep/f.yaml"]),
         (true, &["*.yaml"], &[], &[".hidden.yaml", "a.yaml", "b/e.yaml", "sub/deep/f.yaml"]),

@@ -196,6 +196,14 @@ fn skip_crds_and_tests_with_both_helms() {
     }
 }
 
+/// (value files, allowed schemes, ignore missing, expected)
+type Case<'a> = (
+    &'a [&'a str],
+    &'a Vec<String>,
+    bool,
+    Result<Vec<String>, String>,
+);
+
 /// Value-file resolution, one case per line. `Ok` lists paths relative to the repo root.
 #[test]
 fn value_file_resolution_table() {
@@ -229,7 +237,7 @@ fn value_file_resolution_table() {
     let ok = |v: &[&str]| Ok(v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
     let err = |s: &str| Err::<Vec<String>, String>(s.to_string());
     #[rustfmt::skip]
-    let cases: Vec<(&[&str], &Vec<String>, bool, Result<Vec<String>, String>)> = vec![
+    let cases: Vec<Case> = vec![
         (&["values.yaml"], &none, false, ok(&["apps/web/values.yaml"])),
         (&["./values/../values.yaml"], &none, false, ok(&["apps/web/values.yaml"])),
         (&["values/env-$ARGOCD_APP_NAME.yaml"], &none, false, ok(&["apps/web/values/env-a.yaml"])),
@@ -436,8 +444,7 @@ fn live_processes_with(token: &str) -> Vec<u32> {
         let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
         let state = stat
             .rsplit_once(')')
-            .map(|(_, r)| r.trim_start().chars().next())
-            .flatten();
+            .and_then(|(_, r)| r.trim_start().chars().next());
         if state != Some('Z') && state.is_some() {
             pids.push(pid);
         }

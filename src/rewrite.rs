@@ -190,6 +190,12 @@ fn plan_segment(
         let ns = object.namespace.as_deref();
         let (before, decision, edit) = match value {
             SiteValue::Scalar { value, style, in_flow, anchor, .. } => {
+                // A block scalar's value ends with its line break(s) (clip/keep chomping); the
+                // image is the text before them, and the splice keeps the breaks.
+                let value = match style {
+                    Style::Literal | Style::Folded => value.trim_end_matches('\n').to_string(),
+                    _ => value,
+                };
                 let d = rules.decide(&value, ns);
                 let edit = match &d.to {
                     Some(to) => Some(

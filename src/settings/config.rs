@@ -157,9 +157,18 @@ pub fn parse(name: &str, text: &str) -> Result<Loaded, ConfigError> {
 /// what belongs in Argo CD's UI.
 fn one_line(e: &serde_saphyr::Error) -> String {
     let full = e.to_string();
-    let first = full.lines().next().unwrap_or("invalid config").trim().to_string();
+    let first = full.lines().next().unwrap_or("invalid config").trim();
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    // `line N column M: msg` → `N:M: msg`, the `path:line:col: msg` shape used everywhere else.
+    if let Some(rest) = first.strip_prefix("line ") {
+        if let Some((line, rest)) = rest.split_once(" column ") {
+            if let Some((col, msg)) = rest.split_once(": ") {
+                return format!("{line}:{col}: {msg}");
+            }
+        }
+    }
     match e.location() {
-        Some(loc) if !first.contains("line ") => format!("{}:{}: {first}", loc.line(), loc.column()),
-        _ => first,
+        Some(loc) => format!("{}:{}: {first}", loc.line(), loc.column()),
+        None => first.to_string(),
     }
 }

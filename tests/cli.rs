@@ -1,0 +1,147 @@
+//! The `rewrite` and `explain` commands through the real binary: the seed's playground Pod with
+//! both config formats, and the contract for bad input (one error line, non-zero exit, nothing on
+//! stdout).
+
+mod util;
+
+use std::path::PathBuf;
+
+use util::cmd::Cmd;
+
+fn data(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(rel)
+}
+
+const ECR: &str = "111111111111.dkr.ecr.eu-west-1.amazonaws.com";
+
+/// The images the seed's Kyverno policy gives for its playground Pod (five-registry values).
+fn expected_playground() -> Vec<String> {
+    [
+        "docker-hub/library/nginx:latest",
+        "docker-hub/library/nginx:latest",
+        "docker-hub/library/nginx:latest",
+        "docker-hub/example-custom/example-custom:latest",
+        "public-ecr/ubuntu/ubuntu:edge",
+        "docker-hub/library/busybox:latest",
+        "public-ecr/ubuntu/ubuntu:20.04",
+    ]
+    .iter()
+    .map(|s| format!("{ECR}/{s}"))
+    .collect()
+}
+
+fn images_of(yaml: &str) -> Vec<String> {
+    yaml.lines().filter_map(|l| l.trim().strip_prefix("image: ")).map(str::to_string).collect()
+}
+
+#[test]
+fn seed_playground_with_seed_values_and_native_config() {
+    for config in ["seed/values.yaml", "seed/config.yaml"] {
+        let out = Cmd::new().arg("rewrite").arg("--config").arg(data(config)).arg(data("seed/playground-pod.yaml")).stdout_ok();
+        assert_eq!(images_of(&out), expected_playground(), "config {config}");
+        let input = std::fs::read_to_string(data("seed/playground-pod.yaml")).unwrap();
+        let non_image = |s: &str| s.lines().filter(|l| !l.contains("image:")).map(str::to_string).collect::<Vec<_>>();
+        assert_eq!(non_image(&out), non_image(&input), "config {config}");
+    }
+}
+
+#[test]
+fn seed_values_warn_about_the_namespace_label() {
+    let out = Cmd::new().arg("rewrite").arg("--config").arg(data("seed/values.yaml")).arg(data("seed/playground-pod.yaml")).output();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success());
+    assert_eq!(stderr.matches("namespaceSelectorLabel").count(), 1, "{stderr}");
+}
+
+#[test]
+fn stdin_and_flags_without_config() {
+    let out = Cmd::new()
+        .args(["rewrite", "--mirror", "m.example.com", "--map", "docker.io=hub", "--map", "quay.io=q.example.com/quay"])
+        .stdin("kind: Pod\nspec:\n  containers:\n  - image: nginx:1.25\n  - image: quay.io/a/b\n")
+        .stdout_ok();
+    assert_eq!(out, "kind: Pod\nspec:\n  containers:\n  - image: m.example.com/hub/library/nginx:1.25\n  - image: q.example.com/quay/a/b:latest\n");
+}
+
+#[test]
+fn several_files_are_joined_as_one_stream() {
+    let dir = util::cmd::TestDir::new();
+    let a = dir.write("a.yaml", "kind: Pod\nspec: {containers: [{image: nginx}]}");
+    let b = dir.write("b.yaml", "kind: Pod\nspec: {containers: [{image: nginx:2}]}\n");
+    let out = Cmd::new().args(["rewrite", "--mirror", "m.io", "--map", "docker.io=hub"]).arg(&a).arg(&b).stdout_ok();
+    assert_eq!(out, "kind: Pod\nspec: {containers: [{image: m.io/hub/library/nginx:latest}]}\n---\nkind: Pod\nspec: {containers: [{image: m.io/hub/library/nginx:2}]}\n");
+}
+
+#[test]
+fn explain_table_and_json() {
+    let table = Cmd::new().arg("explain").arg("--config").arg(data("seed/config.yaml")).arg(data("seed/playground-pod.yaml")).stdout_ok();
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].starts_with("DOC  KIND  NAMESPACE/NAME   FIELD"), "{table}");
+    assert!(lines[6].contains("spec.initContainers[0].image") && lines[6].contains("docker.io/library/busybox:latest") && lines[6].ends_with("registry docker.io"), "{table}");
+    assert_eq!(lines.last().unwrap(), &"7 image field(s), 7 rewritten, 0 unchanged");
+    let json = Cmd::new().args(["explain", "-o", "json", "--config"]).arg(data("seed/config.yaml")).arg(data("seed/playground-pod.yaml")).stdout_ok();
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();
+    assert_eq!(rows.len(), 7);
+    assert_eq!(rows[4]["after"], format!("{ECR}/public-ecr/ubuntu/ubuntu:edge"));
+    assert_eq!(rows[4]["reason"], "registry public.ecr.aws");
+    assert_eq!(rows[4]["namespace"], "demo");
+    assert_eq!(rows[4]["line"], 18);
+}
+
+#[test]
+fn explain_reasons() {
+    let json = Cmd::new()
+        .args(["explain", "-o", "json", "--mirror", "m.io", "--map", "docker.io=hub", "--exclude", "docker.io/library/busybox"])
+        .stdin("kind: Pod\nspec:\n  containers:\n  - image: busybox\n  - image: m.io/hub/library/nginx:latest\n  - image: gcr.io/x/y:1\n  - image: \"{{ .Values.image }}\"\n")
+        .stdout_ok();
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();
+    let reasons: Vec<&str> = rows.iter().map(|r| r["reason"].as_str().unwrap()).collect();
+    assert_eq!(
+        reasons,
+        ["excluded (docker.io/library/busybox)", "already on mirror", "no rule for gcr.io", "unparseable: invalid reference format: repository name (library/{{ .Values.image }}) must be lowercase"]
+    );
+}
+
+/// (name, args, stdin, exit code, exact stderr)
+fn bad(args: &[&str], stdin: &[u8], code: i32, stderr: &str) {
+    let cmd = { let mut c = Cmd::new(); c.args(args).stdin(stdin.to_vec()); c };
+    let out = cmd.expect_failure();
+    assert_eq!(out.status.code(), Some(code), "{}", cmd.describe());
+    assert_eq!(String::from_utf8_lossy(&out.stderr), stderr, "{}", cmd.describe());
+}
+
+#[test]
+fn bad_input_is_one_line_and_no_stdout() {
+    let base = ["rewrite", "--mirror", "m.io", "--map", "docker.io=hub"];
+    bad(&base, b"kind: Pod\nspec:\n  containers:\n  - image: \"nginx\n", 2, "pullthrough: <stdin>:4:12: unclosed quote\n");
+    bad(&base, b"kind: Pod\nmetadata:\n  name: \xff\xfe\n", 2, "pullthrough: <stdin>:3:9: invalid UTF-8\n");
+    bad(&base, b"kind: Pod\nspec:\n\tcontainers: []\n", 2, "pullthrough: <stdin>:3:2: tabs disallowed within this context (block indentation)\n");
+    let strict = ["rewrite", "--strict", "--mirror", "m.io", "--map", "docker.io=hub"];
+    bad(&strict, b"kind: Pod\nspec:\n  containers:\n  - image: NGINX\n", 2,
+        "pullthrough: <stdin>:4:12: spec.containers[0].image: image \"NGINX\" left as is: unparseable: invalid reference format: repository name (library/NGINX) must be lowercase (--strict)\n");
+}
+
+#[test]
+fn bad_config_names_file_and_key() {
+    let dir = util::cmd::TestDir::new();
+    let cfg = dir.write("c.yaml", "mirror: m.io\nregistrie:\n  docker.io: hub\n");
+    let out = Cmd::new().arg("rewrite").arg("--config").arg(&cfg).stdin("{}").expect_failure();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with(&format!("pullthrough: {}: ", cfg.display())) && err.contains(": 2:1: unknown field `registrie`"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+
+    for (text, msg) in [
+        ("rules:\n- match: '(['\n  replace: x\n", "rules[0].match: invalid regex"),
+        ("registries:\n  docker.io: hub\n", "registries.docker.io: prefix \"hub\" is relative but no mirror is set"),
+        ("mirror: m.io\nexclude: ['a[']\n", "exclude: invalid glob"),
+        ("common:\n  ecrRegistryFullname: e.io\nregistriesToOverwrite:\n  docker.io:\n    upstreamUrlRegexp: '^docker\\\\.io/.*$'\n    ecrPrefixName: hub\n",
+         "registriesToOverwrite.docker.io.upstreamUrlRegexp: regex \"^docker\\\\.io/.*$\" has no capture group; the replacement needs $1"),
+    ] {
+        let cfg = dir.write("bad.yaml", text);
+        let out = Cmd::new().arg("rewrite").arg("--config").arg(&cfg).stdin("{}").expect_failure();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains(msg), "{text}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}

@@ -81,6 +81,8 @@ pub struct Plan {
     /// Printed once each on stderr.
     pub warnings: Vec<String>,
     pub documents: usize,
+    /// Kubernetes objects in all inputs (see [`manifest::Scan::objects`]).
+    pub objects: usize,
 }
 
 /// A problem that stops the run: `name:line:col: msg`.
@@ -154,6 +156,7 @@ pub fn plan(inputs: &[Input], rules: &Rules, opts: &Options) -> Result<Plan, Rew
             })?;
             let doc_base = plan.documents;
             plan.documents += scan.documents;
+            plan.objects += scan.objects;
             let shift = |s: Span| Span::within(s.start() + seg.start, s.end() + seg.start, text).expect("segment span");
             plan_segment(&mut plan, i, input, scan, doc_base, &shift, rules, opts)?;
         }

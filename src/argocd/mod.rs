@@ -1,3 +1,5 @@
-//! Argo CD integration: the plugin parameters and the CMP environment.
+//! Argo CD integration: the CMP environment, the plugin parameters and their table.
 
+pub mod env;
 pub mod parameters;
+pub mod params;

@@ -30,7 +30,7 @@ pub enum Group {
 }
 
 /// One parameter.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct ParamDef {
     /// kebab-case; identical in `plugin.parameters[].name`, the announcement and the docs.
     pub name: &'static str,
@@ -54,7 +54,7 @@ use Group::{Render, Rewrite};
 pub const PARAMS: &[ParamDef] = &[
     p("enabled", "Rewrite images", Str, Rewrite, true, "\"true\" rewrites images to the mirror, \"false\" renders them unchanged."),
     p("mirror", "Mirror registry", Str, Rewrite, false, "Destination registry for relative prefixes: host[:port][/path]; must match the admin's allowedMirrors."),
-    p("registries", "Registry map", Map, Rewrite, false, "Upstream registry -> prefix under the mirror, or a full destination host[:port]/path; replaces the configured map."),
+    p("registries", "Registry map", Map, Rewrite, false, "Upstream registry -> prefix under the mirror, or a full destination host[:port]/path; merged over the configured map (an app entry wins for its registry)."),
     p("exclude", "Excluded images", Array, Rewrite, false, "Globs on the normalized image name (registry/path, no tag) to leave untouched; added to the configured list."),
     p("allow-empty", "Allow empty output", Str, Rewrite, true, "\"true\" lets a render with no objects succeed (Argo CD would prune every resource of the app)."),
     p("source-type", "Source type", Str, Render, false, "helm, kustomize or directory; empty detects it (Chart.yaml, kustomization.yaml, else directory)."),

@@ -17,8 +17,54 @@ pub enum Command {
     /// Rewrite the images of a manifest stream (files in order, or stdin) and print it.
     /// Works as a Helm 3 `--post-renderer`.
     Rewrite(RewriteArgs),
-    /// Show every image field found, what it becomes and why (table or JSON).
+    /// Show every image field found, what it becomes and why (table or JSON). A directory
+    /// argument is rendered first, exactly as `render` would.
     Explain(ExplainArgs),
+    /// Argo CD plugin: render the app in the current directory, rewrite its images, print it.
+    Generate(PluginArgs),
+    /// Argo CD plugin: prepare the app (helm dependency build when charts/ lacks a dependency).
+    Init(PluginArgs),
+    /// Argo CD plugin: announce the parameters with this app's effective settings (JSON array).
+    Parameters(PluginArgs),
+    /// Run the generate pipeline locally on DIR, with parameters given on the command line.
+    Render(RenderArgs),
+}
+
+/// Options of the plugin commands (Argo CD gives everything else through the environment).
+#[derive(Debug, Args, Clone, Default)]
+pub struct PluginArgs {
+    /// Config file (native format or the seed chart's values.yaml).
+    /// Default: $PULLTHROUGH_CONFIG, else /etc/pullthrough/config.yaml when present.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// Application parameters given on the command line instead of by Argo CD.
+#[derive(Debug, Args, Clone, Default)]
+pub struct AppArgs {
+    /// A string parameter (repeatable), e.g. `--param mirror=1111.dkr.ecr.eu-west-1.amazonaws.com`.
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub param: Vec<String>,
+    /// A map parameter entry (repeatable), e.g. `--param-map registries.quay.io=quay`.
+    #[arg(long = "param-map", value_name = "NAME.KEY=VALUE")]
+    pub param_map: Vec<String>,
+    /// An array parameter item (repeat to append), e.g. `--param-array values-files=values-prod.yaml`.
+    #[arg(long = "param-array", value_name = "NAME=VALUE")]
+    pub param_array: Vec<String>,
+    /// A plugin env entry, as `spec.source.plugin.env` sets it (becomes ARGOCD_ENV_NAME).
+    #[arg(long = "env", value_name = "NAME=VALUE")]
+    pub env: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    #[command(flatten)]
+    pub plugin: PluginArgs,
+    #[command(flatten)]
+    pub app: AppArgs,
+    /// The app directory (default: the current directory).
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 /// Options shared by every command that rewrites.
@@ -69,6 +115,8 @@ pub struct ExplainArgs {
     /// Output format.
     #[arg(long, short = 'o', value_enum, default_value_t)]
     pub output: OutputFormat,
+    #[command(flatten)]
+    pub app: AppArgs,
     /// Manifest files; `-` or none reads stdin.
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,

@@ -4,6 +4,7 @@
 //! parse, a render that fails, an image policy refusal); 3 `verify` found images that are not ok.
 
 pub mod args;
+pub mod plugin;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -57,11 +58,47 @@ pub fn run() -> Result<ExitCode> {
             crate::emit::stdout(out.as_bytes()).context("writing stdout")?;
         }
         Command::Explain(a) => {
-            let (settings, limits, warnings) = rewrite_settings(&a.rules, &env)?;
-            print_warnings(&warnings);
-            let inputs = read_inputs(&a.files, &limits)?;
-            let text = explain_inputs(&inputs, &settings, &limits, a.output)?;
+            let text = if let [dir] = a.files.as_slice() {
+                if dir.is_dir() {
+                    let pa = args::PluginArgs { config: a.rules.config.clone() };
+                    let mut ps = plugin::settings(&pa, plugin::ParamSource::Cli(&a.app), &env, dir)?;
+                    apply_rule_flags(&a.rules, &mut ps.rewrite)?;
+                    Some(plugin::explain(&ps, a.output)?)
+                } else {
+                    None
+                }
+            } else {
+                None
+            };
+            let text = match text {
+                Some(t) => t,
+                None => {
+                    let (settings, limits, warnings) = rewrite_settings(&a.rules, &env)?;
+                    print_warnings(&warnings);
+                    let inputs = read_inputs(&a.files, &limits)?;
+                    explain_inputs(&inputs, &settings, &limits, a.output)?
+                }
+            };
             crate::emit::stdout(text.as_bytes()).context("writing stdout")?;
+        }
+        Command::Generate(a) => {
+            let ps = plugin::settings(&a, plugin::ParamSource::Argo, &env, &plugin::app_dir(None)?)?;
+            let out = plugin::generate(&ps)?;
+            crate::emit::stdout(out.as_bytes()).context("writing stdout")?;
+        }
+        Command::Init(a) => {
+            let ps = plugin::settings(&a, plugin::ParamSource::Argo, &env, &plugin::app_dir(None)?)?;
+            plugin::init(&ps)?;
+        }
+        Command::Parameters(a) => {
+            let ps = plugin::settings(&a, plugin::ParamSource::Argo, &env, &plugin::app_dir(None)?)?;
+            crate::emit::stdout(plugin::announcement(&ps).as_bytes()).context("writing stdout")?;
+        }
+        Command::Render(a) => {
+            let dir = plugin::app_dir(a.dir.as_deref())?;
+            let ps = plugin::settings(&a.plugin, plugin::ParamSource::Cli(&a.app), &env, &dir)?;
+            let out = plugin::generate(&ps)?;
+            crate::emit::stdout(out.as_bytes()).context("writing stdout")?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -70,7 +107,7 @@ pub fn run() -> Result<ExitCode> {
 /// Maps an error to the documented exit code by the typed errors in its chain.
 pub fn exit_code_for(err: &anyhow::Error) -> ExitCode {
     for cause in err.chain() {
-        if cause.is::<UsageError>() || cause.is::<RuleError>() || cause.is::<config::ConfigError>() {
+        if cause.is::<UsageError>() || cause.is::<RuleError>() || cause.is::<config::ConfigError>() || plugin::is_usage(cause) {
             return ExitCode::from(EXIT_USAGE);
         }
         if cause.is::<RewriteError>() {

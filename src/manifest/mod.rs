@@ -118,6 +118,9 @@ pub struct Scan {
     pub findings: Vec<Finding>,
     /// Number of YAML documents seen.
     pub documents: usize,
+    /// Kubernetes objects Argo CD would read: documents whose root is a mapping, with the items
+    /// of a `*List` counted instead of the list. Zero means Argo CD would see an empty app.
+    pub objects: usize,
 }
 
 #[derive(Debug)]
@@ -412,6 +415,11 @@ impl<'a> Scanner<'a> {
         let doc = std::mem::take(&mut self.doc);
         let root = doc.objects.first().cloned().unwrap_or_default();
         let is_list = root.kind.as_deref().is_some_and(|k| k.ends_with("List"));
+        self.out.objects += match doc.objects.len() {
+            0 => 0,
+            n if is_list => n - 1,
+            _ => 1,
+        };
         let object_of = |obj: Option<usize>| -> Object {
             match obj {
                 Some(i) if is_list && i > 0 => doc.objects[i].clone(),

@@ -6,6 +6,7 @@
 //! flag that holds the bad value.
 
 pub mod config;
+pub mod plugin;
 pub mod seed;
 
 use std::collections::BTreeMap;

@@ -1,0 +1,175 @@
+//! The plugin commands: `generate`, `init`, `parameters`, and `render` (the same pipeline with
+//! parameters from the command line).
+//!
+//! `generate` is the whole floor plan in order: Argo CD env → settings → render → scan →
+//! rewrite/splice → emit; nothing reaches stdout unless every step succeeded and the result
+//! holds at least one object (an empty success makes Argo CD prune the app).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde_json::{json, Map, Value as Json};
+
+use super::args::{AppArgs, OutputFormat, PluginArgs};
+use super::{config_path, load_config, print_warnings, UsageError};
+use crate::argocd::env::ArgoEnv;
+use crate::argocd::parameters::{Collection, PARAMS};
+use crate::argocd::params::{self, ParamError};
+use crate::environ::Environ;
+use crate::render;
+use crate::rewrite::{self, Input, RewriteError};
+use crate::rules::Rules;
+use crate::settings::plugin::{self as plugin_settings, AppLayers, PluginSettings};
+use crate::settings::{Limits, RewriteSettings};
+
+/// Where the app's parameters come from.
+pub enum ParamSource<'a> {
+    /// `ARGOCD_APP_PARAMETERS` and `ARGOCD_ENV_*` (generate, init, parameters).
+    Argo,
+    /// The command line (render, explain DIR).
+    Cli(&'a AppArgs),
+}
+
+/// Resolves settings for the app in `dir`.
+pub fn settings(plugin: &PluginArgs, src: ParamSource<'_>, env: &Environ, dir: &Path) -> Result<PluginSettings> {
+    let mut argo = ArgoEnv::from_environ(env);
+    let mut s = RewriteSettings::default();
+    let mut limits = Limits::default();
+    let path = config_path(plugin.config.as_deref(), env);
+    let (warnings, native) = load_config(path.as_deref(), &mut s, &mut limits)?;
+    print_warnings(&warnings);
+    let layers = match src {
+        ParamSource::Argo => AppLayers::from_argo(&argo)?,
+        ParamSource::Cli(a) => {
+            for e in &a.env {
+                let (k, v) = e.split_once('=').ok_or_else(|| UsageError(format!("--env {e:?}: expected NAME=VALUE")))?;
+                let k = k.strip_prefix("ARGOCD_ENV_").unwrap_or(k);
+                argo.plugin_env.insert(k.to_string(), v.to_string());
+            }
+            AppLayers {
+                env: params::from_plugin_env(&argo.plugin_env)?,
+                params: params::from_cli(&a.param, &a.param_array, &a.param_map)?,
+            }
+        }
+    };
+    Ok(plugin_settings::resolve(env, &argo, native.as_ref(), s, limits, dir, &layers)?)
+}
+
+/// Renders and rewrites: the bytes `generate` prints.
+pub fn generate(ps: &PluginSettings) -> Result<String> {
+    let (inputs, plan, rules) = render_and_plan(ps)?;
+    let _ = rules;
+    print_warnings(&plan.warnings);
+    Ok(rewrite::apply(&inputs, &plan)?)
+}
+
+fn render_and_plan(ps: &PluginSettings) -> Result<(Vec<Input>, rewrite::Plan, Rules)> {
+    let rules = Rules::compile(&ps.rewrite)?;
+    let rendered = render::render(&ps.render)?;
+    let mut inputs = Vec::with_capacity(rendered.parts.len());
+    for part in rendered.parts {
+        inputs.push(Input::from_bytes(part.origin, part.text.into_bytes(), &ps.limits)?);
+    }
+    let total: u64 = inputs.iter().map(|i| i.text.len() as u64).sum();
+    if total > ps.limits.max_input_bytes {
+        return Err(RewriteError {
+            input: rendered.source_type.as_str().to_string(),
+            at: None,
+            msg: format!("rendered {total} bytes, over the limit of {} bytes (raise limits.maxInputBytes in the config)", ps.limits.max_input_bytes),
+        }
+        .into());
+    }
+    let opts = rewrite::Options { strict: ps.rewrite.strict.value, limits: ps.limits };
+    let plan = rewrite::plan(&inputs, &rules, &opts)?;
+    if plan.objects == 0 && !ps.allow_empty {
+        return Err(EmptyOutput(rendered.source_type.as_str().to_string()).into());
+    }
+    Ok((inputs, plan, rules))
+}
+
+/// Rendering yielded no objects.
+#[derive(Debug, thiserror::Error)]
+#[error("{0} rendered no Kubernetes objects; Argo CD would prune every resource of this app. Set the parameter allow-empty to \"true\" if that is intended")]
+pub struct EmptyOutput(pub String);
+
+/// `explain` for a directory: the plan of what generate would do, as a table or JSON.
+pub fn explain(ps: &PluginSettings, format: OutputFormat) -> Result<String> {
+    let (inputs, plan, rules) = render_and_plan(ps)?;
+    print_warnings(&plan.warnings);
+    let rows = crate::explain::rows(&inputs, &plan, rules.default_namespace());
+    Ok(match format {
+        OutputFormat::Table => crate::explain::table(&rows),
+        OutputFormat::Json => crate::explain::json(&rows),
+    })
+}
+
+/// `init`: what must happen before generate.
+pub fn init(ps: &PluginSettings) -> Result<()> {
+    Ok(render::init(&ps.render)?)
+}
+
+/// The dynamic parameter announcement: every parameter with this app's effective value.
+pub fn announcement(ps: &PluginSettings) -> String {
+    let r = &ps.render;
+    let w = &ps.rewrite;
+    let b = |v: bool| Json::String(v.to_string());
+    let arr = |v: &[String]| json!(v);
+    let pairs = |v: &[(String, String)]| Json::Object(v.iter().map(|(k, x)| (k.clone(), Json::String(x.clone()))).collect());
+    let source = r.source_type.unwrap_or_else(|| render::detect(&r.app_dir));
+    let mut out = Vec::new();
+    for def in PARAMS {
+        let value = match def.name {
+            "enabled" => b(w.enabled.value),
+            "mirror" => json!(w.mirror.value.clone().unwrap_or_default()),
+            "registries" => json!(w.registries.value),
+            "exclude" => arr(&w.exclude.value),
+            "allow-empty" => b(ps.allow_empty),
+            "source-type" => json!(source.as_str()),
+            "release-name" => json!(r.helm.release_name),
+            "namespace" => json!(r.helm.namespace.clone().unwrap_or_default()),
+            "kube-version" => json!(r.helm.kube_version.clone().unwrap_or_default()),
+            "api-versions" => arr(&r.helm.api_versions),
+            "values-files" => arr(&r.helm.values_files),
+            "values" => json!(r.helm.values.clone().unwrap_or_default()),
+            "set" => pairs(&r.helm.set),
+            "set-string" => pairs(&r.helm.set_string),
+            "set-file" => pairs(&r.helm.set_file),
+            "skip-crds" => b(r.helm.skip_crds),
+            "skip-tests" => b(r.helm.skip_tests),
+            "skip-schema-validation" => b(r.helm.skip_schema_validation),
+            "ignore-missing-value-files" => b(r.helm.ignore_missing_value_files),
+            "directory-recurse" => b(r.directory.recurse),
+            "directory-include" => arr(&r.directory.include),
+            "directory-exclude" => arr(&r.directory.exclude),
+            other => unreachable!("parameter {other} has no announced value"),
+        };
+        let mut m = Map::new();
+        m.insert("name".into(), json!(def.name));
+        m.insert("title".into(), json!(def.title));
+        m.insert("tooltip".into(), json!(def.help));
+        m.insert("collectionType".into(), json!(def.collection.as_str()));
+        let key = match def.collection {
+            Collection::String => "string",
+            Collection::Array => "array",
+            Collection::Map => "map",
+        };
+        m.insert(key.into(), value);
+        out.push(Json::Object(m));
+    }
+    let mut s = serde_json::to_string(&out).expect("announcement serializes");
+    s.push('\n');
+    s
+}
+
+/// The app directory for `render`/`explain DIR`: the argument, else the current directory.
+pub fn app_dir(dir: Option<&Path>) -> Result<PathBuf> {
+    match dir {
+        Some(d) => Ok(d.to_path_buf()),
+        None => std::env::current_dir().context("reading the current directory"),
+    }
+}
+
+/// Exit code 1 for parameter errors (the chain holds a [`ParamError`]).
+pub fn is_usage(cause: &(dyn std::error::Error + 'static)) -> bool {
+    cause.is::<ParamError>()
+}

@@ -1,0 +1,203 @@
+//! Settings for the plugin commands (`generate`, `init`, `parameters`, `render`): the config
+//! file, the app's `ARGOCD_ENV_` variables and its parameters, resolved into one value.
+//!
+//! Precedence, highest first: parameter > `ARGOCD_ENV_` variable > config file > built-in
+//! default. Both app layers are controlled by Application authors, so both are checked against
+//! the admin's `overrides.allow` and `allowedMirrors`; a forbidden value is an error naming the
+//! parameter, never silently dropped.
+
+use std::path::{Component, Path, PathBuf};
+use std::time::Duration;
+
+use globset::{Glob, GlobSetBuilder};
+
+use super::config::ConfigFile;
+use super::{Limits, RewriteSettings};
+use crate::argocd::env::ArgoEnv;
+use crate::argocd::params::{self, Param, ParamError, Value};
+use crate::environ::Environ;
+use crate::render::{self, RenderSettings, SourceType, Tools};
+
+/// Everything a plugin command needs.
+#[derive(Debug, Clone)]
+pub struct PluginSettings {
+    pub rewrite: RewriteSettings,
+    pub limits: Limits,
+    pub render: RenderSettings,
+    pub allow_empty: bool,
+}
+
+/// The app-controlled inputs, in the order they apply.
+pub struct AppLayers {
+    /// From `ARGOCD_ENV_` variables.
+    pub env: Vec<Param>,
+    /// From `ARGOCD_APP_PARAMETERS` (or the `render` command line).
+    pub params: Vec<Param>,
+}
+
+impl AppLayers {
+    /// Reads both layers from the Argo CD environment.
+    pub fn from_argo(argo: &ArgoEnv) -> Result<AppLayers, ParamError> {
+        Ok(AppLayers { env: params::from_plugin_env(&argo.plugin_env)?, params: params::parse_json(argo.parameters.as_deref())? })
+    }
+}
+
+/// Resolves plugin settings. `rewrite`/`limits` already hold the config file's values;
+/// `config` is the native config (absent for none or the seed format).
+pub fn resolve(
+    env: &Environ,
+    argo: &ArgoEnv,
+    config: Option<&ConfigFile>,
+    mut rewrite: RewriteSettings,
+    limits: Limits,
+    app_dir: &Path,
+    layers: &AppLayers,
+) -> Result<PluginSettings, ParamError> {
+    let app_dir = app_dir.canonicalize().map_err(|e| ParamError(format!("{}: {e}", app_dir.display())))?;
+    let repo_root = repo_root(&app_dir, argo.source_path.as_deref());
+    let release = argo
+        .release_name()
+        .or_else(|| app_dir.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "release".to_string());
+    let mut r = RenderSettings::new(app_dir.clone(), repo_root, release);
+    r.build_env = argo.build_env.clone();
+    r.helm.namespace = argo.app_namespace.clone();
+    r.helm.kube_version = argo.kube_version.clone();
+    r.helm.api_versions = argo.kube_api_versions.clone();
+    r.kustomize.kube_version = argo.kube_version.clone();
+    r.kustomize.api_versions = argo.kube_api_versions.clone();
+    let rc = config.and_then(|c| c.render.clone()).unwrap_or_default();
+    let helm = env.get("PULLTHROUGH_HELM").map(PathBuf::from).or(rc.helm.clone());
+    let kustomize = env.get("PULLTHROUGH_KUSTOMIZE").map(PathBuf::from).or(rc.kustomize.clone());
+    r.tools = Tools::discover(helm, kustomize, env.path());
+    if let Some(o) = rc.kustomize_build_options {
+        r.kustomize.build_options = o;
+    }
+    if let Some(s) = rc.value_file_schemes {
+        r.helm.value_file_schemes = s;
+    }
+    r.limits = render::Limits {
+        timeout: rc.timeout_seconds.map(Duration::from_secs).unwrap_or(r.limits.timeout),
+        max_output_bytes: rc.max_output_bytes.unwrap_or(r.limits.max_output_bytes),
+    };
+    rewrite.default_namespace = argo.app_namespace.clone().unwrap_or_else(|| "default".to_string());
+    let mut allow_empty = config.and_then(|c| c.allow_empty).unwrap_or(false);
+
+    let allow = config.and_then(|c| c.overrides.as_ref()).and_then(|o| o.allow.clone());
+    let mut app_mirror = None;
+    let mut app_destinations = Vec::new();
+    for (layer, list) in [("env", &layers.env), ("param", &layers.params)] {
+        for p in list.iter() {
+            let name = p.def.name;
+            let origin = if layer == "env" { crate::argocd::parameters::env_name(name) } else { format!("parameter {name}") };
+            if let Some(allow) = &allow {
+                if !allow.iter().any(|a| a == "*" || a == name) {
+                    return Err(ParamError(format!("{origin}: not allowed by the sidecar config (add {name:?} to overrides.allow to let apps set it)")));
+                }
+            }
+            let b = |v: &Value| match v {
+                Value::String(s) => params::parse_bool(&origin, s),
+                _ => unreachable!("boolean parameters are strings"),
+            };
+            match (name, &p.value) {
+                ("enabled", v) => rewrite.enabled.set(b(v)?, origin.clone()),
+                ("mirror", Value::String(s)) => {
+                    rewrite.mirror.set(Some(s.clone()), origin.clone());
+                    app_mirror = Some((origin.clone(), s.clone()));
+                }
+                ("registries", Value::Map(m)) => {
+                    let mut merged = rewrite.registries.value.clone();
+                    for (k, v) in m {
+                        merged.insert(k.clone(), v.clone());
+                        app_destinations.push((origin.clone(), v.clone()));
+                    }
+                    rewrite.registries.set(merged, origin.clone());
+                }
+                ("exclude", Value::Array(a)) => {
+                    let mut ex = rewrite.exclude.value.clone();
+                    ex.extend(a.iter().cloned());
+                    rewrite.exclude.set(ex, origin.clone());
+                }
+                ("allow-empty", v) => allow_empty = b(v)?,
+                ("source-type", Value::String(s)) => {
+                    r.source_type = if s.is_empty() {
+                        None
+                    } else {
+                        Some(s.parse::<SourceType>().map_err(|_| {
+                            ParamError(format!("{origin}: unknown source type {s:?} (expected helm, kustomize or directory)"))
+                        })?)
+                    }
+                }
+                ("release-name", Value::String(s)) => r.helm.release_name = s.clone(),
+                ("namespace", Value::String(s)) => {
+                    r.helm.namespace = Some(s.clone());
+                    rewrite.default_namespace = s.clone();
+                }
+                ("kube-version", Value::String(s)) => {
+                    r.helm.kube_version = Some(s.clone());
+                    r.kustomize.kube_version = Some(s.clone());
+                }
+                ("api-versions", Value::Array(a)) => {
+                    r.helm.api_versions = a.clone();
+                    r.kustomize.api_versions = a.clone();
+                }
+                ("values-files", Value::Array(a)) => r.helm.values_files = a.clone(),
+                ("values", Value::String(s)) => r.helm.values = Some(s.clone()).filter(|s| !s.trim().is_empty()),
+                ("set", Value::Map(m)) => r.helm.set = m.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                ("set-string", Value::Map(m)) => r.helm.set_string = m.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                ("set-file", Value::Map(m)) => r.helm.set_file = m.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                ("skip-crds", v) => r.helm.skip_crds = b(v)?,
+                ("skip-tests", v) => r.helm.skip_tests = b(v)?,
+                ("skip-schema-validation", v) => r.helm.skip_schema_validation = b(v)?,
+                ("ignore-missing-value-files", v) => r.helm.ignore_missing_value_files = b(v)?,
+                ("directory-recurse", v) => r.directory.recurse = b(v)?,
+                ("directory-include", Value::Array(a)) => r.directory.include = a.clone(),
+                ("directory-exclude", Value::Array(a)) => r.directory.exclude = a.clone(),
+                (other, _) => return Err(ParamError(format!("{origin}: parameter {other} is not handled (internal error)"))),
+            }
+        }
+    }
+
+    if let Some(globs) = config.and_then(|c| c.allowed_mirrors.as_ref()) {
+        let mut b = GlobSetBuilder::new();
+        for g in globs {
+            b.add(Glob::new(g).map_err(|e| ParamError(format!("allowedMirrors: invalid glob {g:?}: {}", e.kind())))?);
+        }
+        let set = b.build().map_err(|e| ParamError(format!("allowedMirrors: {e}")))?;
+        let check = |origin: &str, dest: &str| {
+            if set.is_match(dest.trim_end_matches('/')) {
+                Ok(())
+            } else {
+                Err(ParamError(format!("{origin}: mirror {dest:?} is not in the sidecar's allowedMirrors ({})", globs.join(", "))))
+            }
+        };
+        if let Some((origin, m)) = &app_mirror {
+            check(origin, m)?;
+        }
+        for (origin, dest) in &app_destinations {
+            let first = dest.split('/').next().unwrap_or("");
+            if first.contains('.') || first.contains(':') || first == "localhost" {
+                check(origin, dest)?;
+            }
+        }
+    }
+    Ok(PluginSettings { rewrite, limits, render: r, allow_empty })
+}
+
+/// The repository root: the app dir minus `ARGOCD_APP_SOURCE_PATH`'s components when it ends
+/// with them; else the nearest ancestor holding `.git`; else the app dir itself.
+pub fn repo_root(app_dir: &Path, source_path: Option<&str>) -> PathBuf {
+    if let Some(sp) = source_path {
+        let comps: Vec<_> = Path::new(sp).components().filter(|c| matches!(c, Component::Normal(_))).collect();
+        let tail: PathBuf = comps.iter().collect();
+        if comps.is_empty() {
+            return app_dir.to_path_buf();
+        }
+        if app_dir.ends_with(&tail) {
+            if let Some(root) = app_dir.ancestors().nth(comps.len()) {
+                return root.to_path_buf();
+            }
+        }
+    }
+    app_dir.ancestors().find(|a| a.join(".git").exists()).unwrap_or(app_dir).to_path_buf()
+}

@@ -89,12 +89,12 @@ struct AuthEntry {
 
 /// `https://index.docker.io/v1/` → `docker.io`; `https://host:5000/v2/` → `host:5000`.
 pub fn normalize_host(key: &str) -> String {
-    let k = key.trim();
+    let k = key.trim().to_ascii_lowercase();
     let k = k
         .strip_prefix("https://")
         .or_else(|| k.strip_prefix("http://"))
-        .unwrap_or(k);
-    let host = k.split('/').next().unwrap_or(k).to_ascii_lowercase();
+        .unwrap_or(&k);
+    let host = k.split('/').next().unwrap_or(k).to_string();
     match host.as_str() {
         "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => {
             "docker.io".to_string()

@@ -604,20 +604,18 @@ impl Progress {
 
     fn done(&mut self, r: &ImageResult) {
         self.done += 1;
-        let mut err = std::io::stderr().lock();
+        // The print macros (not a locked handle), so test harnesses capture the lines.
         if self.tty {
-            let _ = write!(
-                err,
+            eprint!(
                 "\r\x1b[2Kverify [{}/{}] {} {}",
                 self.done,
                 self.total,
                 r.status.as_str(),
                 r.rewritten
             );
-            let _ = err.flush();
+            let _ = std::io::stderr().flush();
         } else {
-            let _ = writeln!(
-                err,
+            eprintln!(
                 "pullthrough: verify [{}/{}] {} {}",
                 self.done,
                 self.total,
@@ -629,9 +627,8 @@ impl Progress {
 
     fn finish(&mut self) {
         if self.tty && self.done > 0 {
-            let mut err = std::io::stderr().lock();
-            let _ = write!(err, "\r\x1b[2K");
-            let _ = err.flush();
+            eprint!("\r\x1b[2K");
+            let _ = std::io::stderr().flush();
         }
     }
 }

@@ -915,3 +915,164 @@ fn server_errors_are_retried_with_backoff() {
     let served = server.join().unwrap();
     assert_eq!(served, vec!["HEAD /v2/app/manifests/1 HTTP/1.1"; 3]);
 }
+
+/// A request as the fake servers below see it.
+struct FakeRequest {
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+}
+
+impl FakeRequest {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A loopback HTTP server answering every request with `handler`'s full response text; one
+/// request per connection (`Connection: close`). The thread ends with the test process.
+fn fake_server(handler: impl Fn(&FakeRequest, u16) -> String + Send + 'static) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut raw = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !raw.windows(4).any(|w| w == b"\r\n\r\n") {
+                match conn.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => raw.extend_from_slice(&buf[..n]),
+                }
+            }
+            let text = String::from_utf8_lossy(&raw).into_owned();
+            let mut lines = text.split("\r\n");
+            let mut first = lines.next().unwrap_or("").split_whitespace();
+            let req = FakeRequest {
+                method: first.next().unwrap_or("").to_string(),
+                path: first.next().unwrap_or("").to_string(),
+                headers: lines
+                    .filter_map(|l| l.split_once(':'))
+                    .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                    .collect(),
+            };
+            let _ = conn.write_all(handler(&req, port).as_bytes());
+        }
+    });
+    format!("127.0.0.1:{port}")
+}
+
+/// A registry with the standard token flow: manifests need `Bearer <TOKEN>`, which
+/// `/token` hands out for the right basic credentials (or to anyone, when `anonymous`).
+fn token_registry(digest: String, anonymous: bool) -> String {
+    const TOKEN: &str = "tok-5ecret-a1b2c3";
+    fake_server(move |req, port| {
+        let basic = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"))
+        );
+        if req.path.starts_with("/token?") {
+            let ok_query = req.path.contains("service=fake-registry")
+                && req.path.contains("scope=repository%3Alibrary%2Fapp%3Apull");
+            let ok_creds = anonymous || req.header("authorization") == Some(basic.as_str());
+            return if ok_query && ok_creds {
+                let body = format!(r#"{{"access_token":"{TOKEN}","expires_in":300}}"#);
+                format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
+            } else {
+                "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    .to_string()
+            };
+        }
+        if req.path == "/v2/library/app/manifests/1.0"
+            && req.header("authorization") == Some(&format!("Bearer {TOKEN}"))
+        {
+            assert!(req.method == "HEAD" || req.method == "GET");
+            return format!(
+                "HTTP/1.1 200 OK\r\nDocker-Content-Digest: {digest}\r\nContent-Type: {OCI_MANIFEST}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+        }
+        format!(
+            "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm=\"http://127.0.0.1:{port}/token\",service=\"fake-registry\",scope=\"repository:library/app:pull\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+    })
+}
+
+#[test]
+fn bearer_token_flow_with_and_without_credentials() {
+    let digest = format!("sha256:{}", "cd".repeat(32));
+    let (_d, env) = no_creds();
+    let one = |host: &str| {
+        vec![check(
+            "x.example/library/app:1.0",
+            &format!("{host}/library/app:1.0"),
+        )]
+    };
+
+    // Anonymous token, as Docker Hub gives for public images.
+    let open = token_registry(digest.clone(), true);
+    let a = VerifyArgs {
+        no_upstream: true,
+        insecure_registry: vec![open.clone()],
+        ..args(&[])
+    };
+    let report = run(&a, one(&open), &env, "");
+    assert_eq!(
+        statuses(&report),
+        vec![Status::Ok],
+        "{}",
+        both_outputs(&report)
+    );
+    assert_eq!(
+        report.images[0].mirror.as_ref().unwrap().digest.as_deref(),
+        Some(digest.as_str())
+    );
+
+    // Credentials required by the token service.
+    let closed = token_registry(digest.clone(), false);
+    let a = VerifyArgs {
+        no_upstream: true,
+        insecure_registry: vec![closed.clone()],
+        username: Some(USER.into()),
+        password_stdin: true,
+        ..args(&[])
+    };
+    let report = run(&a, one(&closed), &env, PASSWORD);
+    assert_eq!(
+        statuses(&report),
+        vec![Status::Ok],
+        "{}",
+        both_outputs(&report)
+    );
+    let out = both_outputs(&report);
+    assert!(
+        !out.contains("tok-5ecret") && !out.contains(PASSWORD),
+        "{out}"
+    );
+
+    let wrong = "Wr0ng-Pa55word-token";
+    let report = run(&a, one(&closed), &env, wrong);
+    let out = both_outputs(&report);
+    assert_eq!(statuses(&report), vec![Status::AuthFailed], "{out}");
+    assert!(
+        report.images[0].detail.contains("token service 127.0.0.1"),
+        "{out}"
+    );
+    assert!(!out.contains(wrong) && !out.contains("tok-5ecret"), "{out}");
+
+    // No credentials: the token service refuses, and the message says none were found.
+    let a = VerifyArgs {
+        no_upstream: true,
+        insecure_registry: vec![closed.clone()],
+        ..args(&[])
+    };
+    let report = run(&a, one(&closed), &env, "");
+    assert_eq!(statuses(&report), vec![Status::AuthFailed]);
+    assert!(
+        report.images[0].detail.contains("no credentials for"),
+        "{}",
+        report.images[0].detail
+    );
+}

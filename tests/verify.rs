@@ -1076,3 +1076,55 @@ fn bearer_token_flow_with_and_without_credentials() {
         report.images[0].detail
     );
 }
+
+#[test]
+fn unusable_credentials_input_is_a_usage_error() {
+    let checks = vec![check("x.example/app:1", "127.0.0.1:9/app:1")];
+    let is_usage = |e: &anyhow::Error| e.chain().any(|c| c.is::<pullthrough::cli::UsageError>());
+    // --password-stdin with nothing on stdin.
+    let (_d, env) = no_creds();
+    let a = VerifyArgs {
+        username: Some(USER.into()),
+        password_stdin: true,
+        ..VerifyArgs::default()
+    };
+    let e = verify::run_with_stdin(&a, checks.clone(), &env, &mut "\n".as_bytes()).unwrap_err();
+    assert!(is_usage(&e), "{e:#}");
+    // A Docker config that is not JSON; the message names the file, not its content.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("config.json"),
+        "{\"auths\": {\"h\": {\"auth\": \"c2VjcmV0\"}",
+    )
+    .unwrap();
+    let a = VerifyArgs {
+        docker_config: Some(dir.path().to_path_buf()),
+        ..VerifyArgs::default()
+    };
+    let e = verify::run_with_stdin(&a, checks.clone(), &Environ::default(), &mut "".as_bytes())
+        .unwrap_err();
+    assert!(
+        is_usage(&e)
+            && format!("{e:#}").contains("config.json")
+            && !format!("{e:#}").contains("c2VjcmV0"),
+        "{e:#}"
+    );
+    // A named directory without config.json.
+    let empty = tempfile::tempdir().unwrap();
+    let a = VerifyArgs {
+        docker_config: Some(empty.path().to_path_buf()),
+        ..VerifyArgs::default()
+    };
+    assert!(verify::run_with_stdin(&a, checks, &Environ::default(), &mut "".as_bytes()).is_err());
+}
+
+#[test]
+fn nothing_to_check_is_ok() {
+    let (_d, env) = no_creds();
+    let report = run(&VerifyArgs::default(), Vec::new(), &env, "");
+    assert!(verify::exit_ok(&report));
+    assert_eq!(
+        verify::render_report(&report, OutputFormat::Table),
+        "0 image(s) from 0 field(s): nothing to check\n"
+    );
+}

@@ -248,7 +248,9 @@ pub fn run_with_stdin(
     }
     let groups = dedupe(images);
     let dir = auth::config_dir(args.docker_config.as_deref(), env);
-    let mut creds = Credentials::load(dir.as_deref(), args.docker_config.is_some())?;
+    // A Docker config that cannot be used is a configuration error (exit 1).
+    let mut creds = Credentials::load(dir.as_deref(), args.docker_config.is_some())
+        .map_err(|e| crate::cli::UsageError(format!("{e:#}")))?;
     if let Some(user) = &args.username {
         let mut buf = Vec::new();
         stdin
@@ -256,7 +258,7 @@ pub fn run_with_stdin(
             .read_to_end(&mut buf)
             .context("reading the password from stdin")?;
         let pw = String::from_utf8(buf)
-            .map_err(|_| anyhow::anyhow!("the password on stdin is not UTF-8"))?;
+            .map_err(|_| crate::cli::UsageError("the password on stdin is not UTF-8".into()))?;
         let pw = pw.trim_end_matches(['\n', '\r']);
         if pw.is_empty() {
             bail!(crate::cli::UsageError(

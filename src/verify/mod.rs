@@ -284,6 +284,7 @@ pub fn run_with_stdin(
         &args.insecure_registry,
         timeout,
         args.retries,
+        env,
     )?);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

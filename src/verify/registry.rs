@@ -18,6 +18,7 @@ use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
 use super::auth::{parse_challenge, Credentials, Secret};
+use crate::environ::Environ;
 
 /// What `Accept` asks for: images and indexes, OCI and Docker.
 pub const MANIFEST_MEDIA_TYPES: &str = "application/vnd.oci.image.index.v1+json, \
@@ -97,18 +98,26 @@ enum Failure {
 }
 
 impl Client {
+    /// `env` supplies the proxy variables (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`,
+    /// upper or lower case); nothing else is read from the process environment.
     pub fn new(
         creds: Credentials,
         insecure: &[String],
         timeout: Duration,
         retries: u32,
+        env: &Environ,
     ) -> anyhow::Result<Client> {
         // One process-wide provider; an error only means another part installed one already.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .user_agent(concat!("pullthrough/", env!("CARGO_PKG_VERSION")))
             .timeout(timeout)
             .connect_timeout(timeout)
+            .no_proxy();
+        for p in proxies(env)? {
+            builder = builder.proxy(p);
+        }
+        let http = builder
             .build()
             .map_err(|e| anyhow::anyhow!("building the HTTP client: {e}"))?;
         Ok(Client {
@@ -419,6 +428,36 @@ impl Client {
     }
 }
 
+/// Proxies from the environment, as curl reads them. The error names the variable, never its
+/// value (a proxy URL may carry credentials).
+fn proxies(env: &Environ) -> anyhow::Result<Vec<reqwest::Proxy>> {
+    let var = |name: &str| {
+        [name.to_string(), name.to_ascii_lowercase()]
+            .into_iter()
+            .find_map(|n| {
+                env.get(&n)
+                    .filter(|v| !v.trim().is_empty())
+                    .map(|v| (n, v.trim().to_string()))
+            })
+    };
+    let no_proxy = var("NO_PROXY").and_then(|(_, v)| reqwest::NoProxy::from_string(&v));
+    let mut out = Vec::new();
+    type Make = fn(String) -> reqwest::Result<reqwest::Proxy>;
+    let kinds: [(&str, Make); 3] = [
+        ("HTTPS_PROXY", |u| reqwest::Proxy::https(u)),
+        ("HTTP_PROXY", |u| reqwest::Proxy::http(u)),
+        ("ALL_PROXY", |u| reqwest::Proxy::all(u)),
+    ];
+    for (name, make) in kinds {
+        if let Some((n, v)) = var(name) {
+            let p = make(v)
+                .map_err(|_| crate::cli::UsageError(format!("${n} is not a valid proxy URL")))?;
+            out.push(p.no_proxy(no_proxy.clone()));
+        }
+    }
+    Ok(out)
+}
+
 fn fail(mut res: Resolution, f: Failure) -> Resolution {
     match f {
         Failure::Auth { status, detail } => {
@@ -541,6 +580,19 @@ mod tests {
         let d = format!("sha256:{}", "a1".repeat(32));
         h.insert("docker-content-digest", d.parse().unwrap());
         assert_eq!(header_digest(&h), Some(d));
+    }
+
+    #[test]
+    fn proxies_from_environ_never_echo_the_value() {
+        let env = Environ::from_pairs([
+            ("https_proxy", "http://u:pw@127.0.0.1:3128"),
+            ("NO_PROXY", "127.0.0.1"),
+        ]);
+        assert_eq!(proxies(&env).unwrap().len(), 1);
+        assert!(proxies(&Environ::default()).unwrap().is_empty());
+        let bad = Environ::from_pairs([("HTTP_PROXY", "::not a url s3cret::")]);
+        let e = proxies(&bad).unwrap_err().to_string();
+        assert!(e.contains("$HTTP_PROXY") && !e.contains("s3cret"), "{e}");
     }
 
     #[test]

@@ -710,11 +710,13 @@ fn kustomize_forced_source_type_and_rewrite_params() {
     let mut want: Vec<String> = vec![
         format!("{m2}/dh/library/nginx:1.27.4"),
         "docker.io/library/redis:7.2".into(),
-        "quay.io/prometheus/node-exporter:v1.8.2".into(), // `registries` replaces the map: no quay.io
+        // `registries` is merged over the configured map: the app's entries win for docker.io
+        // and ghcr.io, the config's other registries stay, under the app's mirror.
+        format!("{m2}/quay/prometheus/node-exporter:v1.8.2"),
         format!("{m2}/dh/library/postgres:16.4"),
         format!("{m2}/github/stefanprodan/podinfo:6.7.0@sha256:0b0d4d2d9a2e8c9f3c3f3e2c9f0e6d7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e"),
-        "registry.k8s.io/kubectl:v1.31.0".into(),
-        "public.ecr.aws/aws-cli/aws-cli:2.17.0".into(),
+        format!("{m2}/registry-k8s-io/kubectl:v1.31.0"),
+        format!("{m2}/public-ecr/aws-cli/aws-cli:2.17.0"),
     ];
     want.sort();
     assert_eq!(all_images(&got), want);

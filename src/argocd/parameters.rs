@@ -85,3 +85,48 @@ pub fn find(name: &str) -> Option<&'static ParamDef> {
 pub fn env_name(name: &str) -> String {
     format!("ARGOCD_ENV_{}", name.to_ascii_uppercase().replace('-', "_"))
 }
+
+/// The marker lines around generated sections (the text after `BEGIN`/`END` is the same in
+/// YAML comments and Markdown comments).
+pub const BEGIN_MARKER: &str = "BEGIN GENERATED: parameters (do not edit; generated from src/argocd/parameters.rs)";
+pub const END_MARKER: &str = "END GENERATED: parameters";
+
+/// The `parameters.static` list of `plugin.yaml`, each line prefixed with `indent`.
+pub fn static_yaml(indent: &str) -> String {
+    let q = crate::splice::double_quoted;
+    let mut s = String::new();
+    for p in PARAMS {
+        s.push_str(&format!("{indent}- name: {}\n", p.name));
+        s.push_str(&format!("{indent}  title: {}\n", q(p.title)));
+        s.push_str(&format!("{indent}  tooltip: {}\n", q(p.help)));
+        s.push_str(&format!("{indent}  collectionType: {}\n", p.collection.as_str()));
+    }
+    s
+}
+
+/// The README's parameter table (Markdown).
+pub fn markdown_table() -> String {
+    let mut s = String::from("| parameter | type | stage | `ARGOCD_ENV_` fallback | meaning |\n|---|---|---|---|---|\n");
+    for p in PARAMS {
+        let kind = match (p.collection, p.boolean) {
+            (Collection::String, true) => "string (`\"true\"`/`\"false\"`)",
+            (c, _) => c.as_str(),
+        };
+        let stage = match p.group {
+            Group::Rewrite => "rewrite",
+            Group::Render => "render",
+        };
+        s.push_str(&format!("| `{}` | {} | {} | `{}` | {} |\n", p.name, kind, stage, env_name(p.name), p.help.replace('|', "\\|")));
+    }
+    s
+}
+
+/// Replaces the generated section of `text` (between marker lines) with `body`, keeping the
+/// marker lines as they are. `None` when the markers are missing.
+pub fn replace_generated(text: &str, body: &str) -> Option<String> {
+    let b = text.find(BEGIN_MARKER)?;
+    let b_end = b + text[b..].find('\n')? + 1;
+    let e = b_end + text[b_end..].find(END_MARKER)?;
+    let e_line = text[..e].rfind('\n').map_or(0, |i| i + 1);
+    Some(format!("{}{}{}", &text[..b_end], body, &text[e_line..]))
+}

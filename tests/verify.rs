@@ -70,10 +70,19 @@ impl Registry {
         let bin = util::tools::registry();
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
+        // Answers carry this header, so a registry of another test that took the port is not
+        // mistaken for this one.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let id = format!(
+            "{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
         let root = dir.path().join("data");
         let mut yaml = format!(
             "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  \
-             delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: verify-test-secret\n",
+             delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: verify-test-secret\n  \
+             headers:\n    X-Verify-Instance: [\"{id}\"]\n",
             root.display()
         );
         let mut auth = None;
@@ -113,12 +122,12 @@ impl Registry {
             _dir: dir,
             auth,
         };
-        reg.wait_ready()?;
+        reg.wait_ready(&id)?;
         Ok(reg)
     }
 
     /// Bounded wait for `GET /v2/` to answer (200, or 401 with auth).
-    fn wait_ready(&mut self) -> Result<(), String> {
+    fn wait_ready(&mut self, id: &str) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -127,6 +136,9 @@ impl Registry {
                 return Err(format!("exited with {status}: {log}"));
             }
             if let Ok(r) = http(self.port, "GET", "/v2/", &[], b"") {
+                if r.header("x-verify-instance").as_deref() != Some(id) {
+                    return Err(format!("port {} answered by another server", self.port));
+                }
                 if r.status == 200 || r.status == 401 {
                     return Ok(());
                 }
@@ -676,8 +688,9 @@ fn not_found_vs_unauthorized_vs_timeout() {
 
 #[test]
 fn connection_refused_is_unreachable() {
-    let port = free_port();
-    let host = format!("127.0.0.1:{port}");
+    // Port 1 (tcpmux): privileged, never handed out by bind(:0), so no other test's registry
+    // can be listening there.
+    let host = "127.0.0.1:1".to_string();
     let a = VerifyArgs {
         timeout: 2.0,
         no_upstream: true,

@@ -556,23 +556,24 @@ fn table(report: &Report) -> String {
     for i in &report.images {
         out.push_str(&format!("{:<width$}  {}\n", i.status.as_str(), i.rewritten));
         let pad = " ".repeat(width + 2);
-        out.push_str(&format!("{pad}from:  {}\n", i.original));
+        let mut line =
+            |label: &str, value: &str| out.push_str(&format!("{pad}{label:<6} {value}\n"));
+        line("from:", &i.original);
         if !i.detail.is_empty() {
-            out.push_str(&format!(
-                "{pad}{}:  {}\n",
+            line(
                 if i.status == Status::Ok {
-                    "found"
+                    "found:"
                 } else {
-                    "why"
+                    "why:"
                 },
-                i.detail
-            ));
+                &i.detail,
+            );
         }
         for n in &i.notes {
-            out.push_str(&format!("{pad}note:  {n}\n"));
+            line("note:", n);
         }
         for p in &i.places {
-            out.push_str(&format!("{pad}used:  {p}\n"));
+            line("used:", p);
         }
     }
     let s = &report.summary;

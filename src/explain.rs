@@ -21,6 +21,8 @@ pub struct Row {
     pub before: String,
     pub after: Option<String>,
     pub reason: String,
+    /// The built-in rule, configured field or profile that found the field.
+    pub found_by: String,
 }
 
 /// The rows of a plan, in input order.
@@ -41,13 +43,14 @@ fn row(inputs: &[Input], r: &Record, default_namespace: &str) -> Row {
         before: r.before.clone(),
         after: r.decision.to.clone(),
         reason: r.decision.reason.to_string(),
+        found_by: r.field.clone(),
     }
 }
 
 /// A plain-text table (fixed columns, two spaces apart) with a summary line.
 pub fn table(rows: &[Row]) -> String {
-    let header = ["DOC", "KIND", "NAMESPACE/NAME", "FIELD", "BEFORE", "AFTER", "REASON"];
-    let cells: Vec<[String; 7]> = rows
+    let header = ["DOC", "KIND", "NAMESPACE/NAME", "FIELD", "BEFORE", "AFTER", "REASON", "FOUND BY"];
+    let cells: Vec<[String; 8]> = rows
         .iter()
         .map(|r| {
             [
@@ -58,6 +61,7 @@ pub fn table(rows: &[Row]) -> String {
                 r.before.clone(),
                 r.after.clone().unwrap_or_else(|| "-".into()),
                 r.reason.clone(),
+                r.found_by.clone(),
             ]
         })
         .collect();
@@ -68,7 +72,7 @@ pub fn table(rows: &[Row]) -> String {
         }
     }
     let mut out = String::new();
-    let mut line = |cols: [&str; 7]| {
+    let mut line = |cols: [&str; 8]| {
         let mut l = String::new();
         for (i, (c, w)) in cols.iter().zip(width).enumerate() {
             l.push_str(c);
@@ -81,7 +85,7 @@ pub fn table(rows: &[Row]) -> String {
     };
     line(header);
     for c in &cells {
-        line([&c[0], &c[1], &c[2], &c[3], &c[4], &c[5], &c[6]].map(String::as_str));
+        line([&c[0], &c[1], &c[2], &c[3], &c[4], &c[5], &c[6], &c[7]].map(String::as_str));
     }
     let changed = rows.iter().filter(|r| r.after.is_some()).count();
     out.push_str(&format!("{} image field(s), {} rewritten, {} unchanged\n", rows.len(), changed, rows.len() - changed));

@@ -8,6 +8,7 @@
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
+use crate::manifest::fields::ValueKind;
 use crate::manifest::yaml::{ParseLimits, Style};
 use crate::manifest::{self, Finding, Object, Site, SiteValue, Span};
 use crate::rules::{Decision, Reason, Rules};
@@ -66,8 +67,8 @@ pub struct Record {
     pub offset: usize,
     pub object: Object,
     pub path: String,
-    /// Which built-in or configured rule found it.
-    pub field: &'static str,
+    /// Which built-in rule, configured field or profile found it.
+    pub field: String,
     /// The value as Go reads it (aliases resolved), or a description for non-strings.
     pub before: String,
     pub decision: Decision,
@@ -145,7 +146,7 @@ pub fn plan(inputs: &[Input], rules: &Rules, opts: &Options) -> Result<Plan, Rew
     for (i, input) in inputs.iter().enumerate() {
         let text = input.text.as_str();
         for seg in segments(text) {
-            let scan = manifest::scan(&text[seg.clone()], limits).map_err(|e| {
+            let scan = manifest::scan(&text[seg.clone()], limits, rules.fields()).map_err(|e| {
                 let (line, col) = if seg.start == 0 {
                     (e.line, e.col)
                 } else {
@@ -188,9 +189,9 @@ fn plan_segment(
     }
     let mut seen_warning: HashSet<String> = HashSet::new();
     for site in scan.sites {
-        let Site { doc, object, path, span, value, rule } = site;
+        let Site { doc, object, path, span, value, rule, kind, prefix, separator } = site;
+        let decide = |v: &str| decide_value(rules, v, &prefix, separator, kind, object.namespace.as_deref());
         let span = shift(span);
-        let ns = object.namespace.as_deref();
         let (before, decision, edit) = match value {
             SiteValue::Scalar { value, style, in_flow, anchor, .. } => {
                 // A block scalar's value ends with its line break(s) (clip/keep chomping); the
@@ -199,7 +200,7 @@ fn plan_segment(
                     Style::Literal | Style::Folded => value.trim_end_matches('\n').to_string(),
                     _ => value,
                 };
-                let d = rules.decide(&value, ns);
+                let d = decide(&value);
                 let edit = match &d.to {
                     Some(to) => Some(
                         splice::scalar_edit(text, span, style, in_flow, &value, to)
@@ -216,7 +217,7 @@ fn plan_segment(
                 if image_anchors.contains_key(&(doc, anchor)) {
                     (v, Decision { to: None, reason: Reason::FollowsAnchor }, None)
                 } else {
-                    let d = rules.decide(&v, ns);
+                    let d = decide(&v);
                     let edit = d.to.as_ref().map(|to| Edit { span, text: splice::quote(to, Style::Plain, in_flow) });
                     (v, d, edit)
                 }
@@ -275,6 +276,27 @@ fn plan_segment(
         }
     }
     Ok(())
+}
+
+/// The decision for a whole field value: the image after `prefix` (an argument's `--flag=`),
+/// or each item of a `separator`-split list, decided on its own.
+fn decide_value(rules: &Rules, value: &str, prefix: &str, separator: Option<char>, kind: ValueKind, ns: Option<&str>) -> Decision {
+    let Some(image) = value.strip_prefix(prefix) else {
+        return Decision { to: None, reason: Reason::Unparseable(format!("does not start with {prefix:?}")) };
+    };
+    let Some(sep) = separator else {
+        let d = rules.decide_as(image, ns, kind);
+        return Decision { to: d.to.map(|to| format!("{prefix}{to}")), reason: d.reason };
+    };
+    let items: Vec<Decision> = image.split(sep).map(|item| rules.decide_as(item, ns, kind)).collect();
+    let changed = items.iter().any(|d| d.to.is_some());
+    let to = changed.then(|| {
+        let parts: Vec<&str> = image.split(sep).zip(&items).map(|(orig, d)| d.to.as_deref().unwrap_or(orig)).collect();
+        format!("{prefix}{}", parts.join(&sep.to_string()))
+    });
+    // The reason of the first item that changed, else of the first item.
+    let reason = items.iter().find(|d| d.to.is_some()).or(items.first()).map(|d| d.reason.clone()).unwrap_or(Reason::NoRule(String::new()));
+    Decision { to, reason }
 }
 
 /// Applies the plan's edits to each input and joins the inputs into one stream (a `---` line

@@ -13,6 +13,7 @@ use std::fmt;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use regex::Regex;
 
+use crate::manifest::fields::{FieldSet, ValueKind};
 use crate::reference::ImageRef;
 use crate::settings::{RewriteSettings, Setting};
 
@@ -89,6 +90,7 @@ pub struct Rules {
     /// Registries pullthrough writes to: an image already there is never touched.
     destinations: Vec<String>,
     default_namespace: String,
+    fields: FieldSet,
 }
 
 /// Regexes come from Application authors (parameters); cap their compiled size.
@@ -171,6 +173,7 @@ impl Rules {
             docker_hub_aliases: s.docker_hub_aliases.value.iter().map(|a| a.to_ascii_lowercase()).collect(),
             destinations,
             default_namespace: s.default_namespace.clone(),
+            fields: crate::settings::fields::compile(s)?,
         })
     }
 
@@ -184,8 +187,18 @@ impl Rules {
         &self.default_namespace
     }
 
+    /// Where images are looked for: configured fields and profiles (built-ins are always on).
+    pub fn fields(&self) -> &FieldSet {
+        &self.fields
+    }
+
     /// Decides what `image` (as written) becomes for an object in `namespace`.
     pub fn decide(&self, image: &str, namespace: Option<&str>) -> Decision {
+        self.decide_as(image, namespace, ValueKind::Image)
+    }
+
+    /// Like [`Rules::decide`]; a [`ValueKind::Repository`] gets no `:latest` added.
+    pub fn decide_as(&self, image: &str, namespace: Option<&str>, kind: ValueKind) -> Decision {
         let keep = |reason| Decision { to: None, reason };
         if !self.enabled {
             return keep(Reason::Disabled);
@@ -206,7 +219,7 @@ impl Rules {
         if let Some(i) = self.exclude.0.matches(&name).first() {
             return keep(Reason::Excluded(self.exclude.1[*i].clone()));
         }
-        let suffix = tag_and_digest(&r);
+        let suffix = tag_and_digest(&r, kind);
         if let Some((up, dest)) = self.registries.iter().find(|(up, _)| up == r.domain()) {
             return Decision { to: Some(format!("{dest}/{}{suffix}", r.path())), reason: Reason::Registry(up.clone()) };
         }
@@ -234,10 +247,11 @@ impl Rules {
 }
 
 /// `:tag@digest` as written, `:latest` when neither was.
-fn tag_and_digest(r: &ImageRef) -> String {
+fn tag_and_digest(r: &ImageRef, kind: ValueKind) -> String {
     let mut s = String::new();
     match (r.tag(), r.digest()) {
-        (None, None) => s.push_str(":latest"),
+        (None, None) if kind == ValueKind::Image => s.push_str(":latest"),
+        (None, None) => {}
         (t, d) => {
             if let Some(t) = t {
                 s.push(':');

@@ -76,7 +76,7 @@ fn explain_table_and_json() {
     let table = Cmd::new().arg("explain").arg("--config").arg(data("seed/config.yaml")).arg(data("seed/playground-pod.yaml")).stdout_ok();
     let lines: Vec<&str> = table.lines().collect();
     assert!(lines[0].starts_with("DOC  KIND  NAMESPACE/NAME   FIELD"), "{table}");
-    assert!(lines[6].contains("spec.initContainers[0].image") && lines[6].contains("docker.io/library/busybox:latest") && lines[6].ends_with("registry docker.io"), "{table}");
+    assert!(lines[6].contains("spec.initContainers[0].image") && lines[6].contains("docker.io/library/busybox:latest") && lines[6].contains("registry docker.io") && lines[6].ends_with("container image"), "{table}");
     assert_eq!(lines.last().unwrap(), &"7 image field(s), 7 rewritten, 0 unchanged");
     let json = Cmd::new().args(["explain", "-o", "json", "--config"]).arg(data("seed/config.yaml")).arg(data("seed/playground-pod.yaml")).stdout_ok();
     let rows: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();

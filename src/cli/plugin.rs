@@ -123,6 +123,7 @@ pub fn announcement(ps: &PluginSettings) -> String {
             "mirror" => json!(w.mirror.value.clone().unwrap_or_default()),
             "registries" => json!(w.registries.value),
             "exclude" => arr(&w.exclude.value),
+            "profiles" => arr(&w.profiles.value),
             "allow-empty" => b(ps.allow_empty),
             "source-type" => json!(source.as_str()),
             "release-name" => json!(r.helm.release_name),

@@ -49,3 +49,105 @@ pub const NEVER_TOUCHED_KINDS: &[(&str, &str)] = &[(
     // names, defaults and examples); rewriting a schema changes the API, not a workload.
     "schemas describe image fields, they do not hold images",
 )];
+
+/// One step of a configured path (`spec.image`, `spec.containers[].image`, `spec.*.image`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathSeg {
+    Key(String),
+    /// `*`: any mapping key.
+    AnyKey,
+    /// `[]`: any sequence index.
+    AnyIndex,
+}
+
+/// Parses the path language: keys separated by `.`, `[]` after a key for "any item", `*` for
+/// any key. Keys holding `.` or `[` cannot be written (no real image field has one).
+pub fn parse_path(s: &str) -> Result<Vec<PathSeg>, String> {
+    let mut out = Vec::new();
+    if s.is_empty() {
+        return Err("empty path".into());
+    }
+    for part in s.split('.') {
+        let (key, mut rest) = match part.find('[') {
+            Some(i) => (&part[..i], &part[i..]),
+            None => (part, ""),
+        };
+        match key {
+            "" if rest.is_empty() => return Err(format!("empty segment in path {s:?}")),
+            "" => {}
+            "*" => out.push(PathSeg::AnyKey),
+            k => out.push(PathSeg::Key(k.to_string())),
+        }
+        while !rest.is_empty() {
+            rest = rest.strip_prefix("[]").ok_or_else(|| format!("in path {s:?}: only `[]` (any item) may follow a key"))?;
+            out.push(PathSeg::AnyIndex);
+        }
+    }
+    Ok(out)
+}
+
+/// How a found value is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ValueKind {
+    /// An image reference; `:latest` is added when it has neither tag nor digest.
+    #[default]
+    Image,
+    /// A repository (e.g. harbor's Trivy DB settings): rewritten without adding a tag.
+    Repository,
+}
+
+/// A field of kinds (custom resources) holding an image, by path from the object root.
+#[derive(Debug, Clone)]
+pub struct KindField {
+    /// Empty: any kind.
+    pub kinds: Vec<String>,
+    /// The API group (`monitoring.coreos.com`); `None`: any group.
+    pub group: Option<String>,
+    pub path: Vec<PathSeg>,
+    pub value: ValueKind,
+    pub label: String,
+}
+
+/// A container argument carrying an image: `--flag=IMAGE`, or `--flag` followed by `IMAGE`.
+#[derive(Debug, Clone)]
+pub struct ArgField {
+    pub flag: String,
+    pub value: ValueKind,
+    pub label: String,
+}
+
+/// A container env variable whose value carries an image (or a list of them).
+#[derive(Debug, Clone)]
+pub struct EnvField {
+    pub name: globset::GlobMatcher,
+    pub value: ValueKind,
+    /// The value is a list split on this character (harbor: `repo-a,repo-b`).
+    pub separator: Option<char>,
+    pub label: String,
+}
+
+/// Every place images are looked for in one run: the built-in rules plus the configured and
+/// profile fields.
+#[derive(Debug, Clone, Default)]
+pub struct FieldSet {
+    pub kinds: Vec<KindField>,
+    pub args: Vec<ArgField>,
+    pub env: Vec<EnvField>,
+}
+
+impl FieldSet {
+    /// Words one of which a document must contain to hold an image field at all (for fast
+    /// pre-filters): the container-list keys, `volumes`, and the kinds of kind-scoped fields (a
+    /// kind field without kinds makes every document a candidate: `None`).
+    pub fn trigger_words(&self) -> Option<Vec<String>> {
+        let mut w: Vec<String> = CONTAINER_LISTS.iter().map(|s| s.to_string()).collect();
+        w.push("volumes".into());
+        for k in &self.kinds {
+            if k.kinds.is_empty() {
+                return None;
+            }
+            w.extend(k.kinds.iter().cloned());
+        }
+        Some(w)
+    }
+}

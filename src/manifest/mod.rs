@@ -16,13 +16,14 @@
 //! override an explicit `image` and pullthrough will not guess which value Argo CD reads.
 
 pub mod fields;
+pub mod profiles;
 pub mod yaml;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use fields::{FieldRule, Seg, BUILTIN, CONTAINER_LISTS, NEVER_TOUCHED_KINDS};
+use fields::{FieldRule, FieldSet, PathSeg, Seg, ValueKind, BUILTIN, CONTAINER_LISTS, NEVER_TOUCHED_KINDS};
 use yaml::{Ev, ParseLimits, Style, YamlError};
 
 /// A byte range into one input text. Built only by [`Span::within`], which checks that it lies
@@ -97,8 +98,14 @@ pub struct Site {
     /// The source bytes to replace: the scalar token (quotes included) or the alias token.
     pub span: Span,
     pub value: SiteValue,
-    /// The rule that matched (`container image`, `image volume`).
-    pub rule: &'static str,
+    /// The rule that matched (`container image`, `image volume`, `profile cert-manager: arg --acme-http01-solver-image`).
+    pub rule: String,
+    /// Image or repository.
+    pub kind: ValueKind,
+    /// Text of the value before the image (`--flag=` of an argument), kept as is.
+    pub prefix: String,
+    /// The value is a list of images split on this character.
+    pub separator: Option<char>,
 }
 
 /// Something the scan will not resolve by itself; the rewrite stage turns it into an error
@@ -133,7 +140,17 @@ enum Key<'a> {
 #[derive(Debug)]
 enum Frame<'a> {
     Map { key: Key<'a>, expect_key: bool, flow: bool, object: Option<usize> },
-    Seq { index: usize, flow: bool },
+    /// `pending_arg`: the previous item was this argument flag, so this item is its image.
+    Seq { index: usize, flow: bool, pending_arg: Option<usize> },
+}
+
+/// The `name`/`value` of one container env entry, matched when the entry's mapping ends
+/// (the keys may come in either order).
+#[derive(Debug, Default)]
+struct EnvEntry {
+    depth: usize,
+    name: Option<String>,
+    value: Option<(SiteValue, Span, String)>,
 }
 
 impl Frame<'_> {
@@ -153,28 +170,33 @@ struct Doc {
     anchored: HashMap<usize, String>,
     /// Anchors defined on image scalars.
     image_anchors: HashMap<usize, ()>,
+    /// Sites that apply only to some kinds: (site index, kind field index).
+    conditional: Vec<(usize, usize)>,
 }
 
-/// Scans `input` for image fields using the built-in rules.
+/// Scans `input` for image fields: the built-in rules plus `fields` (configured fields and
+/// profiles).
 ///
 /// Fails on the first YAML syntax error, with its line and column: the whole stream is checked
 /// before anything is written, so bad input never produces partial output.
-pub fn scan(input: &str, limits: ParseLimits) -> Result<Scan, YamlError> {
-    Scanner::new(input, BUILTIN).run(limits)
+pub fn scan(input: &str, limits: ParseLimits, fields: &FieldSet) -> Result<Scan, YamlError> {
+    Scanner::new(input, BUILTIN, fields).run(limits)
 }
 
-struct Scanner<'a> {
+struct Scanner<'a, 'f> {
     input: &'a str,
     rules: &'static [FieldRule],
+    fields: &'f FieldSet,
     frames: Vec<Frame<'a>>,
+    env: Vec<EnvEntry>,
     doc: Doc,
     doc_index: usize,
     out: Scan,
 }
 
-impl<'a> Scanner<'a> {
-    fn new(input: &'a str, rules: &'static [FieldRule]) -> Self {
-        Scanner { input, rules, frames: Vec::new(), doc: Doc::default(), doc_index: 0, out: Scan::default() }
+impl<'a, 'f> Scanner<'a, 'f> {
+    fn new(input: &'a str, rules: &'static [FieldRule], fields: &'f FieldSet) -> Self {
+        Scanner { input, rules, fields, frames: Vec::new(), env: Vec::new(), doc: Doc::default(), doc_index: 0, out: Scan::default() }
     }
 
     fn run(mut self, limits: ParseLimits) -> Result<Scan, YamlError> {
@@ -183,6 +205,7 @@ impl<'a> Scanner<'a> {
             match ev {
                 Ev::DocStart => {
                     self.frames.clear();
+                    self.env.clear();
                     self.doc = Doc::default();
                 }
                 Ev::DocEnd => {
@@ -197,16 +220,23 @@ impl<'a> Scanner<'a> {
                         self.doc.objects.len() - 1
                     });
                     let flow = flow || self.in_flow();
+                    if !self.fields.env.is_empty() && self.at_env_entry() {
+                        self.env.push(EnvEntry { depth: self.frames.len(), ..EnvEntry::default() });
+                    }
                     self.frames.push(Frame::Map { key: Key::None, expect_key: true, flow, object });
                 }
                 Ev::SeqStart { flow, .. } => {
                     self.node_in_value_position(span, "a sequence");
                     self.mark_complex_key();
                     let flow = flow || self.in_flow();
-                    self.frames.push(Frame::Seq { index: 0, flow });
+                    self.frames.push(Frame::Seq { index: 0, flow, pending_arg: None });
                 }
                 Ev::MapEnd | Ev::SeqEnd => {
                     self.frames.pop();
+                    if self.env.last().is_some_and(|e| e.depth == self.frames.len()) {
+                        let entry = self.env.pop().expect("checked");
+                        self.finish_env_entry(entry);
+                    }
                     self.advance();
                 }
                 Ev::Scalar { value, style, anchor, tag } => {
@@ -269,12 +299,30 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// The built-in rule whose suffix matches the current value position, if any.
-    fn matching_rule(&self) -> Option<&'static FieldRule> {
+    /// The field matching the current value position, if any: a built-in rule, or a configured
+    /// kind field (conditional on the object's kind, checked when the document ends).
+    fn matching_field(&self) -> Option<Match> {
         if self.in_key_position() {
             return None;
         }
-        self.rules.iter().find(|rule| suffix_matches(rule.suffix, &self.frames))
+        if let Some(rule) = self.rules.iter().find(|rule| suffix_matches(rule.suffix, &self.frames)) {
+            return Some(Match { label: rule.label.to_string(), kind: ValueKind::Image, cond: None });
+        }
+        if self.fields.kinds.is_empty() {
+            return None;
+        }
+        let depth = self.object_depth()?;
+        let rel = &self.frames[depth..];
+        self.fields.kinds.iter().enumerate().find(|(_, f)| path_matches(&f.path, rel)).map(|(i, f)| Match {
+            label: f.label.clone(),
+            kind: f.value,
+            cond: Some(i),
+        })
+    }
+
+    /// The frame index of the innermost object mapping.
+    fn object_depth(&self) -> Option<usize> {
+        self.frames.iter().rposition(|f| matches!(f, Frame::Map { object: Some(_), .. }))
     }
 
     fn innermost_object(&self) -> Option<usize> {
@@ -305,22 +353,86 @@ impl<'a> Scanner<'a> {
         p
     }
 
-    fn push_site(&mut self, span: Span, value: SiteValue, rule: &'static FieldRule) {
-        let site = Site {
-            doc: self.doc_index,
-            object: Object::default(),
-            path: self.path(),
-            span,
-            value,
-            rule: rule.label,
-        };
+    fn push_site(&mut self, span: Span, value: SiteValue, m: Match, prefix: String, separator: Option<char>) {
+        self.push_site_at(self.path(), span, value, m, prefix, separator);
+    }
+
+    fn push_site_at(&mut self, path: String, span: Span, value: SiteValue, m: Match, prefix: String, separator: Option<char>) {
+        if let SiteValue::Scalar { anchor, .. } = value {
+            if anchor != 0 {
+                self.doc.image_anchors.insert(anchor, ());
+            }
+        }
+        let site = Site { doc: self.doc_index, object: Object::default(), path, span, value, rule: m.label, kind: m.kind, prefix, separator };
         let obj = self.innermost_object();
+        if let Some(c) = m.cond {
+            self.doc.conditional.push((self.doc.sites.len(), c));
+        }
         self.doc.sites.push((site, obj));
     }
 
     fn node_in_value_position(&mut self, span: Span, what: &'static str) {
-        if let Some(rule) = self.matching_rule() {
-            self.push_site(span, SiteValue::NotString(what), rule);
+        if let Some(m) = self.matching_field() {
+            self.push_site(span, SiteValue::NotString(what), m, String::new(), None);
+        }
+    }
+
+    /// A mapping starting here is an item of a container's `env` list.
+    fn at_env_entry(&self) -> bool {
+        let n = self.frames.len();
+        n >= 4
+            && matches!(self.frames[n - 1], Frame::Seq { .. })
+            && self.frames[n - 2].key_is(&["env"])
+            && matches!(self.frames[n - 3], Frame::Seq { .. })
+            && self.frames[n - 4].key_is(CONTAINER_LISTS)
+    }
+
+    /// The top frame is the `args` or `command` list of a container.
+    fn in_container_args(&self) -> bool {
+        let n = self.frames.len();
+        n >= 4
+            && matches!(self.frames[n - 1], Frame::Seq { .. })
+            && self.frames[n - 2].key_is(&["args", "command"])
+            && matches!(self.frames[n - 3], Frame::Seq { .. })
+            && self.frames[n - 4].key_is(CONTAINER_LISTS)
+    }
+
+    /// A container argument: `--flag=IMAGE` is a site (the prefix kept), `--flag` makes the next
+    /// item a site.
+    fn arg(&mut self, value: &str, site_value: &SiteValue, span: Span) {
+        let pending = match self.frames.last_mut() {
+            Some(Frame::Seq { pending_arg, .. }) => pending_arg.take(),
+            _ => None,
+        };
+        if let Some(i) = pending {
+            let f = &self.fields.args[i];
+            let m = Match { label: f.label.clone(), kind: f.value, cond: None };
+            self.push_site(span, site_value.clone(), m, String::new(), None);
+            return;
+        }
+        for (i, f) in self.fields.args.iter().enumerate() {
+            if value == f.flag {
+                if let Some(Frame::Seq { pending_arg, .. }) = self.frames.last_mut() {
+                    *pending_arg = Some(i);
+                }
+                return;
+            }
+            if let Some(rest) = value.strip_prefix(f.flag.as_str()) {
+                if rest.starts_with('=') {
+                    let m = Match { label: f.label.clone(), kind: f.value, cond: None };
+                    self.push_site(span, site_value.clone(), m, format!("{}=", f.flag), None);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn finish_env_entry(&mut self, e: EnvEntry) {
+        let (Some(name), Some((value, span, path))) = (e.name, e.value) else { return };
+        if let Some(f) = self.fields.env.iter().find(|f| f.name.is_match(&name)) {
+            let m = Match { label: format!("{} ({name})", f.label), kind: f.value, cond: None };
+            let sep = f.separator;
+            self.push_site_at(path, span, value, m, String::new(), sep);
         }
     }
 
@@ -340,27 +452,45 @@ impl<'a> Scanner<'a> {
             return;
         }
         self.record_metadata(&value);
-        let Some(rule) = self.matching_rule() else { return };
-        let site_value = match not_a_string(&value, style, tag.as_deref()) {
+        let in_flow = self.in_flow();
+        let site_value = || match not_a_string(&value, style, tag.as_deref()) {
             Some(what) => SiteValue::NotString(what),
-            None => {
-                if anchor != 0 {
-                    self.doc.image_anchors.insert(anchor, ());
-                }
-                SiteValue::Scalar { value: value.into_owned(), style, in_flow: self.in_flow(), anchor, tag }
-            }
+            None => SiteValue::Scalar { value: value.to_string(), style, in_flow, anchor, tag: tag.clone() },
         };
-        self.push_site(span, site_value, rule);
+        if !self.fields.args.is_empty() && self.in_container_args() {
+            let v = site_value();
+            self.arg(&value, &v, span);
+            return;
+        }
+        if let Some(entry) = self.env.last_mut() {
+            if entry.depth + 1 == self.frames.len() {
+                match &self.frames[entry.depth] {
+                    Frame::Map { key: Key::Text(k), .. } if k == "name" => entry.name = Some(value.to_string()),
+                    Frame::Map { key: Key::Text(k), .. } if k == "value" => {
+                        let v = site_value();
+                        let path = self.path();
+                        if let Some(entry) = self.env.last_mut() {
+                            entry.value = Some((v, span, path));
+                        }
+                    }
+                    _ => {}
+                }
+                return;
+            }
+        }
+        let Some(m) = self.matching_field() else { return };
+        let v = site_value();
+        self.push_site(span, v, m, String::new(), None);
     }
 
     fn alias(&mut self, anchor: usize, span: Span) {
         if self.in_key_position() {
             return;
         }
-        if let Some(rule) = self.matching_rule() {
+        if let Some(m) = self.matching_field() {
             let value = self.doc.anchored.get(&anchor).cloned();
             let in_flow = self.in_flow();
-            self.push_site(span, SiteValue::Alias { anchor, value, in_flow }, rule);
+            self.push_site(span, SiteValue::Alias { anchor, value, in_flow }, m, String::new(), None);
         } else if self.doc.image_anchors.contains_key(&anchor) {
             let obj = self.innermost_object();
             self.doc.findings.push((Finding::AliasOfImage { doc: self.doc_index, anchor, span }, obj));
@@ -431,11 +561,18 @@ impl<'a> Scanner<'a> {
         if never_touched(&root) {
             return;
         }
-        for (mut site, obj) in doc.sites {
+        let cond: HashMap<usize, usize> = doc.conditional.iter().copied().collect();
+        for (i, (mut site, obj)) in doc.sites.into_iter().enumerate() {
             site.object = object_of(obj);
-            if !never_touched(&site.object) {
-                self.out.sites.push(site);
+            if never_touched(&site.object) {
+                continue;
             }
+            if let Some(&f) = cond.get(&i) {
+                if !kind_matches(&self.fields.kinds[f], &site.object) {
+                    continue;
+                }
+            }
+            self.out.sites.push(site);
         }
         for (finding, obj) in doc.findings {
             if !never_touched(&object_of(obj)) {
@@ -443,6 +580,33 @@ impl<'a> Scanner<'a> {
             }
         }
     }
+}
+
+/// What matched at a position.
+struct Match {
+    label: String,
+    kind: ValueKind,
+    /// Index of the kind field whose kinds/group must match the object.
+    cond: Option<usize>,
+}
+
+/// A kind field applies to an object of one of its kinds and of its API group.
+fn kind_matches(f: &fields::KindField, o: &Object) -> bool {
+    let kind_ok = f.kinds.is_empty() || o.kind.as_ref().is_some_and(|k| f.kinds.iter().any(|x| x == k));
+    let group = o.api_version.as_deref().and_then(|v| v.rsplit_once('/').map(|(g, _)| g)).unwrap_or("");
+    let group_ok = f.group.as_deref().is_none_or(|g| g == group);
+    kind_ok && group_ok
+}
+
+/// Whether the frames below an object root spell exactly `path`.
+fn path_matches(path: &[PathSeg], rel: &[Frame<'_>]) -> bool {
+    path.len() == rel.len()
+        && path.iter().zip(rel).all(|(seg, frame)| match (seg, frame) {
+            (PathSeg::Key(k), Frame::Map { key: Key::Text(t), .. }) => k == t,
+            (PathSeg::AnyKey, Frame::Map { key: Key::Text(_), .. }) => true,
+            (PathSeg::AnyIndex, Frame::Seq { .. }) => true,
+            _ => false,
+        })
 }
 
 /// Whether the frames end with `suffix` (the last segment matching the top frame's key).

@@ -37,6 +37,47 @@ pub struct ConfigFile {
     pub allowed_mirrors: Option<Vec<String>>,
     pub render: Option<RenderConfig>,
     pub limits: Option<LimitsConfig>,
+    /// Extra fields of custom resources holding an image.
+    pub fields: Option<Vec<FieldConfig>>,
+    /// Container arguments carrying an image (`--flag=IMAGE` or `--flag IMAGE`).
+    pub args: Option<Vec<ArgConfig>>,
+    /// Container env variables carrying an image.
+    pub env: Option<Vec<EnvConfig>>,
+    /// Built-in profiles to switch on (`prometheus-operator`, `cert-manager`, `argo-workflows`, `harbor`).
+    pub profiles: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FieldConfig {
+    /// Kinds this applies to; absent: every kind.
+    pub kinds: Option<Vec<String>>,
+    /// API group (`monitoring.coreos.com`); absent: any group.
+    pub group: Option<String>,
+    /// Paths from the object root: `spec.image`, `spec.containers[].image`, `spec.*.image`.
+    pub paths: Vec<String>,
+    /// The value is a repository (no `:latest` added).
+    #[serde(default)]
+    pub repository: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ArgConfig {
+    pub flag: String,
+    #[serde(default)]
+    pub repository: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EnvConfig {
+    /// Glob on the variable name (`RELATED_IMAGE_*`).
+    pub name: String,
+    #[serde(default)]
+    pub repository: bool,
+    /// The value is a list split on this one character.
+    pub separator: Option<char>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize, PartialEq)]

@@ -6,6 +6,7 @@
 //! flag that holds the bad value.
 
 pub mod config;
+pub mod fields;
 pub mod plugin;
 pub mod seed;
 
@@ -58,6 +59,10 @@ pub struct RewriteSettings {
     pub strict: Setting<bool>,
     /// Namespace of objects without `metadata.namespace` (the app's destination namespace).
     pub default_namespace: String,
+    pub fields: Setting<Vec<config::FieldConfig>>,
+    pub args: Setting<Vec<config::ArgConfig>>,
+    pub env: Setting<Vec<config::EnvConfig>>,
+    pub profiles: Setting<Vec<String>>,
 }
 
 impl Default for RewriteSettings {
@@ -76,6 +81,10 @@ impl Default for RewriteSettings {
             ),
             strict: Setting::new(false, "default"),
             default_namespace: "default".to_string(),
+            fields: Setting::new(Vec::new(), "default"),
+            args: Setting::new(Vec::new(), "default"),
+            env: Setting::new(Vec::new(), "default"),
+            profiles: Setting::new(Vec::new(), "default"),
         }
     }
 }
@@ -137,6 +146,18 @@ impl RewriteSettings {
         }
         if let Some(v) = &c.strict {
             self.strict.set(*v, at("strict"));
+        }
+        if let Some(v) = &c.fields {
+            self.fields.set(v.clone(), at("fields"));
+        }
+        if let Some(v) = &c.args {
+            self.args.set(v.clone(), at("args"));
+        }
+        if let Some(v) = &c.env {
+            self.env.set(v.clone(), at("env"));
+        }
+        if let Some(v) = &c.profiles {
+            self.profiles.set(v.clone(), at("profiles"));
         }
     }
 }

@@ -118,6 +118,7 @@ pub fn resolve(
                     ex.extend(a.iter().cloned());
                     rewrite.exclude.set(ex, origin.clone());
                 }
+                ("profiles", Value::Array(a)) => rewrite.profiles.set(a.clone(), origin.clone()),
                 ("allow-empty", v) => allow_empty = b(v)?,
                 ("source-type", Value::String(s)) => {
                     r.source_type = if s.is_empty() {

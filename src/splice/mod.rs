@@ -127,6 +127,8 @@ mod tests {
             "yes", Plain, false => "\"yes\"";
             "12345", Plain, false => "\"12345\"";
             "a/b", DoubleQuoted, false => "\"a/b\"";
+            "a/b,c/d", Plain, false => "a/b,c/d";
+            "a/b,c/d", Plain, true => "\"a/b,c/d\"";
             "q\"b\\", DoubleQuoted, false => "\"q\\\"b\\\\\"";
         }
     }

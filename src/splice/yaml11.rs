@@ -160,14 +160,15 @@ fn is_timestamp(s: &str) -> bool {
         && b.len() >= 8
 }
 
-/// Whether `s` may be written as a plain scalar: a string under go-yaml v2 **and** YAML 1.2, no
-/// character that could start or end another token, safe in block and flow context alike.
+/// Whether `s` may be written as a plain scalar in block context: a string under go-yaml v2
+/// **and** YAML 1.2, no character that could start or end another token. (`,` is allowed here
+/// for image lists; [`crate::splice::quote`] refuses it inside flow collections.)
 pub fn plain_safe(s: &str) -> bool {
     let b = s.as_bytes();
     let (Some(&first), Some(&last)) = (b.first(), b.last()) else { return false };
     first.is_ascii_alphanumeric()
         && last != b':'
-        && b.iter().all(|&c| c.is_ascii_alphanumeric() || b"._/@:+-".contains(&c))
+        && b.iter().all(|&c| c.is_ascii_alphanumeric() || b"._/@:+-,".contains(&c))
         && resolve_plain(s) == Resolved::Str
         && yaml12_core_is_string(s)
 }
@@ -211,7 +212,7 @@ mod tests {
         for ok in ["nginx", "docker.io/library/nginx:1.25", "a/b@sha256:0123", "111111111111.dkr.ecr.eu-west-1.amazonaws.com/x:1"] {
             assert!(plain_safe(ok), "{ok}");
         }
-        for bad in ["", "yes", "on", "null", "123", "0x1F", "1e3", "-x", "a b", "a:", "a#b", "a,b", "{x}", "'x", "\"x", "-1", "1.5", "2001-12-14", ".inf"] {
+        for bad in ["", "yes", "on", "null", "123", "0x1F", "1e3", "-x", "a b", "a:", "a#b", "{x}", "'x", "\"x", "-1", "1.5", "2001-12-14", ".inf"] {
             assert!(!plain_safe(bad), "{bad}");
         }
     }

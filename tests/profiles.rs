@@ -1,0 +1,265 @@
+//! Images named outside `containers[].image`: configured fields, container args and env, and the
+//! built-in profiles, on the real charts that need them and on fixtures for every form.
+
+mod util;
+
+use std::path::Path;
+
+use pullthrough::rewrite::{self, Input, Options, Record};
+use pullthrough::rules::Rules;
+use pullthrough::settings::{config, RewriteSettings};
+
+const M: &str = "111111111111.dkr.ecr.eu-west-1.amazonaws.com";
+
+fn rules(yaml: &str) -> Rules {
+    let mut s = RewriteSettings::default();
+    let config::Loaded::Native(c) = config::parse("test.yaml", yaml).unwrap() else { panic!() };
+    s.apply_config("test.yaml", &c);
+    Rules::compile(&s).unwrap()
+}
+
+fn corpus_rules() -> Rules {
+    rules(&format!(
+        "mirror: {M}\nregistries: {{docker.io: docker-hub, quay.io: quay, ghcr.io: ghcr, registry.k8s.io: registry-k8s-io}}\nprofiles: [prometheus-operator, cert-manager, argo-workflows, harbor]\n"
+    ))
+}
+
+fn plan(rules: &Rules, name: &str, text: String) -> (Vec<Input>, Vec<Record>) {
+    let inputs = vec![Input { name: name.into(), text }];
+    let plan = rewrite::plan(&inputs, rules, &Options::default()).unwrap_or_else(|e| panic!("{e}"));
+    (inputs, plan.records)
+}
+
+fn corpus(name: &str) -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/corpus").join(name)).unwrap()
+}
+
+/// (path, after) of the records not found by the container-image rule.
+fn outside(records: &[Record]) -> Vec<(String, String)> {
+    records
+        .iter()
+        .filter(|r| r.field != "container image")
+        .map(|r| (format!("{} {}", r.object.kind.as_deref().unwrap_or("-"), r.path), r.decision.to.clone().unwrap_or_else(|| "-".into())))
+        .collect()
+}
+
+#[test]
+fn corpus_charts_with_profiles() {
+    let rules = corpus_rules();
+    let cases: &[(&str, usize, &[(&str, &str)])] = &[
+        (
+            "kube-prometheus-stack.yaml",
+            11,
+            &[
+                ("Deployment spec.template.spec.containers[0].args[4]", "--prometheus-config-reloader=M/quay/prometheus-operator/prometheus-config-reloader:v0.93.1"),
+                ("Alertmanager spec.image", "M/quay/prometheus/alertmanager:v0.34.0"),
+                ("Prometheus spec.image", "M/quay/prometheus/prometheus:v3.14.0-distroless"),
+                ("ThanosRuler spec.image", "M/quay/thanos/thanos:v0.42.4"),
+            ],
+        ),
+        ("cert-manager.yaml", 4, &[("Deployment spec.template.spec.containers[0].args[3]", "--acme-http01-solver-image=M/quay/jetstack/cert-manager-acmesolver:v1.21.1")]),
+        ("argo-workflows.yaml", 3, &[("Deployment spec.template.spec.containers[0].args[3]", "M/quay/argoproj/argoexec:v4.0.6")]),
+        (
+            "harbor.yaml",
+            10,
+            &[
+                // Repositories, not images: no tag added; mirror.gcr.io has no rule and stays.
+                ("StatefulSet spec.template.spec.containers[0].env[14].value", "mirror.gcr.io/aquasec/trivy-db,M/ghcr/aquasecurity/trivy-db"),
+                ("StatefulSet spec.template.spec.containers[0].env[15].value", "mirror.gcr.io/aquasec/trivy-java-db,M/ghcr/aquasecurity/trivy-java-db"),
+            ],
+        ),
+    ];
+    for (file, containers, expected) in cases {
+        let text = corpus(file);
+        let (inputs, records) = plan(&rules, file, text.clone());
+        let want: Vec<(String, String)> = expected.iter().map(|(p, a)| (p.to_string(), a.replace("M/", &format!("{M}/")))).collect();
+        assert_eq!(outside(&records), want, "{file}");
+        let container_edits = records.iter().filter(|r| r.field == "container image" && r.edit.is_some()).count();
+        assert_eq!(container_edits, *containers, "{file}");
+        // The output differs from the input exactly on those lines.
+        let out = rewrite::apply(&inputs, &rewrite::Plan { records: records.clone(), ..Default::default() }).unwrap();
+        let changed = text.lines().zip(out.lines()).filter(|(a, b)| a != b).count();
+        assert_eq!(changed, containers + expected.len(), "{file}");
+        // Go reads the same except at those paths.
+        let (a, b) = (util::oracle::read_bytes(text.as_bytes()), util::oracle::read_bytes(out.as_bytes()));
+        let mut diffs = 0;
+        for (x, y) in a.iter().zip(&b) {
+            if let (Some(jx), Some(jy)) = (&x.json, &y.json) {
+                diffs += util::oracle::differing_paths(jx, jy).len();
+            }
+        }
+        assert_eq!(diffs, containers + expected.len(), "{file}");
+    }
+}
+
+#[test]
+fn without_profiles_only_containers_change() {
+    let rules = rules(&format!("mirror: {M}\nregistries: {{quay.io: quay}}\n"));
+    let (_, records) = plan(&rules, "kps", corpus("kube-prometheus-stack.yaml"));
+    assert!(outside(&records).is_empty());
+}
+
+fn rewrite_with(config: &str, input: &str) -> String {
+    let rules = rules(config);
+    let (inputs, records) = plan(&rules, "in.yaml", input.to_string());
+    rewrite::apply(&inputs, &rewrite::Plan { records, ..Default::default() }).unwrap()
+}
+
+const CFG: &str = "mirror: m.io
+registries: {docker.io: hub, quay.io: quay}
+fields:
+- kinds: [Thing]
+  group: example.com
+  paths: [spec.image, 'spec.workers[].image', 'spec.*.sidecar']
+- paths: [spec.runner.repo]
+  repository: true
+args:
+- flag: --image
+env:
+- name: RELATED_IMAGE_*
+- name: DB_REPOS
+  repository: true
+  separator: ','
+";
+
+#[test]
+fn every_path_form_arg_form_and_env_glob() {
+    let input = "apiVersion: example.com/v1
+kind: Thing
+spec:
+  image: nginx
+  workers:
+  - image: quay.io/a/b:1
+  - image: \"quay.io/a/c\"
+  extra:
+    sidecar: busybox:1
+  runner:
+    repo: quay.io/runner/cache
+  other:
+    image: nginx
+---
+apiVersion: other.io/v1
+kind: Thing
+spec:
+  image: nginx
+---
+apiVersion: apps/v1
+kind: Deployment
+spec:
+  template:
+    spec:
+      containers:
+      - name: op
+        image: quay.io/op/op:1
+        args: [\"--image=nginx:1.25\", --image, quay.io/x/y:2, --image-pull-policy=Always, --imagex=nginx]
+        command: [op, --image, nginx]
+        env:
+        - name: RELATED_IMAGE_DB
+          value: quay.io/db/db:9
+        - value: nginx
+          name: RELATED_IMAGE_CACHE
+        - name: OTHER
+          value: nginx
+        - name: DB_REPOS
+          value: quay.io/a/db,docker.io/b/db
+";
+    let want = "apiVersion: example.com/v1
+kind: Thing
+spec:
+  image: m.io/hub/library/nginx:latest
+  workers:
+  - image: m.io/quay/a/b:1
+  - image: \"m.io/quay/a/c:latest\"
+  extra:
+    sidecar: m.io/hub/library/busybox:1
+  runner:
+    repo: m.io/quay/runner/cache
+  other:
+    image: nginx
+---
+apiVersion: other.io/v1
+kind: Thing
+spec:
+  image: nginx
+---
+apiVersion: apps/v1
+kind: Deployment
+spec:
+  template:
+    spec:
+      containers:
+      - name: op
+        image: m.io/quay/op/op:1
+        args: [\"--image=m.io/hub/library/nginx:1.25\", --image, m.io/quay/x/y:2, --image-pull-policy=Always, --imagex=nginx]
+        command: [op, --image, m.io/hub/library/nginx:latest]
+        env:
+        - name: RELATED_IMAGE_DB
+          value: m.io/quay/db/db:9
+        - value: m.io/hub/library/nginx:latest
+          name: RELATED_IMAGE_CACHE
+        - name: OTHER
+          value: nginx
+        - name: DB_REPOS
+          value: m.io/quay/a/db,m.io/hub/b/db
+";
+    assert_eq!(rewrite_with(CFG, input), want);
+}
+
+#[test]
+fn crd_decoy_is_never_touched() {
+    let input = "apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+spec:
+  runner: {repo: quay.io/a/b}
+  versions:
+  - schema:
+      openAPIV3Schema:
+        properties:
+          spec:
+            properties:
+              image: {type: string, default: nginx}
+  template:
+    spec:
+      containers:
+      - image: nginx
+        args: [--image=nginx]
+";
+    assert_eq!(rewrite_with(CFG, input), input);
+}
+
+#[test]
+fn explain_names_the_profile() {
+    let out = util::cmd::Cmd::new()
+        .args(["explain", "-o", "json", "--mirror", "m.io", "--map", "quay.io=quay"])
+        .stdin("apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - image: quay.io/jetstack/cert-manager-controller:v1\n    args: [--acme-http01-solver-image=quay.io/jetstack/cert-manager-acmesolver:v1]\n")
+        .stdout_ok();
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(rows.len(), 1, "no profile chosen: only the container image");
+    let dir = util::cmd::TestDir::new();
+    let cfg = dir.write("c.yaml", "mirror: m.io\nregistries: {quay.io: quay}\nprofiles: [cert-manager]\n");
+    let out = util::cmd::Cmd::new()
+        .args(["explain", "-o", "json", "--config"])
+        .arg(&cfg)
+        .stdin("apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - image: quay.io/jetstack/cert-manager-controller:v1\n    args: [--acme-http01-solver-image=quay.io/jetstack/cert-manager-acmesolver:v1]\n")
+        .stdout_ok();
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(rows[1]["field"], "spec.containers[0].args[0]");
+    assert_eq!(rows[1]["found_by"], "profile cert-manager: arg --acme-http01-solver-image");
+    assert_eq!(rows[1]["after"], "--acme-http01-solver-image=m.io/quay/jetstack/cert-manager-acmesolver:v1");
+}
+
+#[test]
+fn config_errors_name_the_setting() {
+    let mut s = RewriteSettings::default();
+    for (yaml, msg) in [
+        ("profiles: [nope]\n", "test.yaml: profiles: unknown profile \"nope\" (known: prometheus-operator, cert-manager, argo-workflows, harbor)"),
+        ("fields: [{paths: ['spec..image']}]\n", "test.yaml: fields[0].paths: empty segment in path \"spec..image\""),
+        ("args: [{flag: 'image='}]\n", "test.yaml: args[0].flag: \"image=\" is not a flag (`--name`, without `=`)"),
+        ("env: [{name: 'A['}]\n", "test.yaml: env[0].name: invalid glob \"A[\": unclosed character class; missing ']'"),
+    ] {
+        let config::Loaded::Native(c) = config::parse("test.yaml", yaml).unwrap() else { panic!() };
+        s.apply_config("test.yaml", &c);
+        assert_eq!(Rules::compile(&s).unwrap_err().to_string(), msg);
+        s = RewriteSettings::default();
+    }
+}

@@ -145,3 +145,25 @@ fn bad_config_names_file_and_key() {
         assert_eq!(err.lines().count(), 1, "{err}");
     }
 }
+
+#[test]
+fn works_as_a_helm3_post_renderer() {
+    // Helm 3 runs the post-renderer with the rendered stream on stdin and reads stdout. Helm
+    // does not pass hooks through post-renderers, hence --no-hooks here (README: CLI).
+    let chart = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/apps/helm-app");
+    let out = Cmd::program(util::tools::helm3())
+        .args(["template", "demo", "--no-hooks"])
+        .arg(&chart)
+        .arg("--post-renderer")
+        .arg(util::cmd::pullthrough_bin())
+        .args(["--post-renderer-args", "rewrite", "--post-renderer-args", "--config"])
+        .arg("--post-renderer-args")
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/demo-config.yaml"))
+        .env("HOME", std::env::temp_dir())
+        .stdout_ok();
+    let images = images_of(&out);
+    assert!(!images.is_empty());
+    for i in &images {
+        assert!(i.trim_matches('"').starts_with(ECR), "{i}");
+    }
+}

@@ -57,8 +57,7 @@ pub fn settings(plugin: &PluginArgs, src: ParamSource<'_>, env: &Environ, dir: &
 
 /// Renders and rewrites: the bytes `generate` prints.
 pub fn generate(ps: &PluginSettings) -> Result<String> {
-    let (inputs, plan, rules) = render_and_plan(ps)?;
-    let _ = rules;
+    let (inputs, plan, _) = render_and_plan(ps)?;
     print_warnings(&plan.warnings);
     Ok(rewrite::apply(&inputs, &plan)?)
 }

@@ -1141,3 +1141,32 @@ fn nothing_to_check_is_ok() {
         "0 image(s) from 0 field(s): nothing to check\n"
     );
 }
+
+#[test]
+fn the_cli_exits_0_when_all_ok_and_3_when_one_is_missing() {
+    let up = Registry::start(Kind::Plain);
+    let proxy = Registry::start(Kind::Proxy { remote_port: up.port });
+    up.push_image("library/app", "1.0", "app one");
+    let dir = tempfile::tempdir().unwrap();
+    let ok = dir.path().join("ok.yaml");
+    std::fs::write(&ok, deployment("web", &[&format!("{}/library/app:1.0", up.host())])).unwrap();
+    let missing = dir.path().join("missing.yaml");
+    std::fs::write(&missing, deployment("web", &[&format!("{}/library/app:2.0", up.host())])).unwrap();
+    let base = |file: &Path| {
+        let mut c = util::cmd::Cmd::new();
+        c.args(["verify", "-o", "json", "--map"])
+            .arg(format!("{}={}", up.host(), proxy.host()))
+            .args(["--insecure-registry", &up.host(), "--insecure-registry", &proxy.host(), "--docker-config"])
+            .arg(dir.path())
+            .arg(file);
+        c
+    };
+    std::fs::write(dir.path().join("config.json"), "{\"auths\": {}}").unwrap();
+    let out = base(&ok).stdout_ok();
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["images"][0]["status"], "ok", "{out}");
+    let out = base(&missing).output();
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["images"][0]["status"], "missing");
+}

@@ -28,6 +28,22 @@ pub enum Command {
     Parameters(PluginArgs),
     /// Run the generate pipeline locally on DIR, with parameters given on the command line.
     Render(RenderArgs),
+    /// Check that every rewritten image resolves on the mirror (and upstream, with the same
+    /// digest) before an app is switched on. Exit 3 when any image is not ok.
+    Verify(VerifyCmdArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyCmdArgs {
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    #[command(flatten)]
+    pub app: AppArgs,
+    #[command(flatten)]
+    pub verify: crate::verify::VerifyArgs,
+    /// Manifest files, an app directory (rendered like `render`), or `-`/none for stdin.
+    #[arg(value_name = "DIR|FILE")]
+    pub files: Vec<PathBuf>,
 }
 
 /// Options of the plugin commands (Argo CD gives everything else through the environment).

@@ -94,6 +94,7 @@ pub fn run() -> Result<ExitCode> {
             let ps = plugin::settings(&a, plugin::ParamSource::Argo, &env, &plugin::app_dir(None)?)?;
             crate::emit::stdout(plugin::announcement(&ps).as_bytes()).context("writing stdout")?;
         }
+        Command::Verify(a) => return verify(a, &env),
         Command::Render(a) => {
             let dir = plugin::app_dir(a.dir.as_deref())?;
             let ps = plugin::settings(&a.plugin, plugin::ParamSource::Cli(&a.app), &env, &dir)?;
@@ -102,6 +103,38 @@ pub fn run() -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Exit code when `verify` found an image that is not ok.
+pub const EXIT_VERIFY: u8 = 3;
+
+fn verify(a: args::VerifyCmdArgs, env: &Environ) -> Result<ExitCode> {
+    let from_stdin = a.files.is_empty() || a.files.iter().any(|f| f.as_os_str() == "-");
+    if from_stdin && a.verify.password_stdin {
+        return Err(UsageError("--password-stdin needs the manifests as files or a directory, not on stdin".into()).into());
+    }
+    let (plan, default_ns) = match a.files.as_slice() {
+        [dir] if dir.is_dir() => {
+            let pa = args::PluginArgs { config: a.rules.config.clone() };
+            let mut ps = plugin::settings(&pa, plugin::ParamSource::Cli(&a.app), env, dir)?;
+            apply_rule_flags(&a.rules, &mut ps.rewrite)?;
+            let (_, plan, rules) = plugin::render_and_plan(&ps)?;
+            (plan, rules.default_namespace().to_string())
+        }
+        files => {
+            let (settings, limits, warnings) = rewrite_settings(&a.rules, env)?;
+            print_warnings(&warnings);
+            let inputs = read_inputs(files, &limits)?;
+            let rules = Rules::compile(&settings)?;
+            let opts = rewrite::Options { strict: settings.strict.value, limits };
+            (rewrite::plan(&inputs, &rules, &opts)?, rules.default_namespace().to_string())
+        }
+    };
+    print_warnings(&plan.warnings);
+    let checks = crate::verify::checks_from_plan(&plan, &default_ns);
+    let report = crate::verify::run(&a.verify, checks, env)?;
+    crate::emit::stdout(crate::verify::render_report(&report, a.verify.output).as_bytes()).context("writing stdout")?;
+    Ok(if crate::verify::exit_ok(&report) { ExitCode::SUCCESS } else { ExitCode::from(EXIT_VERIFY) })
 }
 
 /// Maps an error to the documented exit code by the typed errors in its chain.

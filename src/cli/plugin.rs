@@ -62,7 +62,8 @@ pub fn generate(ps: &PluginSettings) -> Result<String> {
     Ok(rewrite::apply(&inputs, &plan)?)
 }
 
-fn render_and_plan(ps: &PluginSettings) -> Result<(Vec<Input>, rewrite::Plan, Rules)> {
+/// Renders the app and plans the rewrite (everything `generate` does but writing).
+pub fn render_and_plan(ps: &PluginSettings) -> Result<(Vec<Input>, rewrite::Plan, Rules)> {
     let rules = Rules::compile(&ps.rewrite)?;
     let rendered = render::render(&ps.render)?;
     let mut inputs = Vec::with_capacity(rendered.parts.len());

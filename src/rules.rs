@@ -93,8 +93,6 @@ pub struct Rules {
     fields: FieldSet,
 }
 
-/// Regexes come from Application authors (parameters); cap their compiled size.
-const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
 fn glob_set(s: &Setting<Vec<String>>) -> Result<(GlobSet, Vec<String>), RuleError> {
     let mut b = GlobSetBuilder::new();
@@ -147,10 +145,16 @@ impl Rules {
         let mut regex = Vec::new();
         for (i, r) in s.rules.value.iter().enumerate() {
             let origin = r.origin.clone().unwrap_or_else(|| format!("{}[{i}]", s.rules.origin));
-            let re = regex::RegexBuilder::new(&r.pattern)
-                .size_limit(REGEX_SIZE_LIMIT)
-                .build()
-                .map_err(|e| RuleError { origin: origin.clone(), msg: format!("invalid regex: {}", e.to_string().lines().last().unwrap_or("")) })?;
+            // Compiled size capped (`limits.maxRegexBytes`): a pathological rule fails here, at start-up.
+            let re = regex::RegexBuilder::new(&r.pattern).size_limit(s.max_regex_bytes.value).build().map_err(|e| {
+                let msg = match e {
+                    regex::Error::CompiledTooBig(n) => {
+                        format!("the compiled regex exceeds the limit of {n} bytes (raise limits.maxRegexBytes in the config)")
+                    }
+                    e => format!("invalid regex: {}", e.to_string().lines().last().unwrap_or("")),
+                };
+                RuleError { origin: origin.clone(), msg }
+            })?;
             if r.require_capture && re.captures_len() < 2 {
                 return Err(RuleError { origin, msg: format!("regex {:?} has no capture group; the replacement needs $1", r.pattern) });
             }

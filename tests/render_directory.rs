@@ -168,6 +168,6 @@ fn size_limit() {
     };
     assert_eq!(
         render::render(&s).unwrap_err().to_string(),
-        "directory: the manifest files total more than 100 bytes; raise the output limit (max_output_bytes) if this app is really that large"
+        "directory: the manifest files total more than 100 bytes; raise render.maxOutputBytes in the config if this app is really that large"
     );
 }

@@ -405,7 +405,7 @@ fn output_cap() {
     assert_eq!(
         render::render(&s).unwrap_err().to_string(),
         format!(
-            "`{} template . --name-template rel --include-crds` printed more than 100 bytes and was killed; raise the output limit (max_output_bytes) if this app is really that large",
+            "`{} template . --name-template rel --include-crds` printed more than 100 bytes and was killed; raise render.maxOutputBytes in the config if this app is really that large",
             tools::helm3().display()
         )
     );
@@ -502,7 +502,7 @@ fn timeout_kills_the_whole_process_group() {
     );
     assert_eq!(
         e.to_string(),
-        format!("`/usr/bin/timeout 1000 /bin/sleep 999 {token}` did not finish within 1.2s and was killed with its process group; raise the render timeout if the app really needs longer (Argo CD's own deadline is 60s)")
+        format!("`/usr/bin/timeout 1000 /bin/sleep 999 {token}` did not finish within 1.2s and was killed with its process group; raise render.timeoutSeconds in the config if the app really needs longer (Argo CD's own deadline is 60s)")
     );
 }
 

@@ -248,6 +248,18 @@ pub fn read_inputs(files: &[PathBuf], limits: &Limits) -> Result<Vec<Input>> {
                 .take(limits.max_input_bytes + 1)
                 .read_to_end(&mut buf)
                 .context("reading stdin")?;
+            // Only max+1 bytes were read: the real size is unknown, say so.
+            if buf.len() as u64 > limits.max_input_bytes {
+                return Err(RewriteError {
+                    input: "<stdin>".to_string(),
+                    at: None,
+                    msg: format!(
+                        "input is more than {} bytes, over the limit (raise limits.maxInputBytes in the config)",
+                        limits.max_input_bytes
+                    ),
+                }
+                .into());
+            }
             ("<stdin>".to_string(), buf)
         } else {
             let name = f.display().to_string();

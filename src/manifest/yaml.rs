@@ -74,6 +74,9 @@ pub struct Events<'a> {
     input: &'a str,
     parser: Parser<'a, granit_parser::StrInput<'a>>,
     done: bool,
+    max_depth: usize,
+    /// Offset of a character Go's YAML reader refuses, reported before any event.
+    forbidden: Option<usize>,
 }
 
 /// Starts reading `input`. Errors surface from the iterator, at the first bad event.
@@ -85,7 +88,34 @@ pub fn events(input: &str, limits: ParseLimits) -> Events<'_> {
     o.block_scalar_eof_without_line_feed = true;
     o.block_nesting_limit = limits.max_depth;
     o.flow_nesting_limit = limits.max_depth;
-    Events { input, parser: Parser::new_from_str_with_options(input, o), done: false }
+    let forbidden = forbidden_char(input);
+    Events { input, parser: Parser::new_from_str_with_options(input, o), done: false, max_depth: limits.max_depth, forbidden }
+}
+
+/// The first character Argo CD's reader refuses ("control characters are not allowed") that
+/// granit-parser would accept: C0 controls other than tab, LF and CR everywhere; for YAML (not
+/// JSON-looking text) also DEL, C1 controls other than NEL, U+FFFE and U+FFFF (go-yaml's
+/// `yaml_parser_update_buffer`). Without this check such bytes would pass through to Argo CD,
+/// which fails the whole app with no position.
+fn forbidden_char(input: &str) -> Option<usize> {
+    let json = input.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']).starts_with('{');
+    let b = input.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c < 0x20 && c != b'\t' && c != b'\n' && c != b'\r' {
+            return Some(i);
+        }
+        if !json
+            && (c == 0x7f
+                || (c == 0xc2 && matches!(b.get(i + 1), Some(&n) if (0x80..=0x9f).contains(&n) && n != 0x85))
+                || (c == 0xef && b.get(i + 1) == Some(&0xbf) && matches!(b.get(i + 2), Some(0xbe | 0xbf))))
+        {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
 }
 
 impl<'a> Iterator for Events<'a> {
@@ -95,16 +125,30 @@ impl<'a> Iterator for Events<'a> {
         if self.done {
             return None;
         }
+        if let Some(at) = self.forbidden {
+            self.done = true;
+            let (line, col) = super::line_col(self.input, at);
+            let ch = self.input[at..].chars().next().unwrap_or('\0');
+            return Some(Err(YamlError {
+                line,
+                col,
+                msg: format!("control character U+{:04X} is not allowed (Go's YAML reader, and so Argo CD, refuses it)", ch as u32),
+            }));
+        }
         let (ev, span) = match self.parser.next()? {
             Ok(x) => x,
             Err(e) => {
                 self.done = true;
                 let m = e.marker();
-                return Some(Err(YamlError {
-                    line: m.line(),
-                    col: m.col() + 1,
-                    msg: e.info().to_string(),
-                }));
+                let msg = match e.kind() {
+                    // Name the limit and how to raise it, not the parser's word for it.
+                    granit_parser::ErrorKind::RecursionLimitExceeded => format!(
+                        "collections nest deeper than {} levels (raise limits.maxDepth in the config)",
+                        self.max_depth
+                    ),
+                    _ => e.info().to_string(),
+                };
+                return Some(Err(YamlError { line: m.line(), col: m.col() + 1, msg }));
             }
         };
         let range = match span.byte_range() {

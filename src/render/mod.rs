@@ -300,7 +300,7 @@ pub enum RenderError {
         reason: String,
     },
 
-    #[error("directory: the manifest files total more than {limit} bytes; raise the output limit (max_output_bytes) if this app is really that large")]
+    #[error("directory: the manifest files total more than {limit} bytes; raise render.maxOutputBytes in the config if this app is really that large")]
     DirectoryTooLarge { limit: u64 },
 
     #[error("{what} '{path}': {source}")]
@@ -330,10 +330,10 @@ pub enum RenderError {
         stderr: String,
     },
 
-    #[error("`{command}` did not finish within {}s and was killed with its process group; raise the render timeout if the app really needs longer (Argo CD's own deadline is 60s)", limit.as_secs_f64())]
+    #[error("`{command}` did not finish within {}s and was killed with its process group; raise render.timeoutSeconds in the config if the app really needs longer (Argo CD's own deadline is 60s)", limit.as_secs_f64())]
     Timeout { command: String, limit: Duration },
 
-    #[error("`{command}` printed more than {limit} bytes and was killed; raise the output limit (max_output_bytes) if this app is really that large")]
+    #[error("`{command}` printed more than {limit} bytes and was killed; raise render.maxOutputBytes in the config if this app is really that large")]
     OutputTooLarge { command: String, limit: u64 },
 
     #[error("`{command}` printed output that is not UTF-8 (at byte {at})")]

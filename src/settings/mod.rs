@@ -63,7 +63,12 @@ pub struct RewriteSettings {
     pub args: Setting<Vec<config::ArgConfig>>,
     pub env: Setting<Vec<config::EnvConfig>>,
     pub profiles: Setting<Vec<String>>,
+    /// Cap on each regex rule's compiled size (`limits.maxRegexBytes`).
+    pub max_regex_bytes: Setting<usize>,
 }
+
+/// Default cap on a regex rule's compiled size: 1 MiB, far above any real rule.
+pub const DEFAULT_MAX_REGEX_BYTES: usize = 1 << 20;
 
 impl Default for RewriteSettings {
     fn default() -> Self {
@@ -85,6 +90,7 @@ impl Default for RewriteSettings {
             args: Setting::new(Vec::new(), "default"),
             env: Setting::new(Vec::new(), "default"),
             profiles: Setting::new(Vec::new(), "default"),
+            max_regex_bytes: Setting::new(DEFAULT_MAX_REGEX_BYTES, "default"),
         }
     }
 }
@@ -146,6 +152,9 @@ impl RewriteSettings {
         }
         if let Some(v) = &c.strict {
             self.strict.set(*v, at("strict"));
+        }
+        if let Some(v) = c.limits.as_ref().and_then(|l| l.max_regex_bytes) {
+            self.max_regex_bytes.set(v, at("limits.maxRegexBytes"));
         }
         if let Some(v) = &c.fields {
             self.fields.set(v.clone(), at("fields"));

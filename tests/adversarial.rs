@@ -1,0 +1,1440 @@
+//! Adversarial inputs through the real binary (issue 5): every bad input ends in ONE error line on
+//! stderr naming what and where, the README's exit code, and nothing on stdout; inputs that are
+//! merely odd succeed; nothing an Application author controls runs a shell, reads outside the
+//! repository, hangs the sidecar, or grows memory without bound; the checkout is not modified.
+//!
+//! Who controls what (docs/security.md): manifests, repo contents, parameters and `ARGOCD_ENV_*`
+//! come from Application authors; the config file and the sidecar's env from the platform team.
+
+mod util;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use util::cmd::{Cmd, TestDir};
+use util::tools;
+
+const MIRROR: &str = "111111111111.dkr.ecr.eu-west-1.amazonaws.com";
+
+/// The README's exit codes.
+const EXIT_USAGE: i32 = 1;
+const EXIT_INPUT: i32 = 2;
+
+/// Asserts the error contract on a finished run: exit `code`, empty stdout, exactly one
+/// non-empty line on stderr starting with `pullthrough: `, holding every needle.
+#[track_caller]
+fn assert_error(case: &str, out: &Output, code: i32, needles: &[&str]) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let report = || {
+        format!(
+            "case {case}: status {}\n--- stdout ({} bytes) ---\n{}\n--- stderr ---\n{stderr}",
+            out.status,
+            out.stdout.len(),
+            String::from_utf8_lossy(&out.stdout[..out.stdout.len().min(2000)])
+        )
+    };
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "wrong exit code\n{}",
+        report()
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "a failure printed to stdout\n{}",
+        report()
+    );
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "not exactly one stderr line\n{}", report());
+    assert!(lines[0].starts_with("pullthrough: "), "{}", report());
+    for n in needles {
+        assert!(lines[0].contains(n), "stderr lacks {n:?}\n{}", report());
+    }
+    stderr
+}
+
+fn rewrite_cmd(dir: &TestDir) -> Cmd {
+    let mut c = dir.cmd();
+    c.args([
+        "rewrite",
+        "--mirror",
+        MIRROR,
+        "--map",
+        "docker.io=docker-hub",
+    ]);
+    // Lets the suite be run against each planning strategy (`PULLTHROUGH_PLAN=full cargo test`).
+    if let Ok(plan) = std::env::var("PULLTHROUGH_PLAN") {
+        c.env("PULLTHROUGH_PLAN", plan);
+    }
+    c
+}
+
+fn pod(image: &str) -> String {
+    format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: {image}\n")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Manifests
+
+/// Bad manifests: each fails on its own, with the file and line:col.
+#[test]
+fn bad_manifests_fail_with_one_line_naming_the_place() {
+    let deep_flow = format!("{}{}\n", "[".repeat(10_000), "]".repeat(10_000));
+    let deep_block: String = (0..10_000)
+        .map(|i| format!("{}a:\n", "  ".repeat(i)))
+        .collect();
+    let cases: Vec<(&str, Vec<u8>, &[&str])> = vec![
+        (
+            "invalid UTF-8",
+            b"kind: Pod\nmetadata: {name: \xff}\n".to_vec(),
+            &["bad.yaml:2:18", "invalid UTF-8"],
+        ),
+        (
+            "NUL byte in flow",
+            b"kind: Pod\nmetadata: {name: a\x00}\n".to_vec(),
+            &["bad.yaml:2:19", "U+0000"],
+        ),
+        (
+            "NUL byte in block",
+            b"kind: Pod\nmetadata:\n  name: a\x00b\n".to_vec(),
+            &["bad.yaml:3:10", "U+0000"],
+        ),
+        (
+            "C0 control in a quoted scalar",
+            b"kind: Pod\nmetadata:\n  name: \"a\x01\"\n".to_vec(),
+            &["bad.yaml:3:11", "U+0001"],
+        ),
+        (
+            "DEL",
+            b"kind: Pod\nmetadata:\n  name: a\x7f\n".to_vec(),
+            &["bad.yaml:3:10", "U+007F"],
+        ),
+        (
+            "C1 control",
+            "kind: Pod\nmetadata:\n  name: a\u{80}\n"
+                .as_bytes()
+                .to_vec(),
+            &["bad.yaml:3:10", "U+0080"],
+        ),
+        (
+            "U+FFFF",
+            "kind: Pod\nmetadata:\n  name: a\u{ffff}\n"
+                .as_bytes()
+                .to_vec(),
+            &["bad.yaml:3:10", "U+FFFF"],
+        ),
+        (
+            "control character in JSON",
+            b"{\"kind\": \"Pod\", \"metadata\": {\"name\": \"a\x02\"}}\n".to_vec(),
+            &["bad.yaml:1:", "U+0002"],
+        ),
+        (
+            "unterminated double quote",
+            b"kind: Pod\nmetadata:\n  name: \"abc\n".to_vec(),
+            &["bad.yaml:3:", "quote"],
+        ),
+        (
+            "unterminated single quote",
+            b"kind: 'Pod\n".to_vec(),
+            &["bad.yaml:1:", "quote"],
+        ),
+        (
+            "tab indentation",
+            b"kind: Pod\nmetadata:\n\tname: a\n".to_vec(),
+            &["bad.yaml:3:", "tab"],
+        ),
+        (
+            "10,000-deep flow nesting",
+            deep_flow.into_bytes(),
+            &["bad.yaml:1:", "limits.maxDepth"],
+        ),
+        (
+            "10,000-deep block nesting",
+            deep_block.into_bytes(),
+            &["bad.yaml:", "limits.maxDepth"],
+        ),
+        // A syntax error in a document that holds no image is still an error (Argo CD would fail).
+        (
+            "broken document without images, then a Pod",
+            format!(
+                "kind: ConfigMap\nmetadata: {{name: \"a\n---\n{}",
+                pod("nginx")
+            )
+            .into_bytes(),
+            &["bad.yaml:2:"],
+        ),
+        (
+            "a Pod, then a broken document without images",
+            format!("{}---\nkind: ConfigMap\ndata: {{a: [}}\n", pod("nginx")).into_bytes(),
+            &["bad.yaml:11:"],
+        ),
+        (
+            "unclosed flow mapping",
+            b"kind: Pod\nspec: {containers: [\n".to_vec(),
+            &["bad.yaml:"],
+        ),
+        (
+            "document separator with text",
+            b"kind: Pod\n--- x: 1\n: :\n".to_vec(),
+            &["bad.yaml:"],
+        ),
+    ];
+    for (name, bytes, needles) in cases {
+        let dir = TestDir::new();
+        dir.write("bad.yaml", &bytes);
+        let out = rewrite_cmd(&dir).arg("bad.yaml").output();
+        assert_error(name, &out, EXIT_INPUT, needles);
+        // The same bytes on stdin name `<stdin>`.
+        let out = rewrite_cmd(&dir).stdin(bytes).output();
+        assert_error(name, &out, EXIT_INPUT, &["<stdin>"]);
+    }
+}
+
+/// The nesting limit is configurable: raised, the 10,000-deep stream is accepted (no stack
+/// overflow: neither the parser nor the scanner recurse).
+#[test]
+fn nesting_limit_is_configurable() {
+    let dir = TestDir::new();
+    let deep = format!("{}{}\n", "[".repeat(10_000), "]".repeat(10_000));
+    dir.write("deep.yaml", &deep);
+    dir.write("c.yaml", "limits:\n  maxDepth: 20000\n");
+    let out = rewrite_cmd(&dir)
+        .args(["--config", "c.yaml", "deep.yaml"])
+        .stdout_ok();
+    assert_eq!(out, deep);
+    dir.write("c.yaml", "limits:\n  maxDepth: 2\n");
+    let out = rewrite_cmd(&dir)
+        .args(["--config", "c.yaml"])
+        .stdin(pod("nginx"))
+        .output();
+    assert_error(
+        "maxDepth 2",
+        &out,
+        EXIT_INPUT,
+        &["<stdin>:", "limits.maxDepth", "deeper than 2 levels"],
+    );
+}
+
+/// Odd but valid input: accepted; what is not an image string is left alone with a warning
+/// naming the field (an error with --strict).
+#[test]
+fn odd_image_values_are_left_alone_with_a_warning() {
+    let ten_kb = "a".repeat(10 * 1024);
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("int", "42".into(), "not a string (a number)"),
+        ("map", "{name: nginx}".into(), "not a string (a mapping)"),
+        ("sequence", "[nginx]".into(), "not a string (a sequence)"),
+        ("null", "null".into(), "not a string (null)"),
+        ("empty", "".into(), "not a string (null)"),
+        ("bool", "true".into(), "not a string (a boolean)"),
+        ("tagged int", "!!int 5".into(), "non-string tag"),
+        (
+            "multi-line block scalar",
+            "|\n      nginx\n      redis".into(),
+            "unparseable",
+        ),
+        ("10 KB string", ten_kb, "unparseable"),
+    ];
+    for (name, value, reason) in cases {
+        let dir = TestDir::new();
+        let input = pod(&value);
+        dir.write("in.yaml", &input);
+        let out = rewrite_cmd(&dir).arg("in.yaml").output();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{name}: {stderr}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            input,
+            "{name}: output must equal input"
+        );
+        assert_eq!(
+            stderr.lines().count(),
+            1,
+            "{name}: one warning line: {stderr}"
+        );
+        assert!(
+            stderr.contains("in.yaml:")
+                && stderr.contains("spec.containers[0].image")
+                && stderr.contains(reason),
+            "{name}: {stderr}"
+        );
+        let out = rewrite_cmd(&dir).args(["--strict", "in.yaml"]).output();
+        assert_error(
+            name,
+            &out,
+            EXIT_INPUT,
+            &["in.yaml:", "spec.containers[0].image", "--strict"],
+        );
+    }
+}
+
+/// Image values that are strings in unusual forms are rewritten in place.
+#[test]
+fn image_aliases_and_block_scalars_are_rewritten() {
+    let cases: Vec<(&str, String, String)> = vec![
+        ("literal block", pod("|\n      nginx"), pod(&format!("|\n      {MIRROR}/docker-hub/library/nginx:latest"))),
+        ("folded strip block", pod(">-\n      nginx:1"), pod(&format!(">-\n      {MIRROR}/docker-hub/library/nginx:1"))),
+        (
+            "alias of a scalar",
+            format!("x: &a nginx\n{}", pod("*a")),
+            format!("x: &a nginx\n{}", pod(&format!("{MIRROR}/docker-hub/library/nginx:latest"))),
+        ),
+        (
+            "duplicate image keys: both rewritten (Go reads the last)",
+            pod("nginx\n    image: redis"),
+            pod(&format!("{MIRROR}/docker-hub/library/nginx:latest\n    image: {MIRROR}/docker-hub/library/redis:latest")),
+        ),
+        ("duplicate object keys", format!("kind: Pod\n{}", pod("nginx")), format!("kind: Pod\n{}", pod(&format!("{MIRROR}/docker-hub/library/nginx:latest")))),
+    ];
+    for (name, input, want) in cases {
+        let dir = TestDir::new();
+        let out = rewrite_cmd(&dir).stdin(input).stdout_ok();
+        assert_eq!(out, want, "{name}");
+    }
+}
+
+/// Non-mapping documents (a scalar, a sequence) are not Kubernetes objects: Argo CD's
+/// `kube.SplitYAML` fails on them with a Go unmarshal message and no position.
+#[test]
+#[ignore = "known gap: non-mapping documents pass through (fix belongs in src/manifest/mod.rs + src/rewrite.rs, see issue 5 report)"]
+fn non_mapping_documents_are_refused() {
+    for (name, doc, at) in [
+        ("scalar", "hello\n", "in.yaml:9:1"),
+        ("sequence", "- 1\n- 2\n", "in.yaml:9:1"),
+    ] {
+        let dir = TestDir::new();
+        dir.write("in.yaml", format!("{}---\n{doc}", pod("nginx")));
+        let out = rewrite_cmd(&dir).arg("in.yaml").output();
+        assert_error(name, &out, EXIT_INPUT, &[at, "not a Kubernetes object"]);
+    }
+}
+
+/// Billion laughs: nine levels of ten aliases (10^10 nodes if expanded), read through an image
+/// field and through `args`. pullthrough never expands aliases (it splices bytes), so this is
+/// instant and runs in a small address space.
+#[test]
+fn alias_bomb_is_not_expanded() {
+    let mut s = String::from("apiVersion: v1\nkind: Pod\nmetadata: {name: lol}\na0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    for i in 1..10 {
+        let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+        s.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+    }
+    s.push_str("spec:\n  containers:\n  - name: x\n    image: *a9\n    args: *a9\n  - name: y\n    image: nginx\n");
+    let dir = TestDir::new();
+    dir.write("bomb.yaml", &s);
+    // 1 GiB of address space: an expansion of 10^10 nodes could not fit.
+    let started = Instant::now();
+    let out = Cmd::program("/bin/sh")
+        .args(["-c", "ulimit -v 1048576 && exec \"$0\" \"$@\""])
+        .arg(util::cmd::pullthrough_bin())
+        .args([
+            "rewrite",
+            "--mirror",
+            MIRROR,
+            "--map",
+            "docker.io=docker-hub",
+        ])
+        .arg(dir.join("bomb.yaml"))
+        .output();
+    let took = started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    let want = s.replace(
+        "image: nginx",
+        &format!("image: {MIRROR}/docker-hub/library/nginx:latest"),
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), want);
+    assert!(stderr.contains("an alias of a collection"), "{stderr}");
+}
+
+/// 100,000 tiny documents: succeed, every image rewritten, in reasonable time even in a debug build.
+#[test]
+fn hundred_thousand_tiny_documents() {
+    let mut input = String::new();
+    for i in 0..100_000 {
+        input.push_str(&format!("---\nkind: Pod\nmetadata: {{name: p{i}}}\nspec:\n  containers:\n  - {{name: c, image: \"nginx:{}\"}}\n", i % 50));
+    }
+    let dir = TestDir::new();
+    dir.write("many.yaml", &input);
+    let started = Instant::now();
+    let out = rewrite_cmd(&dir).arg("many.yaml").stdout_ok();
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(60),
+        "100,000 documents took {took:?}"
+    );
+    assert_eq!(
+        out.matches(&format!("\"{MIRROR}/docker-hub/library/nginx:"))
+            .count(),
+        100_000
+    );
+    assert_eq!(
+        out.len(),
+        input.len() + 100_000 * format!("{MIRROR}/docker-hub/library/").len()
+    );
+}
+
+/// One 50 MB scalar: accepted and copied byte for byte.
+#[test]
+fn fifty_megabyte_scalar() {
+    let mut input =
+        String::from("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata:\n  blob: ");
+    input.push_str(&"x".repeat(50 << 20));
+    input.push('\n');
+    input.push_str(&format!("---\n{}", pod("nginx")));
+    let dir = TestDir::new();
+    dir.write("big.yaml", &input);
+    let out = rewrite_cmd(&dir).arg("big.yaml").output();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let want = input.replace(
+        "image: nginx",
+        &format!("image: {MIRROR}/docker-hub/library/nginx:latest"),
+    );
+    assert!(
+        out.stdout == want.as_bytes(),
+        "50 MB scalar not copied byte for byte"
+    );
+}
+
+/// A 300 MB stream fails against `limits.maxInputBytes` (default 128 MiB, above Argo CD's
+/// 100 MiB gRPC cap), streamed into stdin without holding it in the test, and as a (sparse)
+/// file, which is refused before it is read.
+#[test]
+fn three_hundred_megabyte_stream_hits_the_input_limit() {
+    const TOTAL: usize = 300 << 20;
+    let mut child = Command::new(util::cmd::pullthrough_bin())
+        .args(["rewrite", "--mirror", MIRROR])
+        .env_clear()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let chunk = "---\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: b}\n".repeat(20_000);
+        let mut sent = 0;
+        while sent < TOTAL {
+            if stdin.write_all(chunk.as_bytes()).is_err() {
+                break; // the child stopped reading: expected
+            }
+            sent += chunk.len();
+        }
+        sent
+    });
+    let out = child.wait_with_output().unwrap();
+    let sent = writer.join().unwrap();
+    assert!(sent < TOTAL, "the child read the whole 300 MB");
+    assert_error(
+        "300 MB on stdin",
+        &out,
+        EXIT_INPUT,
+        &[
+            "<stdin>",
+            "more than 134217728 bytes",
+            "limits.maxInputBytes",
+        ],
+    );
+
+    let dir = TestDir::new();
+    let f = std::fs::File::create(dir.join("huge.yaml")).unwrap();
+    f.set_len(TOTAL as u64).unwrap();
+    let out = rewrite_cmd(&dir).arg("huge.yaml").output();
+    assert_error(
+        "300 MB file",
+        &out,
+        EXIT_INPUT,
+        &["huge.yaml", "314572800 bytes", "limits.maxInputBytes"],
+    );
+
+    // The limit is configurable, both ways.
+    dir.write("c.yaml", "limits:\n  maxInputBytes: 50\n");
+    dir.write("small.yaml", pod("nginx"));
+    let out = rewrite_cmd(&dir)
+        .args(["--config", "c.yaml", "small.yaml"])
+        .output();
+    assert_error(
+        "maxInputBytes 100",
+        &out,
+        EXIT_INPUT,
+        &["small.yaml", "50 bytes", "limits.maxInputBytes"],
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering: a repository with an app dir, run through `render` (the generate pipeline)
+
+struct Repo {
+    dir: TestDir,
+}
+
+impl Repo {
+    /// `repo/` (with `.git`) holding a minimal Helm chart in `repo/apps/web`.
+    fn helm() -> Repo {
+        let dir = TestDir::new();
+        dir.mkdir("repo/.git");
+        dir.write(
+            "repo/apps/web/Chart.yaml",
+            "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+        );
+        dir.write(
+            "repo/apps/web/values.yaml",
+            "image: nginx:1.27\nx: default\n",
+        );
+        dir.write(
+            "repo/apps/web/templates/pod.yaml",
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}\n  namespace: {{ .Release.Namespace }}\n  annotations:\n    x: {{ .Values.x | quote }}\nspec:\n  containers:\n  - name: c\n    image: {{ .Values.image }}\n",
+        );
+        Repo { dir }
+    }
+    fn app(&self) -> PathBuf {
+        self.dir.join("repo/apps/web")
+    }
+    fn config(&self, text: &str) -> PathBuf {
+        self.dir.write("config.yaml", text)
+    }
+    /// `pullthrough render repo/apps/web` with the config and helm 3.
+    fn render(&self) -> Cmd {
+        let mut c = self.dir.cmd();
+        c.arg("render").arg(self.app());
+        if self.dir.join("config.yaml").exists() {
+            c.arg("--config").arg(self.dir.join("config.yaml"));
+        }
+        c.env("PULLTHROUGH_HELM", tools::helm3());
+        c.env(
+            "PATH",
+            format!(
+                "{}:{}",
+                tools::tools_bin().display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        );
+        c
+    }
+    /// A fake `helm` running `script` (sh).
+    fn fake_helm(&self, script: &str) -> PathBuf {
+        let p = self.dir.write("bin/helm", format!("#!/bin/sh\n{script}\n"));
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        p
+    }
+}
+
+fn base_config() -> String {
+    format!("mirror: {MIRROR}\nregistries:\n  docker.io: docker-hub\n")
+}
+
+#[test]
+fn helm_app_renders_as_a_baseline() {
+    let repo = Repo::helm();
+    repo.config(&base_config());
+    let out = repo.render().stdout_ok();
+    assert!(
+        out.contains(&format!("image: {MIRROR}/docker-hub/library/nginx:1.27")),
+        "{out}"
+    );
+}
+
+#[test]
+fn helm_failure_is_one_line_with_helms_message() {
+    let repo = Repo::helm();
+    repo.config(&base_config());
+    repo.dir.write(
+        "repo/apps/web/templates/fail.yaml",
+        "{{ fail \"boom: values are wrong\" }}\n",
+    );
+    let out = repo.render().output();
+    assert_error(
+        "helm fails",
+        &out,
+        EXIT_INPUT,
+        &[
+            "helm3 template",
+            "failed exit status 1",
+            "boom: values are wrong",
+        ],
+    );
+}
+
+#[test]
+fn kustomize_failure_is_one_line_with_its_message() {
+    let dir = TestDir::new();
+    dir.copy_tree(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/render/kustomize/repo"),
+        "repo",
+    );
+    dir.mkdir("repo/.git");
+    let out = dir
+        .cmd()
+        .arg("render")
+        .arg(dir.join("repo/overlays/broken"))
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                tools::tools_bin().display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .output();
+    assert_error(
+        "kustomize fails",
+        &out,
+        EXIT_INPUT,
+        &["kustomize", "failed", "does-not-exist.yaml"],
+    );
+}
+
+/// The processes whose command line holds `token`.
+fn processes_with(token: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        if !e
+            .file_name()
+            .to_string_lossy()
+            .chars()
+            .all(|c| c.is_ascii_digit())
+        {
+            continue;
+        }
+        if let Ok(cmdline) = std::fs::read(e.path().join("cmdline")) {
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            if cmdline.contains(token) {
+                found.push(format!("{}: {cmdline}", e.file_name().to_string_lossy()));
+            }
+        }
+    }
+    found
+}
+
+/// A hanging helm (and a child it started in the background) is killed with its process group
+/// after `render.timeoutSeconds`; the error names the limit; nothing is left running.
+#[test]
+fn hanging_helm_is_killed_with_its_process_group() {
+    let repo = Repo::helm();
+    let token = format!(
+        "{}.{}",
+        7000 + std::process::id() % 1000,
+        std::process::id()
+    );
+    // GNU sleep takes fractions: the token makes these processes ours to find.
+    let helm = repo.fake_helm(&format!("sleep {token} &\ntrap '' TERM\nsleep {token}1"));
+    repo.config(&format!(
+        "{}render:\n  helm: {}\n  timeoutSeconds: 1\n",
+        base_config(),
+        helm.display()
+    ));
+    let started = Instant::now();
+    let mut cmd = repo.render();
+    cmd.env("PULLTHROUGH_HELM", &helm);
+    let out = cmd.output();
+    let took = started.elapsed();
+    assert_error(
+        "helm hangs",
+        &out,
+        EXIT_INPUT,
+        &[
+            "did not finish within 1s",
+            "process group",
+            "render.timeoutSeconds",
+        ],
+    );
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+    // Killed with SIGKILL, the group is gone; give the kernel a moment to reap.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let left = processes_with(&token);
+        if left.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "processes left behind: {left:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A chart printing 200 MB: refused by the input limit (default), or by the render output cap
+/// when that is lower; both messages name the setting to raise.
+#[test]
+fn chart_printing_200_mb_is_refused() {
+    let repo = Repo::helm();
+    let helm = repo.fake_helm("yes 'apiVersion: v1' | head -c 209715200");
+    repo.config(&base_config());
+    let mut cmd = repo.render();
+    cmd.env("PULLTHROUGH_HELM", &helm);
+    assert_error(
+        "200 MB, default limits",
+        &cmd.output(),
+        EXIT_INPUT,
+        &["limits.maxInputBytes"],
+    );
+    repo.config(&format!(
+        "{}render:\n  maxOutputBytes: 10485760\n",
+        base_config()
+    ));
+    let mut cmd = repo.render();
+    cmd.env("PULLTHROUGH_HELM", &helm);
+    assert_error(
+        "200 MB, 10 MiB cap",
+        &cmd.output(),
+        EXIT_INPUT,
+        &["more than 10485760 bytes", "render.maxOutputBytes"],
+    );
+}
+
+/// Value files and set-file paths that leave the repository, directly, absolutely, through a
+/// symlink, or as a URL: refused, naming the parameter; nothing of the target leaks.
+#[test]
+fn value_files_cannot_leave_the_repository() {
+    let repo = Repo::helm();
+    repo.config(&base_config());
+    repo.dir.symlink("/etc/passwd", "repo/apps/web/evil.yaml");
+    repo.dir.symlink("/etc", "repo/apps/web/etc-link");
+    repo.dir.write("outside.yaml", "x: outside\n");
+    repo.dir
+        .symlink("../../../outside.yaml", "repo/apps/web/rel-evil.yaml");
+    let cases: Vec<(&str, &str, &str, &[&str])> = vec![
+        (
+            "dot-dot",
+            "--param-array",
+            "values-files=../../../etc/passwd",
+            &["values-files", "outside repository root"],
+        ),
+        (
+            "deep dot-dot",
+            "--param-array",
+            "values-files=../../../../../../../../etc/passwd",
+            &["values-files", "outside repository root"],
+        ),
+        (
+            "absolute: relative to the repo root",
+            "--param-array",
+            "values-files=/etc/passwd",
+            &["values-files", "not found"],
+        ),
+        (
+            "symlinked file",
+            "--param-array",
+            "values-files=evil.yaml",
+            &["values-files", "outside repository root"],
+        ),
+        (
+            "relative symlink",
+            "--param-array",
+            "values-files=rel-evil.yaml",
+            &["values-files", "outside repository root"],
+        ),
+        (
+            "symlinked dir",
+            "--param-array",
+            "values-files=etc-link/passwd",
+            &["values-files", "outside repository root"],
+        ),
+        (
+            "glob through a symlink",
+            "--param-array",
+            "values-files=*.yaml",
+            &["values-files", "outside repository root"],
+        ),
+        (
+            "URL",
+            "--param-array",
+            "values-files=https://values.example.com/v.yaml",
+            &["values-files", "URL scheme 'https' is not allowed"],
+        ),
+        (
+            "file URL",
+            "--param-array",
+            "values-files=file:///etc/passwd",
+            &["values-files", "URL scheme 'file' is not allowed"],
+        ),
+        (
+            "set-file dot-dot",
+            "--param-map",
+            "set-file.x=../../../etc/passwd",
+            &["set-file", "outside repository root"],
+        ),
+        (
+            "set-file symlink",
+            "--param-map",
+            "set-file.x=evil.yaml",
+            &["set-file", "outside repository root"],
+        ),
+        (
+            "set-file absolute",
+            "--param-map",
+            "set-file.x=/etc/passwd",
+            &["set-file", "not found"],
+        ),
+    ];
+    for (name, flag, value, needles) in cases {
+        let out = repo.render().args([flag, value]).output();
+        let err = assert_error(name, &out, EXIT_INPUT, needles);
+        assert!(
+            !err.contains("root:x:0") && !err.contains("outside\n"),
+            "{name}: leaked content: {err}"
+        );
+    }
+}
+
+/// A plain-directory app with a symlinked directory or file pointing out of the repository.
+#[test]
+fn directory_app_symlinks_cannot_leave_the_repository() {
+    let outside = TestDir::new();
+    outside.write(
+        "secret/leak.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: leak}\n",
+    );
+    for (name, target, link, recurse) in [
+        (
+            "symlinked directory",
+            outside.join("secret"),
+            "repo/app/linked",
+            true,
+        ),
+        (
+            "symlinked file",
+            outside.join("secret/leak.yaml"),
+            "repo/app/linked.yaml",
+            false,
+        ),
+    ] {
+        let dir = TestDir::new();
+        dir.mkdir("repo/.git");
+        dir.write("repo/app/pod.yaml", pod("nginx"));
+        dir.symlink(&target, link);
+        let out = dir
+            .cmd()
+            .arg("render")
+            .arg(dir.join("repo/app"))
+            .args([
+                "--param",
+                &format!("directory-recurse={recurse}"),
+                "--param",
+                &format!("mirror={MIRROR}"),
+            ])
+            .output();
+        let err = assert_error(
+            name,
+            &out,
+            EXIT_INPUT,
+            &["symlink", "outside the repository root"],
+        );
+        assert!(!err.contains("kind: Secret"), "{err}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parameters, through `generate` as argocd-cmp-server runs it
+
+fn generate(repo: &Repo, params_json: &str, env: &[(&str, &str)]) -> Output {
+    let mut c = Cmd::new();
+    c.current_dir(repo.app())
+        .arg("generate")
+        .env("PULLTHROUGH_CONFIG", repo.dir.join("config.yaml"))
+        .env("PULLTHROUGH_HELM", tools::helm3())
+        .env("ARGOCD_APP_NAME", "web")
+        .env("ARGOCD_APP_NAMESPACE", "prod")
+        .env("ARGOCD_APP_SOURCE_PATH", "apps/web")
+        .env("ARGOCD_APP_PARAMETERS", params_json);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output()
+}
+
+fn allow_all_config() -> String {
+    format!(
+        "{}overrides:\n  allow: [\"*\"]\nallowedMirrors: [\"*.dkr.ecr.*.amazonaws.com\"]\n",
+        base_config()
+    )
+}
+
+#[test]
+fn bad_parameters_are_usage_errors_naming_the_parameter() {
+    let repo = Repo::helm();
+    repo.config(&allow_all_config());
+    let cases: Vec<(&str, &str, &[&str])> = vec![
+        (
+            "malformed JSON",
+            r#"[{"name":"mirror","string":"#,
+            &["ARGOCD_APP_PARAMETERS", "JSON"],
+        ),
+        (
+            "an object, not an array",
+            r#"{"name":"mirror"}"#,
+            &["ARGOCD_APP_PARAMETERS"],
+        ),
+        ("a number", "42", &["ARGOCD_APP_PARAMETERS"]),
+        (
+            "entry without a name",
+            r#"[{"string":"x"}]"#,
+            &["ARGOCD_APP_PARAMETERS", "no name"],
+        ),
+        (
+            "unknown field",
+            r#"[{"name":"mirror","string":"x","bogus":1}]"#,
+            &["ARGOCD_APP_PARAMETERS"],
+        ),
+        (
+            "wrong collection: array for a string",
+            r#"[{"name":"mirror","array":["x"]}]"#,
+            &["parameter mirror", "string"],
+        ),
+        (
+            "wrong collection: string for a map",
+            r#"[{"name":"registries","string":"x"}]"#,
+            &["parameter registries", "map"],
+        ),
+        (
+            "wrong collection: map for an array",
+            r#"[{"name":"values-files","map":{"a":"b"}}]"#,
+            &["parameter values-files", "array"],
+        ),
+        (
+            "unknown name",
+            r#"[{"name":"bogus","string":"x"}]"#,
+            &["parameter bogus", "unknown"],
+        ),
+        (
+            "given twice",
+            r#"[{"name":"mirror","string":"a.example.com"},{"name":"mirror","string":"b.example.com"}]"#,
+            &["parameter mirror", "more than once"],
+        ),
+        (
+            "not a boolean",
+            r#"[{"name":"enabled","string":"yes"}]"#,
+            &["parameter enabled", "\"true\" or \"false\""],
+        ),
+        (
+            "mirror outside allowedMirrors",
+            r#"[{"name":"mirror","string":"evil.example.com"}]"#,
+            &["parameter mirror", "allowedMirrors"],
+        ),
+        (
+            "registry destination outside allowedMirrors",
+            r#"[{"name":"registries","map":{"docker.io":"evil.example.com/hub"}}]"#,
+            &["parameter registries", "allowedMirrors"],
+        ),
+        (
+            "invalid exclude glob",
+            r#"[{"name":"exclude","array":["docker.io/[abc"]}]"#,
+            &["parameter exclude", "invalid glob"],
+        ),
+        (
+            "invalid mirror",
+            r#"[{"name":"mirror","string":"UPPER CASE!.dkr.ecr.x.amazonaws.com"}]"#,
+            &["parameter mirror"],
+        ),
+        (
+            "unknown source type",
+            r#"[{"name":"source-type","string":"jsonnet"}]"#,
+            &["parameter source-type"],
+        ),
+    ];
+    for (name, json, needles) in cases {
+        assert_error(name, &generate(&repo, json, &[]), EXIT_USAGE, needles);
+    }
+    // The ARGOCD_ENV_ fallback is checked the same way.
+    assert_error(
+        "env: bad array",
+        &generate(&repo, "null", &[("ARGOCD_ENV_VALUES_FILES", "[1, 2")]),
+        EXIT_USAGE,
+        &["ARGOCD_ENV_VALUES_FILES"],
+    );
+    assert_error(
+        "env: bad map",
+        &generate(&repo, "null", &[("ARGOCD_ENV_SET", "novalue")]),
+        EXIT_USAGE,
+        &["ARGOCD_ENV_SET"],
+    );
+    assert_error(
+        "env: mirror outside allowedMirrors",
+        &generate(&repo, "null", &[("ARGOCD_ENV_MIRROR", "evil.example.com")]),
+        EXIT_USAGE,
+        &["ARGOCD_ENV_MIRROR", "allowedMirrors"],
+    );
+    // A directory-include glob is a render-side parameter; still one line naming it.
+    let out = generate(
+        &repo,
+        r#"[{"name":"source-type","string":"directory"},{"name":"directory-include","array":["[a"]}]"#,
+        &[],
+    );
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !out.status.success()
+            && out.stdout.is_empty()
+            && err.lines().count() == 1
+            && err.contains("include")
+            && err.contains("[a"),
+        "{err}"
+    );
+}
+
+#[test]
+fn null_and_empty_parameters_mean_none() {
+    let repo = Repo::helm();
+    repo.config(&allow_all_config());
+    for json in ["null", "", "[]"] {
+        let out = generate(&repo, json, &[]);
+        assert!(
+            out.status.success(),
+            "{json:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout)
+            .contains(&format!("{MIRROR}/docker-hub/library/nginx:1.27")));
+    }
+}
+
+#[test]
+fn forbidden_override_names_the_parameter_and_the_config_key() {
+    let repo = Repo::helm();
+    repo.config(&format!(
+        "{}overrides:\n  allow: [enabled]\n",
+        base_config()
+    ));
+    let out = generate(
+        &repo,
+        r#"[{"name":"mirror","string":"x.dkr.ecr.eu-west-1.amazonaws.com"}]"#,
+        &[],
+    );
+    assert_error(
+        "param",
+        &out,
+        EXIT_USAGE,
+        &["parameter mirror", "overrides.allow"],
+    );
+    let out = generate(&repo, "null", &[("ARGOCD_ENV_NAMESPACE", "kube-system")]);
+    assert_error(
+        "env",
+        &out,
+        EXIT_USAGE,
+        &["ARGOCD_ENV_NAMESPACE", "overrides.allow"],
+    );
+}
+
+/// Shell metacharacters in every string an app can pass to a tool are inert: argv only, never a
+/// shell. Each run either renders the value literally or fails cleanly; no canary file appears.
+#[test]
+fn shell_metacharacters_in_parameters_are_inert() {
+    let repo = Repo::helm();
+    repo.config(&allow_all_config());
+    let canary = repo.dir.join("canary");
+    let c = canary.display().to_string();
+    let payloads = [
+        format!("$(touch {c})"),
+        format!("`touch {c}`"),
+        format!("; touch {c}"),
+        format!("x && touch {c}"),
+        format!("x | touch {c}"),
+        format!("x\ntouch {c}\n"),
+        format!("${{IFS}}touch${{IFS}}{c}"),
+        format!("'\"; touch {c}; echo \""),
+    ];
+    for p in &payloads {
+        let j = serde_json::to_string(p).unwrap();
+        let param_sets = [
+            format!(r#"[{{"name":"release-name","string":{j}}}]"#),
+            format!(r#"[{{"name":"namespace","string":{j}}}]"#),
+            format!(r#"[{{"name":"set","map":{{"x":{j}}}}}]"#),
+            format!(r#"[{{"name":"set-string","map":{{"x":{j}}}}}]"#),
+            format!(r#"[{{"name":"set","map":{{{j}:"v"}}}}]"#),
+            format!(
+                r#"[{{"name":"values","string":{}}}]"#,
+                serde_json::to_string(&format!("x: {j}\n")).unwrap()
+            ),
+            format!(r#"[{{"name":"kube-version","string":{j}}}]"#),
+            format!(r#"[{{"name":"api-versions","array":[{j}]}}]"#),
+            format!(r#"[{{"name":"values-files","array":[{j}]}}]"#),
+            format!(r#"[{{"name":"exclude","array":[{j}]}}]"#),
+        ];
+        for params in &param_sets {
+            let out = generate(&repo, params, &[("ARGOCD_ENV_RELEASE_NAME", p)]);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            if out.status.success() {
+                assert!(
+                    stderr.trim().is_empty() || stderr.contains("warning"),
+                    "{params}: {stderr}"
+                );
+            } else {
+                assert!(out.stdout.is_empty(), "{params}: failure with output");
+                assert_eq!(stderr.lines().count(), 1, "{params}: {stderr}");
+            }
+            assert!(
+                !canary.exists(),
+                "{params}: the canary file was created: a shell ran"
+            );
+        }
+    }
+    // Literal: a --set value with `$(...)` reaches the manifest as text.
+    let j = serde_json::to_string(&payloads[0]).unwrap();
+    let out = generate(
+        &repo,
+        &format!(r#"[{{"name":"set-string","map":{{"x":{j}}}}}]"#),
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!("x: \"$(touch {c})\"")),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(!canary.exists());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Config: every key wrong in turn
+
+#[test]
+fn every_config_key_wrong_in_turn() {
+    let cases: Vec<(&str, &[&str])> = vec![
+        ("mirror: [a]", &["c.yaml: 1:"]),
+        ("mirror: 'not a host!'", &["c.yaml: mirror"]),
+        ("registries: [a]", &["c.yaml: 1:"]),
+        ("registries: {docker.io: [a]}", &["c.yaml: 1:"]),
+        (
+            "registries: {docker.io: 'bad dest!/x'}",
+            &["registries.docker.io"],
+        ),
+        ("exclude: x", &["c.yaml: 1:"]),
+        ("exclude: ['[a']", &["c.yaml: exclude", "invalid glob"]),
+        ("namespaces: [a]", &["c.yaml: 1:"]),
+        ("namespaces: {include: 5}", &["c.yaml: 1:"]),
+        (
+            "namespaces: {include: ['[a']}",
+            &["namespaces.include", "invalid glob"],
+        ),
+        ("namespaces: {exclude: {a: b}}", &["c.yaml: 1:"]),
+        (
+            "namespaces: {exclude: ['[a']}",
+            &["namespaces.exclude", "invalid glob"],
+        ),
+        (
+            "namespaces: {bogus: []}",
+            &["c.yaml: 1:", "unknown field `bogus`"],
+        ),
+        ("rules: {match: a}", &["c.yaml: 1:"]),
+        ("rules: [{match: a}]", &["c.yaml: 1:", "replace"]),
+        ("rules: [{replace: a}]", &["c.yaml: 1:", "match"]),
+        (
+            "rules: [{match: '(', replace: x}]",
+            &["c.yaml: rules[0].match", "invalid regex"],
+        ),
+        (
+            "rules: [{match: a, replace: x, bogus: 1}]",
+            &["c.yaml: 1:", "unknown field `bogus`"],
+        ),
+        ("dockerHubAliases: docker.io", &["c.yaml: 1:"]),
+        ("strict: maybe", &["c.yaml: 1:"]),
+        ("enabled: 2", &["c.yaml: 1:"]),
+        ("allowEmpty: [true]", &["c.yaml: 1:"]),
+        ("overrides: [a]", &["c.yaml: 1:"]),
+        ("overrides: {allow: mirror}", &["c.yaml: 1:"]),
+        (
+            "overrides: {deny: [mirror]}",
+            &["c.yaml: 1:", "unknown field `deny`"],
+        ),
+        ("allowedMirrors: '*'", &["c.yaml: 1:"]),
+        ("render: []", &["c.yaml: 1:"]),
+        ("render: {helm: [a]}", &["c.yaml: 1:"]),
+        ("render: {kustomize: {a: b}}", &["c.yaml: 1:"]),
+        (
+            "render: {kustomizeBuildOptions: --enable-helm}",
+            &["c.yaml: 1:"],
+        ),
+        ("render: {valueFileSchemes: https}", &["c.yaml: 1:"]),
+        ("render: {timeoutSeconds: 1.5}", &["c.yaml: 1:"]),
+        ("render: {timeoutSeconds: -1}", &["c.yaml: 1:"]),
+        ("render: {maxOutputBytes: lots}", &["c.yaml: 1:"]),
+        (
+            "render: {bogus: 1}",
+            &["c.yaml: 1:", "unknown field `bogus`"],
+        ),
+        ("limits: 5", &["c.yaml: 1:"]),
+        ("limits: {maxInputBytes: x}", &["c.yaml: 1:"]),
+        ("limits: {maxDepth: -1}", &["c.yaml: 1:"]),
+        (
+            "limits: {bogus: 1}",
+            &["c.yaml: 1:", "unknown field `bogus`"],
+        ),
+        ("fields: x", &["c.yaml: 1:"]),
+        (
+            "profiles: [no-such-profile]",
+            &["c.yaml: profiles", "unknown profile"],
+        ),
+        ("bogus: 1", &["c.yaml: 1:1", "unknown field `bogus`"]),
+        ("mirror: a\nmirror: b", &["c.yaml: 2:"]),
+        ("{", &["c.yaml: 1:"]),
+        ("- a\n- b", &["c.yaml: 1:"]),
+        ("\"unterminated", &["c.yaml: 1:"]),
+    ];
+    for (config, needles) in cases {
+        let dir = TestDir::new();
+        dir.write("c.yaml", config);
+        dir.write("pod.yaml", pod("nginx"));
+        let out = dir
+            .cmd()
+            .args(["rewrite", "--config", "c.yaml", "pod.yaml"])
+            .output();
+        assert_error(config, &out, EXIT_USAGE, needles);
+        // The plugin path reads the same file the same way.
+        dir.mkdir("app");
+        dir.write("app/pod.yaml", pod("nginx"));
+        let out = dir
+            .cmd()
+            .current_dir(dir.join("app"))
+            .arg("generate")
+            .env("PULLTHROUGH_CONFIG", dir.join("c.yaml"))
+            .output();
+        assert_error(config, &out, EXIT_USAGE, &["c.yaml"]);
+    }
+}
+
+/// Regexes come only from the config file (no parameter carries one); their compiled size is
+/// capped so that a pathological rule fails at start-up with a message naming the limit.
+#[test]
+fn regex_rules_invalid_or_too_large() {
+    let big = "a".repeat(1 << 20);
+    let cases: Vec<(String, &[&str])> = vec![
+        (
+            "rules: [{match: '(unclosed', replace: x}]".into(),
+            &["c.yaml: rules[0].match", "invalid regex", "unclosed group"],
+        ),
+        (
+            "rules: [{match: '\\\\p{NoSuchClass}', replace: x}]".into(),
+            &["c.yaml: rules[0].match", "invalid regex"],
+        ),
+        (
+            format!("rules: [{{match: '{big}', replace: x}}]"),
+            &["c.yaml: rules[0].match", "limits.maxRegexBytes"],
+        ),
+        (
+            "rules: [{match: 'a{1000}{1000}', replace: x}]".into(),
+            &["c.yaml: rules[0].match", "limits.maxRegexBytes"],
+        ),
+    ];
+    for (config, needles) in cases {
+        let dir = TestDir::new();
+        dir.write("c.yaml", &config);
+        let out = dir
+            .cmd()
+            .args(["rewrite", "--config", "c.yaml"])
+            .stdin(pod("nginx"))
+            .output();
+        assert_error(&config[..config.len().min(60)], &out, EXIT_USAGE, needles);
+    }
+    // Raised, the 1 MB literal compiles and applies.
+    let dir = TestDir::new();
+    dir.write(
+        "c.yaml",
+        format!("limits: {{maxRegexBytes: 104857600}}\nrules: [{{match: '{big}', replace: x}}]\n"),
+    );
+    let out = dir
+        .cmd()
+        .args(["rewrite", "--config", "c.yaml"])
+        .stdin(pod("nginx"))
+        .stdout_ok();
+    assert_eq!(out, pod("nginx"));
+}
+
+/// The seed chart's values.yaml with a regex lacking a capture group: the replacement needs $1.
+#[test]
+fn seed_values_regex_without_capture_group() {
+    let dir = TestDir::new();
+    dir.write(
+        "values.yaml",
+        "common:\n  ecrRegistryFullname: 111111111111.dkr.ecr.eu-west-1.amazonaws.com\nregistriesToOverwrite:\n  docker.io:\n    upstreamUrlRegexp: '^docker\\\\.io/.*$'\n    ecrPrefixName: docker-hub\n",
+    );
+    let out = dir
+        .cmd()
+        .args(["rewrite", "--config", "values.yaml"])
+        .stdin(pod("nginx"))
+        .output();
+    assert_error(
+        "seed without capture",
+        &out,
+        EXIT_USAGE,
+        &[
+            "values.yaml",
+            "registriesToOverwrite.docker.io.upstreamUrlRegexp",
+            "capture group",
+        ],
+    );
+    dir.write(
+        "values.yaml",
+        "common:\n  ecrRegistryFullname: 5\n  bogus: 1\nregistriesToOverwrite: {}\n",
+    );
+    let out = dir
+        .cmd()
+        .args(["rewrite", "--config", "values.yaml"])
+        .stdin(pod("nginx"))
+        .output();
+    assert_error("seed unknown key", &out, EXIT_USAGE, &["values.yaml: "]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Nothing inside the checkout is modified
+
+/// Every entry under `root`: relative path → (kind, content or link target, mode).
+fn tree(root: &Path) -> BTreeMap<String, (char, Vec<u8>, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, (char, Vec<u8>, u32)>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            let rel = p.strip_prefix(root).unwrap().display().to_string();
+            let meta = std::fs::symlink_metadata(&p).unwrap();
+            let mode = meta.permissions().mode();
+            if meta.file_type().is_symlink() {
+                out.insert(
+                    rel,
+                    (
+                        'l',
+                        std::fs::read_link(&p)
+                            .unwrap()
+                            .into_os_string()
+                            .into_encoded_bytes(),
+                        mode,
+                    ),
+                );
+            } else if meta.is_dir() {
+                out.insert(rel, ('d', Vec::new(), mode));
+                walk(root, &p, out);
+            } else {
+                out.insert(rel, ('f', std::fs::read(&p).unwrap(), mode));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}
+
+fn changed(
+    before: &BTreeMap<String, (char, Vec<u8>, u32)>,
+    after: &BTreeMap<String, (char, Vec<u8>, u32)>,
+) -> Vec<String> {
+    let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|k| before.get(*k) != after.get(*k))
+        .cloned()
+        .collect()
+}
+
+/// `init` + `generate` as argocd-cmp-server runs them (cwd = app dir, Argo CD env).
+fn init_and_generate(checkout: &TestDir, app_rel: &str, source_path: &str) -> (Output, Output) {
+    let run = |cmd: &str| {
+        let mut c = Cmd::new();
+        c.current_dir(checkout.join(app_rel))
+            .arg(cmd)
+            .env("PULLTHROUGH_CONFIG", checkout.join("config.yaml"))
+            .env("PULLTHROUGH_HELM", tools::helm3())
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    tools::tools_bin().display(),
+                    std::env::var("PATH").unwrap_or_default()
+                ),
+            )
+            .env("HOME", checkout.join("home"))
+            .env("ARGOCD_APP_NAME", "web")
+            .env("ARGOCD_APP_NAMESPACE", "prod")
+            .env("ARGOCD_APP_SOURCE_PATH", source_path)
+            .env("KUBE_VERSION", "1.30.0")
+            .env("ARGOCD_APP_PARAMETERS", "null");
+        c.output()
+    };
+    (run("init"), run("generate"))
+}
+
+#[test]
+fn the_checkout_is_not_modified() {
+    for (fixture, app) in [
+        ("tests/data/repos/helm-repo", "apps/web"),
+        ("tests/data/repos/kustomize-repo", "apps/web"),
+        ("tests/data/repos/dir-repo", "apps/web"),
+        ("tests/data/render/helm/repo", "apps/web"),
+        ("tests/data/render/kustomize/repo", "overlays/prod"),
+        ("tests/data/render/directory/repo", "app"),
+    ] {
+        let checkout = TestDir::new();
+        checkout.copy_tree(Path::new(env!("CARGO_MANIFEST_DIR")).join(fixture), "repo");
+        checkout.mkdir("home");
+        checkout.write("config.yaml", allow_all_config());
+        let root = checkout.join("repo");
+        let before = tree(&root);
+        let (init, gen) = init_and_generate(&checkout, &format!("repo/{app}"), app);
+        assert!(
+            init.status.success(),
+            "{fixture}: init: {}",
+            String::from_utf8_lossy(&init.stderr)
+        );
+        assert!(
+            gen.status.success(),
+            "{fixture}: generate: {}",
+            String::from_utf8_lossy(&gen.stderr)
+        );
+        assert!(!gen.stdout.is_empty());
+        let diff = changed(&before, &tree(&root));
+        assert!(
+            diff.is_empty(),
+            "{fixture}: init+generate modified the checkout: {diff:?}"
+        );
+    }
+}
+
+/// The one exception, as in Argo CD: `init` runs `helm dependency build` when `charts/` lacks a
+/// declared dependency; Helm then writes `charts/<dep>.tgz` (and `Chart.lock`) in the app dir,
+/// exactly where Argo CD's own repo-server writes them. `generate` writes nothing.
+#[test]
+fn init_writes_only_missing_chart_dependencies() {
+    let checkout = TestDir::new();
+    checkout.copy_tree(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/render/helm-deps/repo"),
+        "repo",
+    );
+    checkout.mkdir("home");
+    checkout.write("config.yaml", allow_all_config());
+    let root = checkout.join("repo");
+    let before = tree(&root);
+    let (init, gen) = init_and_generate(&checkout, "repo/apps/web", "apps/web");
+    assert!(
+        init.status.success(),
+        "init: {}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    assert!(
+        gen.status.success(),
+        "generate: {}",
+        String::from_utf8_lossy(&gen.stderr)
+    );
+    let after_init = tree(&root);
+    let diff = changed(&before, &after_init);
+    assert!(!diff.is_empty(), "init built no dependency");
+    for d in &diff {
+        assert!(
+            d == "apps/web/charts"
+                || d.starts_with("apps/web/charts/")
+                || d == "apps/web/Chart.lock",
+            "init wrote {d}"
+        );
+    }
+    // A second generate changes nothing either.
+    let (_, gen2) = init_and_generate(&checkout, "repo/apps/web", "apps/web");
+    assert_eq!(gen2.stdout, gen.stdout, "generate is deterministic");
+    assert!(changed(&after_init, &tree(&root)).is_empty());
+}

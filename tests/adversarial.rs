@@ -156,6 +156,17 @@ fn bad_manifests_fail_with_one_line_naming_the_place() {
             deep_block.into_bytes(),
             &["bad.yaml:", "limits.maxDepth"],
         ),
+        // Documents pullthrough never modifies (CRDs) are still read: Argo CD would fail on them.
+        (
+            "broken CustomResourceDefinition",
+            b"apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: \"a}\n---\nkind: Pod\n".to_vec(),
+            &["bad.yaml:3:"],
+        ),
+        (
+            "control character in a CustomResourceDefinition",
+            b"apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: a\x01}\n---\nkind: Pod\n".to_vec(),
+            &["bad.yaml:3:", "U+0001"],
+        ),
         // A syntax error in a document that holds no image is still an error (Argo CD would fail).
         (
             "broken document without images, then a Pod",

@@ -7,13 +7,22 @@
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use crate::manifest::fields::ValueKind;
+use crate::manifest::fields::{FieldSet, ValueKind, BUILTIN, NEVER_TOUCHED_KINDS};
 use crate::manifest::yaml::{ParseLimits, Style};
 use crate::manifest::{self, Finding, Object, Site, SiteValue, Span};
 use crate::rules::{Decision, Reason, Rules};
 use crate::settings::Limits;
 use crate::splice::{self, Edit};
+
+// The fast path's byte scans live next to the scanner they stand in for.
+#[path = "manifest/prefilter.rs"]
+pub mod prefilter;
+#[path = "manifest/split.rs"]
+pub mod split;
+
+use prefilter::{Prefilter, Verdict};
 
 /// One named input text (a file, stdin, or a renderer's output).
 #[derive(Debug, Clone)]
@@ -140,21 +149,69 @@ fn segments(text: &str) -> Vec<Range<usize>> {
 /// Scans every input and decides every image. Fails on the first syntax error, a construct the
 /// policy refuses (merge key in a container, alias reading a rewritten anchor, multi-line block
 /// image), or, with `strict`, an unparseable image.
+///
+/// Uses [`Strategy::Fast`]; the environment variable `PULLTHROUGH_PLAN` (`full`, `fast`,
+/// `validated`) picks another strategy, for benchmarks and for ruling the fast path out when
+/// chasing a bug.
 pub fn plan(inputs: &[Input], rules: &Rules, opts: &Options) -> Result<Plan, RewriteError> {
+    let strategy = match std::env::var("PULLTHROUGH_PLAN").as_deref() {
+        Ok("full") => Strategy::Full,
+        Ok("validated") => Strategy::FastValidated,
+        _ => Strategy::Fast,
+    };
+    plan_with(inputs, rules, opts, strategy)
+}
+
+/// How [`plan_with`] reads the inputs. For valid input every strategy gives the same plan (same
+/// records, documents, objects, warnings; proved by `tests/fastpath.rs`); errors are reported
+/// exactly as by [`Strategy::Full`], because any problem in the fast path re-runs the full parse
+/// of that input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Strategy {
+    /// One full parse of each input, start to end: the reference.
+    Full,
+    /// Split each input at document markers ([`split`]), skip the documents that
+    /// [`prefilter`] proves cannot hold an image field, and scan the rest in parallel. Skipped
+    /// documents are still read by the bare parser (syntax only, no path tracking), except
+    /// documents of a never-touched kind (CustomResourceDefinitions, most of the bytes of real
+    /// streams): those are **not** checked for YAML syntax (see `docs/performance.md`).
+    #[default]
+    Fast,
+    /// [`Strategy::Fast`], but never-touched documents are read by the bare parser too, so a
+    /// syntax error anywhere fails the run as with [`Strategy::Full`].
+    FastValidated,
+}
+
+/// [`plan`] with an explicit [`Strategy`].
+pub fn plan_with(inputs: &[Input], rules: &Rules, opts: &Options, strategy: Strategy) -> Result<Plan, RewriteError> {
     let mut plan = Plan::default();
     let limits = ParseLimits { max_depth: opts.limits.max_depth };
+    // The prefilter must know every field rule the scanner applies.
+    let prefilter = (strategy != Strategy::Full).then(|| {
+        let mut p = Prefilter::new(BUILTIN, NEVER_TOUCHED_KINDS);
+        match rules.fields().trigger_words() {
+            Some(words) => p.require_any_of_each(&[words]),
+            None => p.require_any_of_each::<[String; 0], String>(&[]),
+        }
+        p
+    });
     for (i, input) in inputs.iter().enumerate() {
         let text = input.text.as_str();
         for seg in segments(text) {
-            let scan = manifest::scan(&text[seg.clone()], limits, rules.fields()).map_err(|e| {
-                let (line, col) = if seg.start == 0 {
-                    (e.line, e.col)
-                } else {
-                    let (l0, _) = manifest::line_col(text, seg.start);
-                    (l0 + e.line - 1, e.col)
-                };
-                RewriteError::at(&input.name, Some((line, col)), e.msg.clone())
-            })?;
+            let seg_text = &text[seg.clone()];
+            let fast = prefilter.as_ref().and_then(|p| scan_pieces(seg_text, limits, rules.fields(), p, strategy == Strategy::FastValidated));
+            let scan = match fast {
+                Some(scan) => scan,
+                None => manifest::scan(seg_text, limits, rules.fields()).map_err(|e| {
+                    let (line, col) = if seg.start == 0 {
+                        (e.line, e.col)
+                    } else {
+                        let (l0, _) = manifest::line_col(text, seg.start);
+                        (l0 + e.line - 1, e.col)
+                    };
+                    RewriteError::at(&input.name, Some((line, col)), e.msg.clone())
+                })?,
+            };
             let doc_base = plan.documents;
             plan.documents += scan.documents;
             plan.objects += scan.objects;
@@ -163,6 +220,116 @@ pub fn plan(inputs: &[Input], rules: &Rules, opts: &Options) -> Result<Plan, Rew
         }
     }
     Ok(plan)
+}
+
+/// One piece's outcome in the fast path.
+enum Piece {
+    Skipped { documents: usize, objects: usize },
+    Scanned(manifest::Scan),
+}
+
+/// The fast path for one segment: the same [`manifest::Scan`] the full parse gives, assembled
+/// from its pieces, or `None` when the text cannot be split safely or any piece fails (the
+/// caller then parses the segment whole, which reports the first error in stream order).
+fn scan_pieces(text: &str, limits: ParseLimits, fields: &FieldSet, pre: &Prefilter, validate_all: bool) -> Option<manifest::Scan> {
+    let pieces = split::pieces(text)?;
+    let one = |i: usize| -> Option<Piece> {
+        let t = &text[pieces[i].clone()];
+        let (documents, objects, check) = match pre.check(t) {
+            Verdict::Skip { documents, objects } => (documents, objects, true),
+            Verdict::NeverTouched => (1, 1, validate_all),
+            Verdict::Scan => return manifest::scan(t, limits, fields).ok().map(Piece::Scanned),
+        };
+        // The bare parser must agree on the document count, too.
+        if check && parse_only(t, limits)? != documents {
+            return None;
+        }
+        Some(Piece::Skipped { documents, objects })
+    };
+    let results = in_parallel(pieces.len(), text.len(), one)?;
+    let mut out = manifest::Scan::default();
+    let shift = |s: Span, off: usize| Span::within(s.start() + off, s.end() + off, text).expect("piece span");
+    for (range, piece) in pieces.iter().zip(results) {
+        match piece {
+            Piece::Skipped { documents, objects } => {
+                out.documents += documents;
+                out.objects += objects;
+            }
+            Piece::Scanned(scan) => {
+                let (off, doc_base) = (range.start, out.documents);
+                for mut site in scan.sites {
+                    site.doc += doc_base;
+                    site.span = shift(site.span, off);
+                    out.sites.push(site);
+                }
+                for f in scan.findings {
+                    out.findings.push(match f {
+                        Finding::MergeInContainer { span, path } => Finding::MergeInContainer { span: shift(span, off), path },
+                        Finding::AliasOfImage { doc, anchor, span } => {
+                            Finding::AliasOfImage { doc: doc + doc_base, anchor, span: shift(span, off) }
+                        }
+                    });
+                }
+                out.documents += scan.documents;
+                out.objects += scan.objects;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// The number of documents in `text` by the bare parser, or `None` on a syntax error.
+fn parse_only(text: &str, limits: ParseLimits) -> Option<usize> {
+    let mut docs = 0;
+    for ev in manifest::yaml::events(text, limits) {
+        if let manifest::yaml::Ev::DocEnd = ev.ok()?.0 {
+            docs += 1;
+        }
+    }
+    Some(docs)
+}
+
+/// Below this many bytes a segment is worked on by the calling thread alone.
+const PARALLEL_MIN_BYTES: usize = 1 << 20;
+
+/// `work(0..n)` in order, on up to `available_parallelism` threads (the caller is one of them),
+/// taking items in turn so that a few large items do not leave a thread idle. `None` as soon as
+/// any item gives `None`.
+fn in_parallel<T: Send>(n: usize, bytes: usize, work: impl Fn(usize) -> Option<T> + Sync) -> Option<Vec<T>> {
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(n);
+    if threads <= 1 || bytes < PARALLEL_MIN_BYTES {
+        return (0..n).map(work).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let run = || {
+        let mut done = Vec::new();
+        while !failed.load(Ordering::Relaxed) {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= n {
+                break;
+            }
+            match work(i) {
+                Some(t) => done.push((i, t)),
+                None => failed.store(true, Ordering::Relaxed),
+            }
+        }
+        done
+    };
+    let parts: Vec<Vec<(usize, T)>> = std::thread::scope(|s| {
+        let helpers: Vec<_> = (1..threads).map(|_| s.spawn(run)).collect();
+        let mut parts = vec![run()];
+        parts.extend(helpers.into_iter().map(|h| h.join().expect("plan worker panicked")));
+        parts
+    });
+    if failed.load(Ordering::Relaxed) {
+        return None;
+    }
+    let mut slots: Vec<Option<T>> = (0..n).map(|_| None).collect();
+    for (i, t) in parts.into_iter().flatten() {
+        slots[i] = Some(t);
+    }
+    slots.into_iter().collect()
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -303,23 +470,78 @@ fn decide_value(rules: &Rules, value: &str, prefix: &str, separator: Option<char
 /// between inputs, a newline added where an input does not end with one). One input comes out
 /// byte for byte except the edited scalars.
 pub fn apply(inputs: &[Input], plan: &Plan) -> Result<String, RewriteError> {
-    let mut per_input: Vec<Vec<Edit>> = vec![Vec::new(); inputs.len()];
+    let out = output(inputs, plan)?;
+    let mut s = String::with_capacity(out.len());
+    for p in &out.parts {
+        s.push_str(p);
+    }
+    Ok(s)
+}
+
+/// The output of [`apply`] as slices of the inputs and of the edits' text, in order, so that it
+/// can be written without building a copy of the stream: [`Output::write_to`]. Every edit is
+/// checked here, so nothing fails once writing starts (except the writer itself).
+pub fn output<'a>(inputs: &'a [Input], plan: &'a Plan) -> Result<Output<'a>, RewriteError> {
+    let mut per_input: Vec<Vec<&'a Edit>> = vec![Vec::new(); inputs.len()];
     for r in &plan.records {
         if let Some(e) = &r.edit {
-            per_input[r.input].push(e.clone());
+            per_input[r.input].push(e);
         }
     }
-    let total: usize = inputs.iter().map(|i| i.text.len() + 5).sum();
-    let mut out = String::with_capacity(total + total / 16);
-    for (i, (input, edits)) in inputs.iter().zip(per_input).enumerate() {
+    let mut parts: Vec<&'a str> = Vec::with_capacity(2 * plan.records.len() + 2 * inputs.len());
+    let mut ends_nl = true;
+    for (i, (input, mut edits)) in inputs.iter().zip(per_input).enumerate() {
         if i > 0 {
-            if !out.is_empty() && !out.ends_with('\n') {
-                out.push('\n');
+            if !ends_nl {
+                parts.push("\n");
             }
-            out.push_str("---\n");
+            parts.push("---\n");
         }
-        let rewritten = splice::apply(&input.text, &edits).map_err(|e| RewriteError::at(&input.name, None, e.to_string()))?;
-        out.push_str(&rewritten);
+        let text = input.text.as_str();
+        edits.sort_by_key(|e| (e.span.start(), e.span.end()));
+        let mut pos = 0;
+        for e in edits {
+            if e.span.start() < pos {
+                return Err(RewriteError::at(&input.name, None, splice::SpliceError::Overlap.to_string()));
+            }
+            parts.push(&text[pos..e.span.start()]);
+            parts.push(&e.text);
+            pos = e.span.end();
+        }
+        parts.push(&text[pos..]);
+        if let Some(p) = parts.iter().rev().find(|p| !p.is_empty()) {
+            ends_nl = p.ends_with('\n');
+        }
     }
-    Ok(out)
+    parts.retain(|p| !p.is_empty());
+    Ok(Output { parts })
+}
+
+/// See [`output`].
+#[derive(Debug)]
+pub struct Output<'a> {
+    parts: Vec<&'a str>,
+}
+
+impl Output<'_> {
+    /// Total length in bytes.
+    pub fn len(&self) -> usize {
+        self.parts.iter().map(|p| p.len()).sum()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Writes every slice in order (callers wanting one `write` per call should buffer `w`).
+    pub fn write_to(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        for p in &self.parts {
+            w.write_all(p.as_bytes())?;
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Display for Output<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.parts.iter().try_for_each(|p| f.write_str(p))
+    }
 }

@@ -37,8 +37,8 @@ pub fn is_doc_start(text: &[u8], at: usize) -> bool {
 
 /// The byte ranges of the pieces of `text`, in order, covering it exactly; `None` when a cut
 /// could change how the stream parses (see the module docs). Pieces after the first start with
-/// a `---` marker; the first piece is whatever precedes the first marker (it may be only
-/// comments, or be absent when the text starts with a marker).
+/// a `---` marker; the first piece is the text up to the first cut (it may be only comments,
+/// or start with a marker itself, after a BOM if there is one). Empty text is one empty piece.
 pub fn pieces(text: &str) -> Option<Vec<Range<usize>>> {
     let b = text.as_bytes();
     if b.first() == Some(&b'%') || memmem::find(b, b"\n%").is_some() {

@@ -14,3 +14,15 @@ pub fn stdout(bytes: &[u8]) -> io::Result<()> {
         other => other,
     }
 }
+
+/// Writes to stdout through `write` (buffered), so output kept as slices of the input is never
+/// copied into one string. Call it only when the output is complete and checked; a broken pipe
+/// counts as success.
+pub fn stdout_with(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+    let out = io::stdout().lock();
+    let mut w = io::BufWriter::with_capacity(1 << 16, out);
+    match write(&mut w).and_then(|()| w.flush()) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}

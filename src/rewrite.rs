@@ -63,6 +63,8 @@ pub struct Options {
     /// Unparseable or non-string images are errors, not warnings.
     pub strict: bool,
     pub limits: Limits,
+    /// How the inputs are read; every strategy plans valid input identically.
+    pub strategy: Strategy,
 }
 
 /// What happened to one image field.
@@ -150,16 +152,9 @@ fn segments(text: &str) -> Vec<Range<usize>> {
 /// policy refuses (merge key in a container, alias reading a rewritten anchor, multi-line block
 /// image), or, with `strict`, an unparseable image.
 ///
-/// Uses [`Strategy::Fast`]; the environment variable `PULLTHROUGH_PLAN` (`full`, `fast`,
-/// `validated`) picks another strategy, for benchmarks and for ruling the fast path out when
-/// chasing a bug.
+/// Uses `opts.strategy` (by default [`Strategy::FastValidated`]).
 pub fn plan(inputs: &[Input], rules: &Rules, opts: &Options) -> Result<Plan, RewriteError> {
-    let strategy = match std::env::var("PULLTHROUGH_PLAN").as_deref() {
-        Ok("full") => Strategy::Full,
-        Ok("validated") => Strategy::FastValidated,
-        _ => Strategy::Fast,
-    };
-    plan_with(inputs, rules, opts, strategy)
+    plan_with(inputs, rules, opts, opts.strategy)
 }
 
 /// How [`plan_with`] reads the inputs. For valid input every strategy gives the same plan (same
@@ -174,12 +169,26 @@ pub enum Strategy {
     /// [`prefilter`] proves cannot hold an image field, and scan the rest in parallel. Skipped
     /// documents are still read by the bare parser (syntax only, no path tracking), except
     /// documents of a never-touched kind (CustomResourceDefinitions, most of the bytes of real
-    /// streams): those are **not** checked for YAML syntax (see `docs/performance.md`).
-    #[default]
+    /// streams): those are **not** checked for YAML syntax (see `docs/performance.md`), so bad
+    /// input there passes through. Only for measurements (`PULLTHROUGH_PLAN=fast`).
     Fast,
     /// [`Strategy::Fast`], but never-touched documents are read by the bare parser too, so a
-    /// syntax error anywhere fails the run as with [`Strategy::Full`].
+    /// syntax error anywhere fails the run as with [`Strategy::Full`]. The default: the whole
+    /// stream is checked before anything is written.
+    #[default]
     FastValidated,
+}
+
+impl Strategy {
+    /// The strategy named by `PULLTHROUGH_PLAN` (`full`, `fast`, `validated`), a knob for
+    /// benchmarks and differential checks; anything else is the default.
+    pub fn from_name(name: Option<&str>) -> Strategy {
+        match name {
+            Some("full") => Strategy::Full,
+            Some("fast") => Strategy::Fast,
+            _ => Strategy::FastValidated,
+        }
+    }
 }
 
 /// [`plan`] with an explicit [`Strategy`].
@@ -268,6 +277,7 @@ fn scan_pieces(text: &str, limits: ParseLimits, fields: &FieldSet, pre: &Prefilt
                         Finding::AliasOfImage { doc, anchor, span } => {
                             Finding::AliasOfImage { doc: doc + doc_base, anchor, span: shift(span, off) }
                         }
+                        Finding::NotAnObject { span, what } => Finding::NotAnObject { span: shift(span, off), what },
                     });
                 }
                 out.documents += scan.documents;
@@ -279,11 +289,25 @@ fn scan_pieces(text: &str, limits: ParseLimits, fields: &FieldSet, pre: &Prefilt
 }
 
 /// The number of documents in `text` by the bare parser, or `None` on a syntax error.
+/// Also `None` when a document's root is not a mapping (or null): the full scan reports that.
 fn parse_only(text: &str, limits: ParseLimits) -> Option<usize> {
+    use manifest::yaml::{Ev, Style};
     let mut docs = 0;
+    let mut at_root = false;
     for ev in manifest::yaml::events(text, limits) {
-        if let manifest::yaml::Ev::DocEnd = ev.ok()?.0 {
-            docs += 1;
+        let ev = ev.ok()?.0;
+        match ev {
+            Ev::DocStart => at_root = true,
+            Ev::DocEnd => docs += 1,
+            Ev::MapStart { .. } => at_root = false,
+            Ev::Scalar { ref value, style, .. } if at_root => {
+                if style != Style::Plain || !matches!(value.as_ref(), "" | "~" | "null" | "Null" | "NULL") {
+                    return None;
+                }
+                at_root = false;
+            }
+            Ev::SeqStart { .. } | Ev::Alias { .. } if at_root => return None,
+            _ => {}
         }
     }
     Some(docs)
@@ -399,7 +423,9 @@ fn plan_segment(
             }
         };
         if let Reason::Unparseable(_) | Reason::NotAString(_) = &decision.reason {
-            let msg = format!("{path}: image {before:?} left as is: {}", decision.reason);
+            // Long values (a 10 KB string in an image field) are cut: the message is one line.
+            let shown: String = if before.chars().count() > 200 { format!("{}…", before.chars().take(200).collect::<String>()) } else { before.clone() };
+            let msg = format!("{path}: image {shown:?} left as is: {}", decision.reason);
             if opts.strict {
                 return Err(err_at(span.start(), format!("{msg} (--strict)")));
             }
@@ -420,11 +446,17 @@ fn plan_segment(
             edit,
         });
     }
-    if !rules.enabled() {
-        return Ok(());
-    }
     for f in scan.findings {
         match f {
+            // Whatever the rules, Argo CD cannot read such a document: say where, not later and
+            // without a position in Argo CD's UI.
+            Finding::NotAnObject { span, what } => {
+                return Err(err_at(
+                    shift(span).start(),
+                    format!("document is not a Kubernetes object ({what}); Argo CD reads every document as a mapping"),
+                ));
+            }
+            _ if !rules.enabled() => {}
             Finding::MergeInContainer { span, path } => {
                 return Err(err_at(
                     shift(span).start(),

@@ -298,6 +298,8 @@ fn never_touched_documents_are_not_validated_by_fast() {
     assert!(rewrite::plan_with(&inputs, &rules, &opts, Strategy::Full).is_err());
     assert!(rewrite::plan_with(&inputs, &rules, &opts, Strategy::FastValidated).is_err());
     assert!(rewrite::plan_with(&inputs, &rules, &opts, Strategy::Fast).is_ok());
+    // The default validates every document: bad input never produces output.
+    assert!(rewrite::plan(&inputs, &rules, &opts).is_err());
     let bad_service =
         format!("{DEPLOY}---\napiVersion: v1\nkind: Service\nspec: {{a: [}}\n---\n{DEPLOY}");
     same("bad service", &input("in.yaml", bad_service), &rules, false).unwrap_err();

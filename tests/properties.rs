@@ -265,6 +265,7 @@ fn rewrite_text(text: &str, rules: &Rules) -> (String, rewrite::Plan) {
     let opts = Options {
         strict: false,
         limits: Limits::default(),
+        ..Options::default()
     };
     let plan = rewrite::plan(&inputs, rules, &opts).unwrap_or_else(|e| panic!("{e}\n{text}"));
     let out = rewrite::apply(&inputs, &plan).unwrap();

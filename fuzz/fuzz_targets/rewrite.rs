@@ -48,7 +48,7 @@ fn rules() -> &'static Rules {
 }
 
 fn opts() -> Options {
-    Options { strict: false, limits: Limits::default() }
+    Options { strict: false, limits: Limits::default(), ..Options::default() }
 }
 
 fn run(text: &str) -> Option<(Vec<Input>, Plan)> {

@@ -14,7 +14,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 
 use crate::environ::Environ;
-use crate::rewrite::{self, Input, RewriteError};
+use crate::rewrite::{self, Input, RewriteError, Strategy};
 use crate::rules::{RuleError, Rules};
 use crate::settings::{config, seed, Limits, RewriteSettings};
 use args::{Cli, Command, OutputFormat, RuleArgs};
@@ -54,8 +54,9 @@ pub fn run() -> Result<ExitCode> {
             let (settings, limits, warnings) = rewrite_settings(&a.rules, &env)?;
             print_warnings(&warnings);
             let inputs = read_inputs(&a.files, &limits)?;
-            let out = rewrite_inputs(&inputs, &settings, &limits)?;
-            crate::emit::stdout(out.as_bytes()).context("writing stdout")?;
+            let plan = plan_inputs(&inputs, &settings, &limits, strategy(&env))?;
+            let out = rewrite::output(&inputs, &plan)?;
+            crate::emit::stdout_with(|w| out.write_to(w)).context("writing stdout")?;
         }
         Command::Explain(a) => {
             let text = if let [dir] = a.files.as_slice() {
@@ -76,15 +77,16 @@ pub fn run() -> Result<ExitCode> {
                     let (settings, limits, warnings) = rewrite_settings(&a.rules, &env)?;
                     print_warnings(&warnings);
                     let inputs = read_inputs(&a.files, &limits)?;
-                    explain_inputs(&inputs, &settings, &limits, a.output)?
+                    explain_inputs(&inputs, &settings, &limits, strategy(&env), a.output)?
                 }
             };
             crate::emit::stdout(text.as_bytes()).context("writing stdout")?;
         }
         Command::Generate(a) => {
             let ps = plugin::settings(&a, plugin::ParamSource::Argo, &env, &plugin::app_dir(None)?)?;
-            let out = plugin::generate(&ps)?;
-            crate::emit::stdout(out.as_bytes()).context("writing stdout")?;
+            let (inputs, plan) = plugin::generate(&ps)?;
+            let out = rewrite::output(&inputs, &plan)?;
+            crate::emit::stdout_with(|w| out.write_to(w)).context("writing stdout")?;
         }
         Command::Init(a) => {
             let ps = plugin::settings(&a, plugin::ParamSource::Argo, &env, &plugin::app_dir(None)?)?;
@@ -98,8 +100,9 @@ pub fn run() -> Result<ExitCode> {
         Command::Render(a) => {
             let dir = plugin::app_dir(a.dir.as_deref())?;
             let ps = plugin::settings(&a.plugin, plugin::ParamSource::Cli(&a.app), &env, &dir)?;
-            let out = plugin::generate(&ps)?;
-            crate::emit::stdout(out.as_bytes()).context("writing stdout")?;
+            let (inputs, plan) = plugin::generate(&ps)?;
+            let out = rewrite::output(&inputs, &plan)?;
+            crate::emit::stdout_with(|w| out.write_to(w)).context("writing stdout")?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -126,7 +129,7 @@ fn verify(a: args::VerifyCmdArgs, env: &Environ) -> Result<ExitCode> {
             print_warnings(&warnings);
             let inputs = read_inputs(files, &limits)?;
             let rules = Rules::compile(&settings)?;
-            let opts = rewrite::Options { strict: settings.strict.value, limits };
+            let opts = rewrite::Options { strict: settings.strict.value, limits, strategy: strategy(env) };
             (rewrite::plan(&inputs, &rules, &opts)?, rules.default_namespace().to_string())
         }
     };
@@ -284,19 +287,25 @@ pub fn read_inputs(files: &[PathBuf], limits: &Limits) -> Result<Vec<Input>> {
     Ok(inputs)
 }
 
-/// Plans and applies: the core of `rewrite` and of the plugin's `generate`.
-pub fn rewrite_inputs(inputs: &[Input], s: &RewriteSettings, limits: &Limits) -> Result<String> {
+/// Plans the rewrite of inputs (warnings printed): the core of `rewrite`.
+pub fn plan_inputs(inputs: &[Input], s: &RewriteSettings, limits: &Limits, strategy: Strategy) -> Result<rewrite::Plan> {
     let rules = Rules::compile(s)?;
-    let opts = rewrite::Options { strict: s.strict.value, limits: *limits };
+    let opts = rewrite::Options { strict: s.strict.value, limits: *limits, strategy };
     let plan = rewrite::plan(inputs, &rules, &opts)?;
     print_warnings(&plan.warnings);
-    Ok(rewrite::apply(inputs, &plan)?)
+    Ok(plan)
+}
+
+/// How the planner reads inputs: `PULLTHROUGH_PLAN` (`full`, `fast`, `validated`) is a knob
+/// for benchmarks and differential checks; the default validates every document.
+pub fn strategy(env: &Environ) -> Strategy {
+    Strategy::from_name(env.get("PULLTHROUGH_PLAN"))
 }
 
 /// The explain table or JSON for inputs.
-pub fn explain_inputs(inputs: &[Input], s: &RewriteSettings, limits: &Limits, format: OutputFormat) -> Result<String> {
+pub fn explain_inputs(inputs: &[Input], s: &RewriteSettings, limits: &Limits, strategy: Strategy, format: OutputFormat) -> Result<String> {
     let rules = Rules::compile(s)?;
-    let opts = rewrite::Options { strict: s.strict.value, limits: *limits };
+    let opts = rewrite::Options { strict: s.strict.value, limits: *limits, strategy };
     let plan = rewrite::plan(inputs, &rules, &opts)?;
     print_warnings(&plan.warnings);
     let rows = crate::explain::rows(inputs, &plan, rules.default_namespace());

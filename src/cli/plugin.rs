@@ -52,14 +52,16 @@ pub fn settings(plugin: &PluginArgs, src: ParamSource<'_>, env: &Environ, dir: &
             }
         }
     };
-    Ok(plugin_settings::resolve(env, &argo, native.as_ref(), s, limits, dir, &layers)?)
+    let mut ps = plugin_settings::resolve(env, &argo, native.as_ref(), s, limits, dir, &layers)?;
+    ps.strategy = super::strategy(env);
+    Ok(ps)
 }
 
-/// Renders and rewrites: the bytes `generate` prints.
-pub fn generate(ps: &PluginSettings) -> Result<String> {
+/// Renders and plans: the inputs and edits whose splice `generate` prints.
+pub fn generate(ps: &PluginSettings) -> Result<(Vec<Input>, rewrite::Plan)> {
     let (inputs, plan, _) = render_and_plan(ps)?;
     print_warnings(&plan.warnings);
-    Ok(rewrite::apply(&inputs, &plan)?)
+    Ok((inputs, plan))
 }
 
 /// Renders the app and plans the rewrite (everything `generate` does but writing).
@@ -79,7 +81,7 @@ pub fn render_and_plan(ps: &PluginSettings) -> Result<(Vec<Input>, rewrite::Plan
         }
         .into());
     }
-    let opts = rewrite::Options { strict: ps.rewrite.strict.value, limits: ps.limits };
+    let opts = rewrite::Options { strict: ps.rewrite.strict.value, limits: ps.limits, strategy: ps.strategy };
     let plan = rewrite::plan(&inputs, &rules, &opts)?;
     if plan.objects == 0 && !ps.allow_empty {
         return Err(EmptyOutput(rendered.source_type.as_str().to_string()).into());

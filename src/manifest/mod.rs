@@ -116,6 +116,9 @@ pub enum Finding {
     MergeInContainer { span: Span, path: String },
     /// `*alias` outside an image field that reads an anchored image scalar.
     AliasOfImage { doc: usize, anchor: usize, span: Span },
+    /// A document whose root is a sequence or a non-null scalar: Argo CD reads every document
+    /// as an object and fails the app on it, without a position.
+    NotAnObject { span: Span, what: &'static str },
 }
 
 /// The result of scanning one input text.
@@ -226,6 +229,7 @@ impl<'a, 'f> Scanner<'a, 'f> {
                     self.frames.push(Frame::Map { key: Key::None, expect_key: true, flow, object });
                 }
                 Ev::SeqStart { flow, .. } => {
+                    self.not_an_object(span, "a sequence");
                     self.node_in_value_position(span, "a sequence");
                     self.mark_complex_key();
                     let flow = flow || self.in_flow();
@@ -240,10 +244,14 @@ impl<'a, 'f> Scanner<'a, 'f> {
                     self.advance();
                 }
                 Ev::Scalar { value, style, anchor, tag } => {
+                    if style != Style::Plain || !matches!(value.as_ref(), "" | "~" | "null" | "Null" | "NULL") {
+                        self.not_an_object(span, "a scalar");
+                    }
                     self.scalar(value, style, anchor, tag, span);
                     self.advance();
                 }
                 Ev::Alias { anchor } => {
+                    self.not_an_object(span, "an alias");
                     self.alias(anchor, span);
                     self.advance();
                 }
@@ -252,6 +260,14 @@ impl<'a, 'f> Scanner<'a, 'f> {
         }
         self.out.documents = self.doc_index;
         Ok(self.out)
+    }
+
+    /// Records a document root that is not a mapping (null roots are empty documents, skipped
+    /// by Argo CD as by pullthrough).
+    fn not_an_object(&mut self, span: Span, what: &'static str) {
+        if self.frames.is_empty() {
+            self.doc.findings.push((Finding::NotAnObject { span, what }, None));
+        }
     }
 
     /// True when the top frame is a mapping waiting for a key.

@@ -25,6 +25,8 @@ pub struct PluginSettings {
     pub limits: Limits,
     pub render: RenderSettings,
     pub allow_empty: bool,
+    /// How the planner reads the rendered stream (see [`crate::rewrite::Strategy`]).
+    pub strategy: crate::rewrite::Strategy,
 }
 
 /// The app-controlled inputs, in the order they apply.
@@ -182,7 +184,7 @@ pub fn resolve(
             }
         }
     }
-    Ok(PluginSettings { rewrite, limits, render: r, allow_empty })
+    Ok(PluginSettings { rewrite, limits, render: r, allow_empty, strategy: Default::default() })
 }
 
 /// The repository root: the app dir minus `ARGOCD_APP_SOURCE_PATH`'s components when it ends

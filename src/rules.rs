@@ -109,8 +109,9 @@ fn host_of(dest: &str) -> &str {
     dest.split('/').next().unwrap_or(dest)
 }
 
-/// A destination is full when its first component looks like a registry host.
-fn is_full_destination(s: &str) -> bool {
+/// A destination is full when its first component looks like a registry host (has `.` or `:`,
+/// or is `localhost`); otherwise it is a prefix under the mirror.
+pub fn is_full_destination(s: &str) -> bool {
     let first = s.split('/').next().unwrap_or("");
     first.contains('.') || first.contains(':') || first == "localhost"
 }

@@ -178,8 +178,7 @@ pub fn resolve(
             check(origin, m)?;
         }
         for (origin, dest) in &app_destinations {
-            let first = dest.split('/').next().unwrap_or("");
-            if first.contains('.') || first.contains(':') || first == "localhost" {
+            if crate::rules::is_full_destination(dest) {
                 check(origin, dest)?;
             }
         }

@@ -143,6 +143,20 @@ kind: Thing
 spec:
   image: nginx
 ---
+apiVersion: example.com/v1
+kind: Thing
+items:
+- spec:
+    image: nginx
+---
+apiVersion: v1
+kind: List
+items:
+- apiVersion: example.com/v1
+  kind: Thing
+  spec:
+    image: nginx
+---
 apiVersion: apps/v1
 kind: Deployment
 spec:
@@ -181,6 +195,20 @@ apiVersion: other.io/v1
 kind: Thing
 spec:
   image: nginx
+---
+apiVersion: example.com/v1
+kind: Thing
+items:
+- spec:
+    image: nginx
+---
+apiVersion: v1
+kind: List
+items:
+- apiVersion: example.com/v1
+  kind: Thing
+  spec:
+    image: m.io/hub/library/nginx:latest
 ---
 apiVersion: apps/v1
 kind: Deployment

@@ -584,7 +584,10 @@ impl<'a, 'f> Scanner<'a, 'f> {
                 continue;
             }
             if let Some(&f) = cond.get(&i) {
-                if !kind_matches(&self.fields.kinds[f], &site.object) {
+                // Its path was taken from an `items[i]` mapping, which is an object only in a
+                // List; elsewhere that path does not start at an object root.
+                let from_item = obj.is_some_and(|o| o > 0);
+                if (from_item && !is_list) || !kind_matches(&self.fields.kinds[f], &site.object) {
                     continue;
                 }
             }

@@ -55,8 +55,7 @@ pub fn run() -> Result<ExitCode> {
             print_warnings(&warnings);
             let inputs = read_inputs(&a.files, &limits)?;
             let plan = plan_inputs(&inputs, &settings, &limits, strategy(&env))?;
-            let out = rewrite::output(&inputs, &plan)?;
-            crate::emit::stdout_with(|w| out.write_to(w)).context("writing stdout")?;
+            write_rewritten(&inputs, &plan)?;
         }
         Command::Explain(a) => {
             let text = if let [dir] = a.files.as_slice() {
@@ -85,8 +84,7 @@ pub fn run() -> Result<ExitCode> {
         Command::Generate(a) => {
             let ps = plugin::settings(&a, plugin::ParamSource::Argo, &env, &plugin::app_dir(None)?)?;
             let (inputs, plan) = plugin::generate(&ps)?;
-            let out = rewrite::output(&inputs, &plan)?;
-            crate::emit::stdout_with(|w| out.write_to(w)).context("writing stdout")?;
+            write_rewritten(&inputs, &plan)?;
         }
         Command::Init(a) => {
             let ps = plugin::settings(&a, plugin::ParamSource::Argo, &env, &plugin::app_dir(None)?)?;
@@ -101,11 +99,17 @@ pub fn run() -> Result<ExitCode> {
             let dir = plugin::app_dir(a.dir.as_deref())?;
             let ps = plugin::settings(&a.plugin, plugin::ParamSource::Cli(&a.app), &env, &dir)?;
             let (inputs, plan) = plugin::generate(&ps)?;
-            let out = rewrite::output(&inputs, &plan)?;
-            crate::emit::stdout_with(|w| out.write_to(w)).context("writing stdout")?;
+            write_rewritten(&inputs, &plan)?;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the rewritten stream: every edit is checked first (`rewrite::output`), then the
+/// slices go to stdout once.
+fn write_rewritten(inputs: &[Input], plan: &rewrite::Plan) -> Result<()> {
+    let out = rewrite::output(inputs, plan)?;
+    crate::emit::stdout_with(|w| out.write_to(w)).context("writing stdout")
 }
 
 /// Exit code when `verify` found an image that is not ok.

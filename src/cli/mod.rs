@@ -54,7 +54,7 @@ pub fn run() -> Result<ExitCode> {
             let (settings, limits, warnings) = rewrite_settings(&a.rules, &env)?;
             print_warnings(&warnings);
             let inputs = read_inputs(&a.files, &limits)?;
-            let plan = plan_inputs(&inputs, &settings, &limits, strategy(&env))?;
+            let (plan, _) = plan_inputs(&inputs, &settings, &limits, strategy(&env))?;
             write_rewritten(&inputs, &plan)?;
         }
         Command::Explain(a) => {
@@ -76,7 +76,8 @@ pub fn run() -> Result<ExitCode> {
                     let (settings, limits, warnings) = rewrite_settings(&a.rules, &env)?;
                     print_warnings(&warnings);
                     let inputs = read_inputs(&a.files, &limits)?;
-                    explain_inputs(&inputs, &settings, &limits, strategy(&env), a.output)?
+                    let (plan, rules) = plan_inputs(&inputs, &settings, &limits, strategy(&env))?;
+                    explain_text(&inputs, &plan, &rules, a.output)
                 }
             };
             crate::emit::stdout(text.as_bytes()).context("writing stdout")?;
@@ -126,18 +127,17 @@ fn verify(a: args::VerifyCmdArgs, env: &Environ) -> Result<ExitCode> {
             let mut ps = plugin::settings(&pa, plugin::ParamSource::Cli(&a.app), env, dir)?;
             apply_rule_flags(&a.rules, &mut ps.rewrite)?;
             let (_, plan, rules) = plugin::render_and_plan(&ps)?;
+            print_warnings(&plan.warnings);
             (plan, rules.default_namespace().to_string())
         }
         files => {
             let (settings, limits, warnings) = rewrite_settings(&a.rules, env)?;
             print_warnings(&warnings);
             let inputs = read_inputs(files, &limits)?;
-            let rules = Rules::compile(&settings)?;
-            let opts = rewrite::Options { strict: settings.strict.value, limits, strategy: strategy(env) };
-            (rewrite::plan(&inputs, &rules, &opts)?, rules.default_namespace().to_string())
+            let (plan, rules) = plan_inputs(&inputs, &settings, &limits, strategy(env))?;
+            (plan, rules.default_namespace().to_string())
         }
     };
-    print_warnings(&plan.warnings);
     let checks = crate::verify::checks_from_plan(&plan, &default_ns);
     let report = crate::verify::run(&a.verify, checks, env)?;
     crate::emit::stdout(crate::verify::render_report(&report, a.verify.output).as_bytes()).context("writing stdout")?;
@@ -291,13 +291,13 @@ pub fn read_inputs(files: &[PathBuf], limits: &Limits) -> Result<Vec<Input>> {
     Ok(inputs)
 }
 
-/// Plans the rewrite of inputs (warnings printed): the core of `rewrite`.
-pub fn plan_inputs(inputs: &[Input], s: &RewriteSettings, limits: &Limits, strategy: Strategy) -> Result<rewrite::Plan> {
+/// Plans the rewrite of inputs (warnings printed): the core of `rewrite`, `explain`, `verify`.
+pub fn plan_inputs(inputs: &[Input], s: &RewriteSettings, limits: &Limits, strategy: Strategy) -> Result<(rewrite::Plan, Rules)> {
     let rules = Rules::compile(s)?;
     let opts = rewrite::Options { strict: s.strict.value, limits: *limits, strategy };
     let plan = rewrite::plan(inputs, &rules, &opts)?;
     print_warnings(&plan.warnings);
-    Ok(plan)
+    Ok((plan, rules))
 }
 
 /// How the planner reads inputs: `PULLTHROUGH_PLAN` (`full`, `fast`, `validated`) is a knob
@@ -306,15 +306,11 @@ pub fn strategy(env: &Environ) -> Strategy {
     Strategy::from_name(env.get("PULLTHROUGH_PLAN"))
 }
 
-/// The explain table or JSON for inputs.
-pub fn explain_inputs(inputs: &[Input], s: &RewriteSettings, limits: &Limits, strategy: Strategy, format: OutputFormat) -> Result<String> {
-    let rules = Rules::compile(s)?;
-    let opts = rewrite::Options { strict: s.strict.value, limits: *limits, strategy };
-    let plan = rewrite::plan(inputs, &rules, &opts)?;
-    print_warnings(&plan.warnings);
-    let rows = crate::explain::rows(inputs, &plan, rules.default_namespace());
-    Ok(match format {
+/// The explain table or JSON of a plan.
+pub fn explain_text(inputs: &[Input], plan: &rewrite::Plan, rules: &Rules, format: OutputFormat) -> String {
+    let rows = crate::explain::rows(inputs, plan, rules.default_namespace());
+    match format {
         OutputFormat::Table => crate::explain::table(&rows),
         OutputFormat::Json => crate::explain::json(&rows),
-    })
+    }
 }

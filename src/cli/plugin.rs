@@ -98,11 +98,7 @@ pub struct EmptyOutput(pub String);
 pub fn explain(ps: &PluginSettings, format: OutputFormat) -> Result<String> {
     let (inputs, plan, rules) = render_and_plan(ps)?;
     print_warnings(&plan.warnings);
-    let rows = crate::explain::rows(&inputs, &plan, rules.default_namespace());
-    Ok(match format {
-        OutputFormat::Table => crate::explain::table(&rows),
-        OutputFormat::Json => crate::explain::json(&rows),
-    })
+    Ok(super::explain_text(&inputs, &plan, &rules, format))
 }
 
 /// `init`: what must happen before generate.

@@ -71,7 +71,7 @@ fn is_image_path(p: &str) -> bool {
 fn corpus_is_rewritten_byte_for_byte() {
     let rules = rules();
     let opts = Options::default();
-    
+    let key = regex::Regex::new(r#"^(\s*(?:-\s+)?(?:image|reference|"image"|"reference")\s*:\s*)(\S.*)$"#).unwrap();
     let mut failures = Vec::new();
     for (name, census) in CENSUS {
         let input = corpus(name);
@@ -91,7 +91,6 @@ fn corpus_is_rewritten_byte_for_byte() {
         // 2. line-level: same line count, differing lines are image lines with the same prefix.
         let (a, b): (Vec<&str>, Vec<&str>) = (input.split('\n').collect(), out.split('\n').collect());
         assert_eq!(a.len(), b.len(), "{name}: line count changed");
-        let key = regex::Regex::new(r#"^(\s*(?:-\s+)?(?:image|reference|"image"|"reference")\s*:\s*)(\S.*)$"#).unwrap();
         let mut changed_lines = 0;
         for (i, (x, y)) in a.iter().zip(&b).enumerate() {
             if x == y {

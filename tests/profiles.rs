@@ -46,7 +46,9 @@ fn outside(records: &[Record]) -> Vec<(String, String)> {
 #[test]
 fn corpus_charts_with_profiles() {
     let rules = corpus_rules();
-    let cases: &[(&str, usize, &[(&str, &str)])] = &[
+    // (file, container image edits, fields outside containers: (kind + path, value after))
+    type Case<'a> = (&'a str, usize, &'a [(&'a str, &'a str)]);
+    let cases: &[Case] = &[
         (
             "kube-prometheus-stack.yaml",
             11,

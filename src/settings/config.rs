@@ -154,6 +154,7 @@ pub struct SeedRegistry {
 
 /// A config file after reading: which format it was in.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // one value per run; boxing would buy nothing
 pub enum Loaded {
     Native(ConfigFile),
     Seed(SeedValues),

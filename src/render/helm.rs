@@ -143,18 +143,28 @@ fn display(program: &Path, args: &[OsString], repo_root: &Path, inline: Option<&
     shown.join(" ")
 }
 
-/// The helm env: private `HELM_*_HOME` and `XDG_*` dirs, so helm never writes into the checkout
-/// (or into a shared home). The build env is not exported.
-fn helm_env(home: &Path) -> Vec<(OsString, OsString)> {
+/// Private `HELM_*_HOME` dirs under `home`, so helm writes nothing into the checkout or a
+/// shared home (also used for the helm that kustomize's `--enable-helm` runs).
+pub(super) fn helm_home_env(home: &Path) -> Vec<(OsString, OsString)> {
     let d = |sub: &str| home.join(sub).into_os_string();
     vec![
         ("HELM_CACHE_HOME".into(), d("cache/helm")),
         ("HELM_CONFIG_HOME".into(), d("config/helm")),
         ("HELM_DATA_HOME".into(), d("data/helm")),
+    ]
+}
+
+/// The helm env: the private homes plus `XDG_*` dirs under the same root. The build env is not
+/// exported.
+fn helm_env(home: &Path) -> Vec<(OsString, OsString)> {
+    let d = |sub: &str| home.join(sub).into_os_string();
+    let mut env = helm_home_env(home);
+    env.extend([
         ("XDG_CACHE_HOME".into(), d("cache")),
         ("XDG_CONFIG_HOME".into(), d("config")),
         ("XDG_DATA_HOME".into(), d("data")),
-    ]
+    ]);
+    env
 }
 
 pub(crate) fn render(s: &RenderSettings, deadline: Instant) -> Result<Vec<Part>, RenderError> {

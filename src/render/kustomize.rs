@@ -70,7 +70,7 @@ pub(crate) fn render(s: &RenderSettings, deadline: Instant) -> Result<Vec<Part>,
         s.kustomize.kube_version.as_deref().unwrap_or(""),
     )?;
     let tmp = super::private_temp_dir(s)?;
-    let env = helm_home_env(&tmp.path().join("home"));
+    let env = super::helm::helm_home_env(&tmp.path().join("home"));
     if helm_enabled(&s.kustomize.build_options)
         && (kube_version.is_some() || !s.kustomize.api_versions.is_empty())
     {
@@ -133,15 +133,6 @@ fn tool_version(
     }
 }
 
-/// Private helm homes for the helm that `--enable-helm` runs, so it writes nothing shared.
-fn helm_home_env(home: &Path) -> Vec<(OsString, OsString)> {
-    let d = |sub: &str| home.join(sub).into_os_string();
-    vec![
-        ("HELM_CACHE_HOME".into(), d("cache/helm")),
-        ("HELM_CONFIG_HOME".into(), d("config/helm")),
-        ("HELM_DATA_HOME".into(), d("data/helm")),
-    ]
-}
 
 #[cfg(test)]
 mod tests {

@@ -292,7 +292,7 @@ fn scan_pieces(text: &str, limits: ParseLimits, fields: &FieldSet, pre: &Prefilt
 /// The number of documents in `text` by the bare parser, or `None` on a syntax error.
 /// Also `None` when a document's root is not a mapping (or null): the full scan reports that.
 fn parse_only(text: &str, limits: ParseLimits) -> Option<usize> {
-    use manifest::yaml::{Ev, Style};
+    use manifest::yaml::Ev;
     let mut docs = 0;
     let mut at_root = false;
     for ev in manifest::yaml::events(text, limits) {
@@ -302,7 +302,7 @@ fn parse_only(text: &str, limits: ParseLimits) -> Option<usize> {
             Ev::DocEnd => docs += 1,
             Ev::MapStart { .. } => at_root = false,
             Ev::Scalar { ref value, style, .. } if at_root => {
-                if style != Style::Plain || !matches!(value.as_ref(), "" | "~" | "null" | "Null" | "NULL") {
+                if !manifest::is_null(value, style) {
                     return None;
                 }
                 at_root = false;

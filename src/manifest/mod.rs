@@ -244,7 +244,7 @@ impl<'a, 'f> Scanner<'a, 'f> {
                     self.advance();
                 }
                 Ev::Scalar { value, style, anchor, tag } => {
-                    if style != Style::Plain || !matches!(value.as_ref(), "" | "~" | "null" | "Null" | "NULL") {
+                    if !is_null(&value, style) {
                         self.not_an_object(span, "a scalar");
                     }
                     self.scalar(value, style, anchor, tag, span);
@@ -599,6 +599,12 @@ impl<'a, 'f> Scanner<'a, 'f> {
             }
         }
     }
+}
+
+/// A null scalar as go-yaml v2 reads it (plain empty, `~`, `null`…): a null document root is an
+/// empty document, skipped by Argo CD.
+pub fn is_null(value: &str, style: Style) -> bool {
+    style == Style::Plain && crate::splice::yaml11::resolve_plain(value) == crate::splice::yaml11::Resolved::Null
 }
 
 /// What matched at a position.

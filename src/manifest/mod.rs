@@ -17,6 +17,7 @@
 
 pub mod fields;
 pub mod profiles;
+pub mod quick;
 pub mod yaml;
 
 use std::borrow::Cow;

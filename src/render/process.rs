@@ -20,6 +20,9 @@ use super::{Limits, RenderError};
 pub const KILL_GRACE: Duration = Duration::from_secs(2);
 /// How much stderr is kept (its tail).
 const STDERR_KEEP: usize = 64 * 1024;
+/// Requested size of the stdout pipe (Linux's unprivileged maximum, `/proc/sys/fs/pipe-max-size`),
+/// also the first capacity of the stdout buffer.
+const STDOUT_PIPE_SIZE: usize = 1 << 20;
 /// After the tool exits and its group is killed, how long to wait for the pipes to close.
 const PIPE_DRAIN: Duration = Duration::from_secs(5);
 
@@ -140,23 +143,22 @@ pub fn run(cmd: &Cmd, deadline: Instant, limits: &Limits) -> Result<Output, Rend
     let (out_tx, out_rx) = mpsc::channel::<Vec<u8>>();
     let (err_tx, err_rx) = mpsc::channel::<Vec<u8>>();
 
+    // A bigger pipe: the tool's large final write (helm prints the whole render at once) goes
+    // through in a few wake-ups instead of one per 64 KiB. Refused (e.g. over the user's pipe
+    // quota): the default size stays and only speed differs.
+    let _ = rustix::pipe::fcntl_setpipe_size(&stdout, STDOUT_PIPE_SIZE);
+
     let overflow_tx = events.clone();
     thread::spawn(move || {
-        let mut buf = Vec::new();
-        let mut chunk = vec![0u8; 64 * 1024];
-        loop {
-            match stdout.read(&mut chunk) {
-                Ok(0) => break,
-                Ok(n) => {
-                    buf.extend_from_slice(&chunk[..n]);
-                    if buf.len() as u64 > max_stdout {
-                        let _ = overflow_tx.send(Event::StdoutOverflow);
-                        break; // dropping the pipe: the tool gets SIGPIPE or is killed
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(_) => break,
-            }
+        // Read straight into the result (no bounce buffer), at most one byte over the cap.
+        let cap = max_stdout.saturating_add(1);
+        let mut buf =
+            Vec::with_capacity(STDOUT_PIPE_SIZE.min(usize::try_from(cap).unwrap_or(usize::MAX)));
+        // A read error ends the output like EOF; the tool's exit status decides.
+        let _ = (&mut stdout).take(cap).read_to_end(&mut buf);
+        if buf.len() as u64 > max_stdout {
+            let _ = overflow_tx.send(Event::StdoutOverflow);
+            drop(stdout); // closing the pipe: the tool gets SIGPIPE or is killed
         }
         let _ = out_tx.send(buf);
     });
@@ -288,6 +290,57 @@ mod tests {
         );
         assert_eq!(display_argv(&["x", ""]), "x ''");
         assert_eq!(display_argv(&["x", "it's"]), "x 'it'\\''s'");
+    }
+
+    fn sh(script: &str) -> Cmd {
+        Cmd::new("/bin/sh", vec!["-c".into(), script.into()], "/", "sh")
+    }
+
+    #[test]
+    fn stdout_larger_than_the_pipe_arrives_whole() {
+        // Several pipe-fulls in writes of many sizes, then a pause and a last line.
+        let cmd = sh("yes 0123456789abcdef | head -c 3000007; sleep 0.05; echo end");
+        let limits = Limits::default();
+        let out = run(&cmd, Instant::now() + Duration::from_secs(20), &limits).unwrap();
+        assert_eq!(out.stdout.len(), 3_000_007 + 4);
+        assert!(out.stdout.ends_with(b"\nend\n"));
+        assert!(out.stdout[..3_000_007]
+            .chunks(17)
+            .all(|c| c == b"0123456789abcdef\n"));
+    }
+
+    #[test]
+    fn stdout_cap_holds_beyond_the_pipe_size() {
+        let cmd = sh("yes 0123456789abcdef | head -c 5000000; sleep 30");
+        let limits = Limits {
+            max_output_bytes: 2_500_000,
+            ..Limits::default()
+        };
+        let start = Instant::now();
+        let err = run(&cmd, start + Duration::from_secs(20), &limits).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                RenderError::OutputTooLarge {
+                    limit: 2_500_000,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "killed on overflow, not at the deadline"
+        );
+        // Exactly at the cap is fine.
+        let cmd = sh("yes 0123456789abcdef | head -c 2500000");
+        assert_eq!(
+            run(&cmd, Instant::now() + Duration::from_secs(20), &limits)
+                .unwrap()
+                .stdout
+                .len(),
+            2_500_000
+        );
     }
 
     #[test]

@@ -248,7 +248,10 @@ fn scan_pieces(text: &str, limits: ParseLimits, fields: &FieldSet, pre: &Prefilt
         let (documents, objects, check) = match pre.check(t) {
             Verdict::Skip { documents, objects } => (documents, objects, true),
             Verdict::NeverTouched => (1, 1, validate_all),
-            Verdict::Scan => return manifest::scan(t, limits, fields).ok().map(Piece::Scanned),
+            Verdict::Scan => {
+                let scan = manifest::scan_quick(t, limits, fields).or_else(|| manifest::scan(t, limits, fields).ok());
+                return scan.map(Piece::Scanned);
+            }
         };
         // The bare parser must agree on the document count, too.
         if check && parse_only(t, limits)? != documents {
@@ -292,12 +295,46 @@ fn scan_pieces(text: &str, limits: ParseLimits, fields: &FieldSet, pre: &Prefilt
 /// The number of documents in `text` by the bare parser, or `None` on a syntax error.
 /// Also `None` when a document's root is not a mapping (or null): the full scan reports that.
 fn parse_only(text: &str, limits: ParseLimits) -> Option<usize> {
+    let mut counter = DocumentCounter::default();
+    match manifest::quick::read(text, limits, &mut counter) {
+        Some(()) => (!counter.not_an_object).then_some(counter.docs),
+        None => count_documents(manifest::yaml::events(text, limits).map(|ev| ev.ok().map(|(ev, _)| ev))),
+    }
+}
+
+/// [`count_documents`] as a sink of the quick reader.
+#[derive(Default)]
+struct DocumentCounter {
+    docs: usize,
+    at_root: bool,
+    not_an_object: bool,
+}
+
+impl<'a> manifest::quick::Sink<'a> for DocumentCounter {
+    fn event(&mut self, ev: manifest::yaml::Ev<'a>, _: Span) {
+        use manifest::yaml::Ev;
+        match ev {
+            Ev::DocStart => self.at_root = true,
+            Ev::DocEnd => self.docs += 1,
+            Ev::MapStart { .. } => self.at_root = false,
+            Ev::Scalar { ref value, style, .. } if self.at_root => {
+                self.not_an_object |= !manifest::is_null(value, style);
+                self.at_root = false;
+            }
+            Ev::SeqStart { .. } | Ev::Alias { .. } if self.at_root => self.not_an_object = true,
+            _ => {}
+        }
+    }
+}
+
+/// The document count of an event stream (`None` items are syntax errors), or `None` when a
+/// document's root is not a mapping or null.
+fn count_documents<'a>(events: impl Iterator<Item = Option<manifest::yaml::Ev<'a>>>) -> Option<usize> {
     use manifest::yaml::Ev;
     let mut docs = 0;
     let mut at_root = false;
-    for ev in manifest::yaml::events(text, limits) {
-        let ev = ev.ok()?.0;
-        match ev {
+    for ev in events {
+        match ev? {
             Ev::DocStart => at_root = true,
             Ev::DocEnd => docs += 1,
             Ev::MapStart { .. } => at_root = false,

@@ -184,11 +184,24 @@ struct Doc {
 /// Fails on the first YAML syntax error, with its line and column: the whole stream is checked
 /// before anything is written, so bad input never produces partial output.
 pub fn scan(input: &str, limits: ParseLimits, fields: &FieldSet) -> Result<Scan, YamlError> {
-    Scanner::new(input, BUILTIN, fields).run(limits)
+    Scanner::new(BUILTIN, fields).run(yaml::events(input, limits))
+}
+
+/// [`scan`], reading the events with the [`quick`] reader when it is sure of them; `None`
+/// when it is not, and the caller decides whether to run [`scan`] (the full parser).
+pub fn scan_quick(input: &str, limits: ParseLimits, fields: &FieldSet) -> Option<Scan> {
+    let mut scanner = Scanner::new(BUILTIN, fields);
+    quick::read(input, limits, &mut scanner)?;
+    Some(scanner.finish())
+}
+
+impl<'a> quick::Sink<'a> for Scanner<'a, '_> {
+    fn event(&mut self, ev: Ev<'a>, span: Span) {
+        Scanner::event(self, ev, span);
+    }
 }
 
 struct Scanner<'a, 'f> {
-    input: &'a str,
     rules: &'static [FieldRule],
     fields: &'f FieldSet,
     frames: Vec<Frame<'a>>,
@@ -199,68 +212,79 @@ struct Scanner<'a, 'f> {
 }
 
 impl<'a, 'f> Scanner<'a, 'f> {
-    fn new(input: &'a str, rules: &'static [FieldRule], fields: &'f FieldSet) -> Self {
-        Scanner { input, rules, fields, frames: Vec::new(), env: Vec::new(), doc: Doc::default(), doc_index: 0, out: Scan::default() }
+    fn new(rules: &'static [FieldRule], fields: &'f FieldSet) -> Self {
+        Scanner { rules, fields, frames: Vec::new(), env: Vec::new(), doc: Doc::default(), doc_index: 0, out: Scan::default() }
     }
 
-    fn run(mut self, limits: ParseLimits) -> Result<Scan, YamlError> {
-        for ev in yaml::events(self.input, limits) {
+    fn run(mut self, events: impl Iterator<Item = Result<(Ev<'a>, Span), YamlError>>) -> Result<Scan, YamlError> {
+        for ev in events {
             let (ev, span) = ev?;
-            match ev {
-                Ev::DocStart => {
-                    self.frames.clear();
-                    self.env.clear();
-                    self.doc = Doc::default();
-                }
-                Ev::DocEnd => {
-                    self.finish_doc();
-                    self.doc_index += 1;
-                }
-                Ev::MapStart { flow, .. } => {
-                    self.node_in_value_position(span, "a mapping");
-                    self.mark_complex_key();
-                    let object = self.object_position().then(|| {
-                        self.doc.objects.push(Object::default());
-                        self.doc.objects.len() - 1
-                    });
-                    let flow = flow || self.in_flow();
-                    if !self.fields.env.is_empty() && self.at_env_entry() {
-                        self.env.push(EnvEntry { depth: self.frames.len(), ..EnvEntry::default() });
-                    }
-                    self.frames.push(Frame::Map { key: Key::None, expect_key: true, flow, object });
-                }
-                Ev::SeqStart { flow, .. } => {
-                    self.not_an_object(span, "a sequence");
-                    self.node_in_value_position(span, "a sequence");
-                    self.mark_complex_key();
-                    let flow = flow || self.in_flow();
-                    self.frames.push(Frame::Seq { index: 0, flow, pending_arg: None });
-                }
-                Ev::MapEnd | Ev::SeqEnd => {
-                    self.frames.pop();
-                    if self.env.last().is_some_and(|e| e.depth == self.frames.len()) {
-                        let entry = self.env.pop().expect("checked");
-                        self.finish_env_entry(entry);
-                    }
-                    self.advance();
-                }
-                Ev::Scalar { value, style, anchor, tag } => {
-                    if !is_null(&value, style) {
-                        self.not_an_object(span, "a scalar");
-                    }
-                    self.scalar(value, style, anchor, tag, span);
-                    self.advance();
-                }
-                Ev::Alias { anchor } => {
-                    self.not_an_object(span, "an alias");
-                    self.alias(anchor, span);
-                    self.advance();
-                }
-                Ev::Other => {}
-            }
+            self.event(ev, span);
         }
+        Ok(self.finish())
+    }
+
+    fn finish(mut self) -> Scan {
         self.out.documents = self.doc_index;
-        Ok(self.out)
+        self.out
+    }
+
+    /// One event: the frame stack, object context and sites follow it.
+    fn event(&mut self, ev: Ev<'a>, span: Span) {
+        match ev {
+            Ev::DocStart => {
+                self.frames.clear();
+                self.env.clear();
+                self.doc = Doc::default();
+            }
+            Ev::DocEnd => {
+                self.finish_doc();
+                self.doc_index += 1;
+            }
+            Ev::MapStart { flow, .. } => {
+                self.node_in_value_position(span, "a mapping");
+                self.mark_complex_key();
+                let object = self.object_position().then(|| {
+                    self.doc.objects.push(Object::default());
+                    self.doc.objects.len() - 1
+                });
+                let flow = flow || self.in_flow();
+                if !self.fields.env.is_empty() && self.at_env_entry() {
+                    self.env.push(EnvEntry { depth: self.frames.len(), ..EnvEntry::default() });
+                }
+                self.frames.push(Frame::Map { key: Key::None, expect_key: true, flow, object });
+            }
+            Ev::SeqStart { flow, .. } => {
+                self.not_an_object(span, "a sequence");
+                self.node_in_value_position(span, "a sequence");
+                self.mark_complex_key();
+                let flow = flow || self.in_flow();
+                self.frames.push(Frame::Seq { index: 0, flow, pending_arg: None });
+            }
+            Ev::MapEnd | Ev::SeqEnd => {
+                self.frames.pop();
+                if self.env.last().is_some_and(|e| e.depth == self.frames.len()) {
+                    let entry = self.env.pop().expect("checked");
+                    self.finish_env_entry(entry);
+                }
+                self.advance();
+            }
+            Ev::Scalar { value, style, anchor, tag } => {
+                // Only a root scalar can be "not an object"; resolving every scalar's plain
+                // value here would cost a tenth of the scan.
+                if self.frames.is_empty() && !is_null(&value, style) {
+                    self.not_an_object(span, "a scalar");
+                }
+                self.scalar(value, style, anchor, tag, span);
+                self.advance();
+            }
+            Ev::Alias { anchor } => {
+                self.not_an_object(span, "an alias");
+                self.alias(anchor, span);
+                self.advance();
+            }
+            Ev::Other => {}
+        }
     }
 
     /// Records a document root that is not a mapping (null roots are empty documents, skipped

@@ -14,13 +14,1025 @@
 //! events carry positions nobody reads). [`agrees_with_full`] checks this contract and is what
 //! the differential tests and the `quick` fuzz target call.
 
-use super::yaml::{self, Ev, ParseLimits};
+use std::borrow::Cow;
+
+use super::yaml::{self, Ev, ParseLimits, Style};
 use super::Span;
 
 /// The events of `input`, or `None` when the text is outside the subset this reader proves.
+///
+/// The subset, by construction of the functions below (anything else is `None`):
+/// - documents with an optional `---` line (nothing after the marker but spaces) whose root is
+///   a block mapping at column 0, or empty; comment and blank lines anywhere between nodes;
+/// - block mappings with one-line plain or quoted keys followed by `:` and a space or the line
+///   end; block sequences (also "indentless" under a key) whose entries hold a scalar, a
+///   one-line flow collection or a compact mapping (`- name: x`);
+/// - plain scalars (also over several lines), single- and double-quoted scalars (also over
+///   several lines; common escapes only), literal block scalars (`|`, `|-`, `|+`, no
+///   indentation indicator), one-line flow collections of plain and quoted scalars.
+///
+/// Never: tabs, carriage returns, byte-order marks, control characters, YAML 1.1 line breaks
+/// (NEL, LS, PS), directives, `...`, anchors, aliases, tags, explicit keys, folded scalars,
+/// empty sequence entries, nested compact sequences, keys over 1,000 bytes, nesting deeper than
+/// the parse limit (or [`MAX_DEPTH`]).
 pub fn events(input: &str, limits: ParseLimits) -> Option<Vec<(Ev<'_>, Span)>> {
-    let _ = (input, limits);
-    None
+    let mut out = Vec::new();
+    read(input, limits, &mut out)?;
+    Some(out)
+}
+
+/// Where the events go as they are read. A sink may see some events of a text for which
+/// [`read`] ends up unsure: it must then be thrown away.
+pub trait Sink<'a> {
+    fn event(&mut self, ev: Ev<'a>, span: Span);
+}
+
+impl<'a> Sink<'a> for Vec<(Ev<'a>, Span)> {
+    fn event(&mut self, ev: Ev<'a>, span: Span) {
+        self.push((ev, span));
+    }
+}
+
+/// [`events`] into a [`Sink`], without collecting them: `None` when unsure (the sink then holds
+/// a partial document and must be discarded).
+pub fn read<'a, S: Sink<'a>>(input: &'a str, limits: ParseLimits, sink: &mut S) -> Option<()> {
+    if !plain_text(input.as_bytes()) {
+        return None;
+    }
+    let mut r = Reader {
+        text: input,
+        b: input.as_bytes(),
+        out: sink,
+        depth: 0,
+        max_depth: limits.max_depth.min(MAX_DEPTH),
+        furthest: std::cell::Cell::new(0),
+    };
+    r.stream()
+}
+
+/// Where [`events`] gave up on `input`: the start of the last line it looked at (`None` when it
+/// answered). For tests and tuning: it shows which construct sent a document to the full parser.
+#[doc(hidden)]
+pub fn unsure_at(input: &str, limits: ParseLimits) -> Option<usize> {
+    if !plain_text(input.as_bytes()) {
+        return Some(0);
+    }
+    let mut out = Vec::new();
+    let mut r = Reader {
+        text: input,
+        b: input.as_bytes(),
+        out: &mut out,
+        depth: 0,
+        max_depth: limits.max_depth.min(MAX_DEPTH),
+        furthest: std::cell::Cell::new(0),
+    };
+    match r.stream() {
+        Some(()) => None,
+        None => Some(r.furthest.get()),
+    }
+}
+
+/// Deepest nesting this reader follows (it recurses per level); deeper input goes to the full
+/// parser, which has its own configurable limit.
+pub const MAX_DEPTH: usize = 100;
+
+/// Longest implicit key accepted. YAML caps implicit keys at 1,024 characters; staying below it
+/// leaves the exact limit and its error to the full parser.
+const MAX_KEY: usize = 1000;
+
+/// True when the bytes hold only printable characters and line feeds, and none of the
+/// characters whose treatment differs between YAML versions or parsers: tab and CR (both
+/// legal, but rare in rendered output and subtle in indentation and folding), every other C0
+/// control and DEL, the C1 range (NEL among them), U+2028/U+2029, and the U+F000–U+FFFF block
+/// (byte-order mark, U+FFFE, U+FFFF).
+fn plain_text(b: &[u8]) -> bool {
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if (0x20..0x7f).contains(&c) || c == b'\n' {
+            i += 1;
+            continue;
+        }
+        match c {
+            0xc2 if b.get(i + 1).is_some_and(|&n| n < 0xa0) => return false,
+            0xe2 if b.get(i + 1) == Some(&0x80) && matches!(b.get(i + 2), Some(0xa8 | 0xa9)) => {
+                return false
+            }
+            0xef => return false,
+            c if c < 0x80 => return false,
+            _ => {}
+        }
+        i += 1;
+    }
+    true
+}
+
+/// One line: where it starts, where its first non-space byte is, and where it ends (the `\n`
+/// or the end of the text).
+#[derive(Clone, Copy, Debug)]
+struct Line {
+    start: usize,
+    content: usize,
+    end: usize,
+}
+
+impl Line {
+    fn indent(&self) -> usize {
+        self.content - self.start
+    }
+}
+
+/// What follows a node, seen from the line that follows it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Next {
+    /// The end of the text, or a `---` line: every open block closes.
+    End,
+    /// A content line at this indentation.
+    At(usize),
+}
+
+struct Reader<'a, 's, S> {
+    text: &'a str,
+    b: &'a [u8],
+    out: &'s mut S,
+    depth: usize,
+    max_depth: usize,
+    /// The furthest line start looked at, for [`unsure_at`].
+    furthest: std::cell::Cell<usize>,
+}
+
+/// Whether byte `c` may follow `:` for the colon to be a mapping indicator in block context.
+fn ends_key(c: Option<&u8>) -> bool {
+    matches!(c, None | Some(b' ' | b'\n'))
+}
+
+impl<'a, S: Sink<'a>> Reader<'a, '_, S> {
+    fn span(&self, start: usize, end: usize) -> Span {
+        Span::within(start, end, self.text).expect("quick reader positions are on ASCII delimiters")
+    }
+
+    fn push(&mut self, ev: Ev<'a>, start: usize, end: usize) {
+        let span = self.span(start, end);
+        self.out.event(ev, span);
+    }
+
+    fn scalar(&mut self, value: Cow<'a, str>, style: Style, start: usize, end: usize) {
+        self.push(
+            Ev::Scalar {
+                value,
+                style,
+                anchor: 0,
+                tag: None,
+            },
+            start,
+            end,
+        );
+    }
+
+    fn line_end(&self, from: usize) -> usize {
+        memchr::memchr(b'\n', &self.b[from..]).map_or(self.b.len(), |p| from + p)
+    }
+
+    /// The line starting at `start` (which must be a line start or the end of the text).
+    fn line(&self, start: usize) -> Option<Line> {
+        if start >= self.b.len() {
+            return None;
+        }
+        self.furthest.set(self.furthest.get().max(start));
+        let mut content = start;
+        while self.b.get(content) == Some(&b' ') {
+            content += 1;
+        }
+        Some(Line {
+            start,
+            content,
+            end: self.line_end(content),
+        })
+    }
+
+    /// The first line at or after `start` that is not blank and not a comment line.
+    fn content_line(&self, mut start: usize) -> Option<Line> {
+        while let Some(l) = self.line(start) {
+            if l.content < l.end && self.b[l.content] != b'#' {
+                return Some(l);
+            }
+            start = l.end + 1;
+        }
+        None
+    }
+
+    fn is_marker(&self, l: &Line) -> bool {
+        l.start == l.content && crate::rewrite::split::is_doc_start(self.b, l.start)
+    }
+
+    /// Where the block structure goes on at `start`: a `---` line ends everything; `...`, a
+    /// directive or a tab is beyond this reader.
+    fn next_at(&self, start: usize) -> Option<(Next, Option<Line>)> {
+        match self.content_line(start) {
+            None => Some((Next::End, None)),
+            Some(l) if self.is_marker(&l) => Some((Next::End, Some(l))),
+            Some(l)
+                if l.indent() == 0
+                    && matches!(self.b[l.content], b'.' | b'%')
+                    && self.b[l.content..].starts_with(b"...") =>
+            {
+                None
+            }
+            Some(l) if l.indent() == 0 && self.b[l.content] == b'%' => None,
+            Some(l) => Some((Next::At(l.indent()), Some(l))),
+        }
+    }
+
+    fn stream(&mut self) -> Option<()> {
+        let mut pos = 0;
+        let mut documents = 0;
+        loop {
+            let Some(l) = self.content_line(pos) else {
+                return Some(());
+            };
+            if self.is_marker(&l) {
+                // Only spaces may follow the marker on its line.
+                if self.b[l.start + 3..l.end].iter().any(|&c| c != b' ') {
+                    return None;
+                }
+                self.push(Ev::DocStart, l.start, l.start + 3);
+                pos = self.document(l.end + 1, Some(l.start + 3))?;
+            } else {
+                if documents > 0 || l.indent() != 0 {
+                    return None;
+                }
+                self.push(Ev::DocStart, l.start, l.start);
+                pos = self.document(l.start, None)?;
+            }
+            documents += 1;
+        }
+    }
+
+    /// One document body from `start`; `marker_end` is the end of its `---`, if it has one.
+    /// Returns where the next document (or the end) begins.
+    fn document(&mut self, start: usize, marker_end: Option<usize>) -> Option<usize> {
+        let (next, line) = self.next_at(start)?;
+        match (next, line) {
+            (Next::End, l) => {
+                // An empty document: a null root, placed where the marker ends.
+                let at = marker_end?;
+                self.scalar(Cow::Borrowed("~"), Style::Plain, at, at);
+                let end = l.map_or(self.b.len(), |l| l.start);
+                self.push(Ev::DocEnd, end, end);
+                Some(end)
+            }
+            (Next::At(0), Some(l)) => {
+                if !self.is_key(l.content) {
+                    return None;
+                }
+                let pos = self.mapping(0, l.content)?;
+                let (next, line) = self.next_at(pos)?;
+                if next != Next::End {
+                    return None;
+                }
+                let end = line.map_or(self.b.len(), |l| l.start);
+                self.push(Ev::DocEnd, end, end);
+                Some(end)
+            }
+            _ => None,
+        }
+    }
+
+    fn enter(&mut self) -> Option<()> {
+        self.depth += 1;
+        (self.depth <= self.max_depth).then_some(())
+    }
+
+    /// A block mapping whose keys sit at column `indent`; the first key starts at `first`
+    /// (mid-line after `- ` for a compact mapping). Returns the start of the first line after it.
+    fn mapping(&mut self, indent: usize, first: usize) -> Option<usize> {
+        self.enter()?;
+        self.push(
+            Ev::MapStart {
+                flow: false,
+                anchor: 0,
+            },
+            first,
+            first,
+        );
+        let mut key_at = first;
+        let pos = loop {
+            let colon = self.key(key_at)?;
+            let pos = self.value_after_key(indent, colon)?;
+            let (next, line) = self.next_at(pos)?;
+            match next {
+                Next::At(i) if i == indent => {
+                    let l = line.expect("a content line");
+                    if !self.is_key(l.content) {
+                        return None;
+                    }
+                    key_at = l.content;
+                }
+                Next::At(i) if i > indent => return None,
+                _ => break pos,
+            }
+        };
+        self.push(Ev::MapEnd, pos, pos);
+        self.depth -= 1;
+        Some(pos)
+    }
+
+    /// Whether a mapping key (plain or quoted, then `:` and a space or the line end) starts at `p`.
+    fn is_key(&self, p: usize) -> bool {
+        self.key_colon(p).is_some()
+    }
+
+    /// The position of the `:` ending the key at `p`, with the key's value and style.
+    fn key_colon(&self, p: usize) -> Option<(usize, Cow<'a, str>, Style, usize)> {
+        let end = self.line_end(p);
+        match self.b[p] {
+            b'"' | b'\'' => {
+                let (value, close) = self.quoted_line(p, end)?;
+                let style = if self.b[p] == b'"' {
+                    Style::DoubleQuoted
+                } else {
+                    Style::SingleQuoted
+                };
+                (self.b.get(close) == Some(&b':')
+                    && ends_key(self.b.get(close + 1))
+                    && close - p <= MAX_KEY)
+                    .then_some((close, value, style, close))
+            }
+            c if !plain_start(c, self.b.get(p + 1)) => None,
+            _ => {
+                let mut i = p;
+                while i < end {
+                    match self.b[i] {
+                        b':' if ends_key(self.b.get(i + 1)) => {
+                            if self.b[i - 1] == b' ' || i - p > MAX_KEY {
+                                return None;
+                            }
+                            return Some((i, Cow::Borrowed(&self.text[p..i]), Style::Plain, i));
+                        }
+                        b'#' if self.b[i - 1] == b' ' => return None,
+                        _ => i += 1,
+                    }
+                }
+                None
+            }
+        }
+    }
+
+    /// Emits the key at `p`; returns the position of its `:`.
+    fn key(&mut self, p: usize) -> Option<usize> {
+        let (colon, value, style, end) = self.key_colon(p)?;
+        self.scalar(value, style, p, end);
+        Some(colon)
+    }
+
+    /// The value of a mapping entry whose `:` is at `colon`, in a mapping at `indent`.
+    fn value_after_key(&mut self, indent: usize, colon: usize) -> Option<usize> {
+        let end = self.line_end(colon);
+        let mut p = colon + 1;
+        while p < end && self.b[p] == b' ' {
+            p += 1;
+        }
+        if p < end && self.b[p] != b'#' {
+            return self.inline_node(indent, p);
+        }
+        // The value starts on a later line, or is empty (null).
+        let after = (end + 1).min(self.b.len());
+        let (next, line) = self.next_at(after)?;
+        match (next, line) {
+            (Next::At(i), Some(l)) if i == indent && self.is_entry(l.content) => {
+                self.sequence(indent, l, true)
+            }
+            (Next::At(i), Some(l)) if i > indent => {
+                if self.is_entry(l.content) {
+                    self.sequence(i, l, false)
+                } else if self.is_key(l.content) {
+                    self.mapping(i, l.content)
+                } else {
+                    match self.b[l.content] {
+                        b'"' | b'\'' => self.quoted(indent, l.content),
+                        b'{' | b'[' => {
+                            let close = self.flow(l.content, l.end)?;
+                            self.rest_of_line(close, l.end)
+                        }
+                        c if plain_start(c, self.b.get(l.content + 1)) => {
+                            self.plain(indent, l.content)
+                        }
+                        _ => None,
+                    }
+                }
+            }
+            _ => {
+                self.scalar(Cow::Borrowed("~"), Style::Plain, colon, colon);
+                Some(after)
+            }
+        }
+    }
+
+    /// Whether a block sequence entry (`-` then a space or the line end) starts at `p`.
+    fn is_entry(&self, p: usize) -> bool {
+        self.b[p] == b'-' && ends_key(self.b.get(p + 1))
+    }
+
+    /// A block sequence whose `-` sit at column `indent`, starting with the line `first`.
+    /// `indentless` when it is the value of a key in a mapping at the same column.
+    fn sequence(&mut self, indent: usize, first: Line, indentless: bool) -> Option<usize> {
+        self.enter()?;
+        let mut l = first;
+        let content = |r: &Self, l: &Line| {
+            let mut p = l.content + 1;
+            while p < l.end && r.b[p] == b' ' {
+                p += 1;
+            }
+            p
+        };
+        let start = if indentless {
+            content(self, &l)
+        } else {
+            l.content
+        };
+        self.push(
+            Ev::SeqStart {
+                flow: false,
+                anchor: 0,
+            },
+            start,
+            start,
+        );
+        let pos = loop {
+            let p = content(self, &l);
+            // An empty entry, a comment after the dash, or a nested `- -`: not in the subset.
+            if p >= l.end || self.b[p] == b'#' || self.is_entry(p) {
+                return None;
+            }
+            let pos = if self.is_key(p) {
+                self.mapping(p - l.start, p)?
+            } else {
+                self.inline_node(indent, p)?
+            };
+            let (next, line) = self.next_at(pos)?;
+            match next {
+                Next::At(i) if i == indent => {
+                    let n = line.expect("a content line");
+                    if self.is_entry(n.content) {
+                        l = n;
+                    } else if indentless {
+                        break pos;
+                    } else {
+                        return None;
+                    }
+                }
+                Next::At(i) if i > indent => return None,
+                _ => break pos,
+            }
+        };
+        self.push(Ev::SeqEnd, pos, pos);
+        self.depth -= 1;
+        Some(pos)
+    }
+
+    /// A node that starts at `p` on a line that already holds its key or dash, inside a block
+    /// collection at column `indent`. Returns the start of the line after it.
+    fn inline_node(&mut self, indent: usize, p: usize) -> Option<usize> {
+        match self.b[p] {
+            b'"' | b'\'' => self.quoted(indent, p),
+            b'|' => self.literal(indent, p),
+            b'{' | b'[' => {
+                let end = self.line_end(p);
+                let close = self.flow(p, end)?;
+                self.rest_of_line(close, end)
+            }
+            c if plain_start(c, self.b.get(p + 1)) => self.plain(indent, p),
+            _ => None,
+        }
+    }
+
+    /// After a node ending at `at` on a line ending at `end`: only spaces or a comment may
+    /// follow. Returns the start of the next line.
+    fn rest_of_line(&self, at: usize, end: usize) -> Option<usize> {
+        let mut i = at;
+        while i < end && self.b[i] == b' ' {
+            i += 1;
+        }
+        (i == end || (self.b[i] == b'#' && i > at)).then_some((end + 1).min(self.b.len()))
+    }
+
+    /// A plain scalar from `p`, possibly continued on lines indented past `indent`.
+    fn plain(&mut self, indent: usize, p: usize) -> Option<usize> {
+        let end = self.line_end(p);
+        let (mut last, mut commented) = self.plain_piece(p, end)?;
+        let mut value: Option<String> = None;
+        let mut pos = (end + 1).min(self.b.len());
+        // Continuation lines: folded into one space, or one line feed per blank line between.
+        while !commented {
+            let mut blanks = 0;
+            let mut q = pos;
+            let l = loop {
+                match self.line(q) {
+                    Some(l) if l.content == l.end => {
+                        blanks += 1;
+                        q = l.end + 1;
+                    }
+                    other => break other,
+                }
+            };
+            let Some(l) = l else { break };
+            if l.indent() <= indent || self.b[l.content] == b'#' {
+                break;
+            }
+            // Inside a plain scalar a line may start with any character but `#` (a comment,
+            // handled above); `- `, `? ` and `: ` starts are left to the full parser.
+            if matches!(self.b[l.content], b':' | b'-' | b'?')
+                && ends_key(self.b.get(l.content + 1))
+            {
+                return None;
+            }
+            let (piece_end, c) = self.plain_piece(l.content, l.end)?;
+            let v = value.get_or_insert_with(|| self.text[p..last].to_string());
+            if blanks == 0 {
+                v.push(' ');
+            } else {
+                v.extend(std::iter::repeat_n('\n', blanks));
+            }
+            v.push_str(&self.text[l.content..piece_end]);
+            last = piece_end;
+            commented = c;
+            pos = (l.end + 1).min(self.b.len());
+        }
+        let value = value.map_or(Cow::Borrowed(&self.text[p..last]), Cow::Owned);
+        self.scalar(value, Style::Plain, p, last);
+        Some(pos)
+    }
+
+    /// One line's share of a plain scalar in block context: from `p` to the end of its last
+    /// non-space byte, and whether a comment ends the line. `None` if `: ` or a `:` at the line
+    /// end occurs (a mapping where a scalar stands is an error).
+    fn plain_piece(&self, p: usize, end: usize) -> Option<(usize, bool)> {
+        let mut last = p;
+        let mut i = p;
+        while i < end {
+            match self.b[i] {
+                b':' if ends_key(self.b.get(i + 1)) => return None,
+                b'#' if self.b[i - 1] == b' ' => return Some((last, true)),
+                b' ' => {}
+                _ => last = i + 1,
+            }
+            i += 1;
+        }
+        Some((last, false))
+    }
+
+    /// A single- or double-quoted scalar from `p` (its opening quote), possibly over several
+    /// lines indented past `indent`.
+    fn quoted(&mut self, indent: usize, p: usize) -> Option<usize> {
+        let double = self.b[p] == b'"';
+        let mut value = String::new();
+        let mut borrowed = true;
+        let mut i = p + 1;
+        let mut line_end = self.line_end(p);
+        loop {
+            // Raw spaces seen and not yet kept: dropped if the line breaks after them.
+            let mut spaces = 0;
+            while i < line_end {
+                let c = self.b[i];
+                match c {
+                    b'"' if double => {
+                        flush_spaces(&mut value, &mut spaces);
+                        return self.close_quoted(value, borrowed, p, i + 1, line_end, double);
+                    }
+                    b'\'' if !double => {
+                        if self.b.get(i + 1) == Some(&b'\'') {
+                            flush_spaces(&mut value, &mut spaces);
+                            value.push('\'');
+                            borrowed = false;
+                            i += 2;
+                            continue;
+                        }
+                        flush_spaces(&mut value, &mut spaces);
+                        return self.close_quoted(value, borrowed, p, i + 1, line_end, double);
+                    }
+                    b'\\' if double => {
+                        flush_spaces(&mut value, &mut spaces);
+                        borrowed = false;
+                        if i + 1 == line_end {
+                            // An escaped line break: the next line joins without a space; its
+                            // leading spaces are dropped. Blank lines after it: not handled.
+                            let l = self.line(line_end + 1)?;
+                            if l.content == l.end || l.indent() <= indent {
+                                return None;
+                            }
+                            i = l.content;
+                            line_end = l.end;
+                            continue;
+                        }
+                        let (ch, len) = escape(&self.b[i + 1..line_end])?;
+                        value.push(ch);
+                        i += 1 + len;
+                        continue;
+                    }
+                    b' ' => {
+                        spaces += 1;
+                        i += 1;
+                        continue;
+                    }
+                    _ => {}
+                }
+                flush_spaces(&mut value, &mut spaces);
+                // Copy the run of ordinary bytes up to the next byte that needs a look.
+                let run_end = self.b[i + 1..line_end]
+                    .iter()
+                    .position(|&c| c == b' ' || c == b'\\' || c == b'"' || c == b'\'')
+                    .map_or(line_end, |n| i + 1 + n);
+                value.push_str(&self.text[i..run_end]);
+                i = run_end;
+            }
+            // The line ends inside the quotes: fold.
+            borrowed = false;
+            let mut blanks = 0;
+            let mut q = line_end + 1;
+            let l = loop {
+                let l = self.line(q)?;
+                if l.content == l.end {
+                    blanks += 1;
+                    q = l.end + 1;
+                } else {
+                    break l;
+                }
+            };
+            if l.indent() <= indent {
+                return None;
+            }
+            if blanks == 0 {
+                value.push(' ');
+            } else {
+                value.extend(std::iter::repeat_n('\n', blanks));
+            }
+            i = l.content;
+            line_end = l.end;
+        }
+    }
+
+    fn close_quoted(
+        &mut self,
+        value: String,
+        borrowed: bool,
+        p: usize,
+        close: usize,
+        line_end: usize,
+        double: bool,
+    ) -> Option<usize> {
+        let style = if double {
+            Style::DoubleQuoted
+        } else {
+            Style::SingleQuoted
+        };
+        let value = if borrowed {
+            Cow::Borrowed(&self.text[p + 1..close - 1])
+        } else {
+            Cow::Owned(value)
+        };
+        self.scalar(value, style, p, close);
+        self.rest_of_line(close, line_end)
+    }
+
+    /// A quoted scalar that must close on its line (keys, flow collections): its value and the
+    /// position after the closing quote.
+    fn quoted_line(&self, p: usize, end: usize) -> Option<(Cow<'a, str>, usize)> {
+        let double = self.b[p] == b'"';
+        let mut i = p + 1;
+        let mut owned: Option<String> = None;
+        while i < end {
+            match self.b[i] {
+                b'"' if double => break,
+                b'\'' if !double => {
+                    if self.b.get(i + 1) != Some(&b'\'') {
+                        break;
+                    }
+                    owned
+                        .get_or_insert_with(|| self.text[p + 1..i].to_string())
+                        .push('\'');
+                    i += 2;
+                    continue;
+                }
+                b'\\' if double => {
+                    let (ch, len) = escape(&self.b[i + 1..end])?;
+                    owned
+                        .get_or_insert_with(|| self.text[p + 1..i].to_string())
+                        .push(ch);
+                    i += 1 + len;
+                    continue;
+                }
+                _ => {}
+            }
+            let next = self.b[i + 1..end]
+                .iter()
+                .position(|&c| c == b'\\' || c == b'"' || c == b'\'')
+                .map_or(end, |n| i + 1 + n);
+            if let Some(o) = owned.as_mut() {
+                o.push_str(&self.text[i..next]);
+            }
+            i = next;
+        }
+        if i >= end {
+            return None;
+        }
+        let value = owned.map_or(Cow::Borrowed(&self.text[p + 1..i]), Cow::Owned);
+        Some((value, i + 1))
+    }
+
+    /// A literal block scalar whose `|` is at `p`, in a block collection at column `indent`.
+    fn literal(&mut self, indent: usize, p: usize) -> Option<usize> {
+        let header_end = self.line_end(p);
+        let chomp = match self.b.get(p + 1) {
+            Some(b'-') => Chomp::Strip,
+            Some(b'+') => Chomp::Keep,
+            _ => Chomp::Clip,
+        };
+        let after_header = p + 1 + usize::from(chomp != Chomp::Clip);
+        self.rest_of_line(after_header, header_end)?;
+        if header_end >= self.b.len() {
+            return None;
+        }
+        // Leading blank lines, then the first content line fixes the indentation.
+        let mut q = header_end + 1;
+        let mut leading = 0;
+        let mut widest_blank = 0;
+        let first = loop {
+            let l = self.line(q)?;
+            if l.content == l.end {
+                leading += 1;
+                widest_blank = widest_blank.max(l.indent());
+                q = l.end + 1;
+            } else {
+                break l;
+            }
+        };
+        let m = first.indent();
+        if m <= indent || widest_blank > m {
+            return None;
+        }
+        let mut lines: Vec<(usize, usize)> = Vec::new();
+        let mut pending = 0;
+        let mut trailing_blanks = 0;
+        let mut q = first.start;
+        let stop = loop {
+            let Some(l) = self.line(q) else {
+                break self.b.len();
+            };
+            if l.content == l.end {
+                // A blank line with spaces and no line feed at the very end adds no break;
+                // rare enough to leave to the full parser, with wider blank lines.
+                if l.indent() > m || l.end >= self.b.len() {
+                    return None;
+                }
+                pending += 1;
+                trailing_blanks += 1;
+            } else if l.indent() < m {
+                break l.content;
+            } else {
+                // A content line with no line feed after it reads differently at the end of
+                // the text (the full parser follows Go there).
+                if l.end >= self.b.len() {
+                    return None;
+                }
+                for _ in 0..pending {
+                    lines.push((l.start, l.start));
+                }
+                pending = 0;
+                trailing_blanks = 0;
+                lines.push((l.start + m, l.end));
+            }
+            q = l.end + 1;
+        };
+        let mut value = String::new();
+        for _ in 0..leading {
+            value.push('\n');
+        }
+        for (k, &(a, z)) in lines.iter().enumerate() {
+            if k > 0 {
+                value.push('\n');
+            }
+            value.push_str(&self.text[a..z]);
+        }
+        match chomp {
+            Chomp::Strip => {}
+            Chomp::Clip => value.push('\n'),
+            Chomp::Keep => {
+                value.push('\n');
+                value.extend(std::iter::repeat_n('\n', trailing_blanks));
+            }
+        }
+        let start = first.start + m;
+        let value = if leading == 0 && lines.len() == 1 && chomp == Chomp::Clip {
+            Cow::Borrowed(&self.text[start..lines[0].1 + 1])
+        } else {
+            Cow::Owned(value)
+        };
+        self.push(
+            Ev::Scalar {
+                value,
+                style: Style::Literal,
+                anchor: 0,
+                tag: None,
+            },
+            start,
+            stop,
+        );
+        // `stop` is the first content byte of the line that ended the scalar: go back to its start.
+        let next_line = self.b[..stop]
+            .iter()
+            .rposition(|&c| c == b'\n')
+            .map_or(0, |n| n + 1);
+        Some(if stop == self.b.len() {
+            stop
+        } else {
+            next_line
+        })
+    }
+
+    /// A one-line flow collection opening at `p`; returns the position after its closing bracket.
+    fn flow(&mut self, p: usize, end: usize) -> Option<usize> {
+        self.enter()?;
+        let map = self.b[p] == b'{';
+        let close = if map { b'}' } else { b']' };
+        self.push(
+            if map {
+                Ev::MapStart {
+                    flow: true,
+                    anchor: 0,
+                }
+            } else {
+                Ev::SeqStart {
+                    flow: true,
+                    anchor: 0,
+                }
+            },
+            p,
+            p + 1,
+        );
+        let mut i = skip_spaces(self.b, p + 1, end);
+        if self.b.get(i) == Some(&close) {
+            self.push(if map { Ev::MapEnd } else { Ev::SeqEnd }, i, i + 1);
+            self.depth -= 1;
+            return Some(i + 1);
+        }
+        loop {
+            i = self.flow_node(i, end)?;
+            if map {
+                i = skip_spaces(self.b, i, end);
+                if self.b.get(i) != Some(&b':') || self.b.get(i + 1) != Some(&b' ') {
+                    return None;
+                }
+                i = skip_spaces(self.b, i + 1, end);
+                i = self.flow_node(i, end)?;
+            }
+            i = skip_spaces(self.b, i, end);
+            match self.b.get(i) {
+                Some(b',') => {
+                    i = skip_spaces(self.b, i + 1, end);
+                    // A trailing comma: legal YAML, left to the full parser.
+                    if self.b.get(i) == Some(&close) {
+                        return None;
+                    }
+                }
+                Some(&c) if c == close => {
+                    self.push(if map { Ev::MapEnd } else { Ev::SeqEnd }, i, i + 1);
+                    self.depth -= 1;
+                    return Some(i + 1);
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// A scalar or nested collection inside a one-line flow collection.
+    fn flow_node(&mut self, p: usize, end: usize) -> Option<usize> {
+        if p >= end {
+            return None;
+        }
+        match self.b[p] {
+            b'{' | b'[' => self.flow(p, end),
+            b'"' | b'\'' => {
+                let (value, after) = self.quoted_line(p, end)?;
+                let style = if self.b[p] == b'"' {
+                    Style::DoubleQuoted
+                } else {
+                    Style::SingleQuoted
+                };
+                self.scalar(value, style, p, after);
+                Some(after)
+            }
+            c if plain_start(c, self.b.get(p + 1)) && !is_indicator(c) => {
+                // Plain scalars inside flow collections: letters up to a flow indicator, with no
+                // `:` or `#` at all (both have context rules there).
+                let mut i = p;
+                let mut last = p;
+                while i < end {
+                    match self.b[i] {
+                        b',' | b'[' | b']' | b'{' | b'}' => break,
+                        // `: ` ends a key; any other `:` or `#` has context rules here.
+                        b':' if self.b.get(i + 1) == Some(&b' ') => break,
+                        b':' | b'#' => return None,
+                        b' ' => {}
+                        _ => last = i + 1,
+                    }
+                    i += 1;
+                }
+                self.scalar(Cow::Borrowed(&self.text[p..last]), Style::Plain, p, last);
+                Some(last)
+            }
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Chomp {
+    Strip,
+    Clip,
+    Keep,
+}
+
+fn skip_spaces(b: &[u8], mut i: usize, end: usize) -> usize {
+    while i < end && b[i] == b' ' {
+        i += 1;
+    }
+    i
+}
+
+fn flush_spaces(value: &mut String, spaces: &mut usize) {
+    value.extend(std::iter::repeat_n(' ', *spaces));
+    *spaces = 0;
+}
+
+/// YAML's indicator characters, which cannot start a plain scalar (except `-`, `?`, `:` before
+/// a non-space, which this reader does not accept either).
+fn is_indicator(c: u8) -> bool {
+    matches!(
+        c,
+        b'-' | b'?'
+            | b':'
+            | b','
+            | b'['
+            | b']'
+            | b'{'
+            | b'}'
+            | b'#'
+            | b'&'
+            | b'*'
+            | b'!'
+            | b'|'
+            | b'>'
+            | b'\''
+            | b'"'
+            | b'%'
+            | b'@'
+            | b'`'
+    )
+}
+
+/// Whether a plain scalar may start with `c` (followed by `next`) in block context: any
+/// non-indicator, or `-`, `?`, `:` before a non-space (`--flag=value` arguments are everywhere).
+fn plain_start(c: u8, next: Option<&u8>) -> bool {
+    if matches!(c, b'-' | b'?' | b':') {
+        return !ends_key(next);
+    }
+    c != b' ' && c != b'\n' && !is_indicator(c)
+}
+
+/// The character a double-quoted escape stands for (`rest` starts after the backslash) and
+/// the number of bytes it takes; `None` for escapes this reader leaves to the full parser.
+fn escape(rest: &[u8]) -> Option<(char, usize)> {
+    let hex = |n: usize| -> Option<(char, usize)> {
+        let digits = rest.get(1..1 + n)?;
+        if !digits.iter().all(u8::is_ascii_hexdigit) {
+            return None;
+        }
+        let v = u32::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()?;
+        Some((char::from_u32(v)?, 1 + n))
+    };
+    match rest.first()? {
+        b'\\' => Some(('\\', 1)),
+        b'"' => Some(('"', 1)),
+        b'/' => Some(('/', 1)),
+        b'n' => Some(('\n', 1)),
+        b't' => Some(('\t', 1)),
+        b'r' => Some(('\r', 1)),
+        b'0' => Some(('\0', 1)),
+        b' ' => Some((' ', 1)),
+        b'a' => Some(('\u{07}', 1)),
+        b'b' => Some(('\u{08}', 1)),
+        b'e' => Some(('\u{1b}', 1)),
+        b'f' => Some(('\u{0c}', 1)),
+        b'v' => Some(('\u{0b}', 1)),
+        b'N' => Some(('\u{85}', 1)),
+        b'_' => Some(('\u{a0}', 1)),
+        b'L' => Some(('\u{2028}', 1)),
+        b'P' => Some(('\u{2029}', 1)),
+        b'x' => hex(2),
+        b'u' => hex(4),
+        b'U' => hex(8),
+        _ => None,
+    }
 }
 
 /// What the differential check found for one text.
@@ -45,7 +1057,11 @@ pub fn agrees_with_full(input: &str, limits: ParseLimits) -> Result<Agreement, S
         match ev {
             Ok((Ev::Other, _)) => {}
             Ok(e) => full.push(e),
-            Err(e) => return Err(format!("full parser fails ({e}) where the quick reader answered")),
+            Err(e) => {
+                return Err(format!(
+                    "full parser fails ({e}) where the quick reader answered"
+                ))
+            }
         }
     }
     for (i, pair) in quick.iter().zip(full.iter()).enumerate() {
@@ -62,7 +1078,11 @@ pub fn agrees_with_full(input: &str, limits: ParseLimits) -> Result<Agreement, S
         }
     }
     if quick.len() != full.len() {
-        return Err(format!("quick gives {} events, full {}", quick.len(), full.len()));
+        return Err(format!(
+            "quick gives {} events, full {}",
+            quick.len(),
+            full.len()
+        ));
     }
     Ok(Agreement::Same)
 }

@@ -106,25 +106,37 @@ const MAX_KEY: usize = 1000;
 /// control and DEL, the C1 range (NEL among them), U+2028/U+2029, and the U+F000–U+FFFF block
 /// (byte-order mark, U+FFFE, U+FFFF).
 fn plain_text(b: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
     let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        if (0x20..0x7f).contains(&c) || c == b'\n' {
-            i += 1;
-            continue;
-        }
-        match c {
-            0xc2 if b.get(i + 1).is_some_and(|&n| n < 0xa0) => return false,
-            0xe2 if b.get(i + 1) == Some(&0x80) && matches!(b.get(i + 2), Some(0xa8 | 0xa9)) => {
-                return false
+    // Eight bytes at a time: most words are printable ASCII only, which three bit tricks show
+    // (no high bit, no byte below 0x20, no 0x7F); any other word is looked at byte by byte.
+    while i + 8 <= b.len() {
+        let x = u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+        let below_space = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
+        let del = (x ^ (ONES * 0x7f)).wrapping_sub(ONES) & !(x ^ (ONES * 0x7f)) & HIGH;
+        if (x & HIGH) | below_space | del != 0 {
+            for j in i..i + 8 {
+                if !plain_byte(b, j) {
+                    return false;
+                }
             }
-            0xef => return false,
-            c if c < 0x80 => return false,
-            _ => {}
         }
-        i += 1;
+        i += 8;
     }
-    true
+    (i..b.len()).all(|j| plain_byte(b, j))
+}
+
+/// [`plain_text`] for the byte at `i` (a continuation byte of a UTF-8 character passes: its
+/// lead byte decided).
+fn plain_byte(b: &[u8], i: usize) -> bool {
+    match b[i] {
+        0x20..=0x7e | b'\n' => true,
+        0xc2 => b.get(i + 1).is_none_or(|&n| n >= 0xa0),
+        0xe2 => !(b.get(i + 1) == Some(&0x80) && matches!(b.get(i + 2), Some(0xa8 | 0xa9))),
+        0xef => false,
+        c => c >= 0x80,
+    }
 }
 
 /// One line: where it starts, where its first non-space byte is, and where it ends (the `\n`
@@ -1085,4 +1097,29 @@ pub fn agrees_with_full(input: &str, limits: ParseLimits) -> Result<Agreement, S
         ));
     }
     Ok(Agreement::Same)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_text;
+
+    /// The word-at-a-time check must see a refused character at any offset within a word and
+    /// across word boundaries, and must pass every printable character.
+    #[test]
+    fn plain_text_at_every_offset() {
+        let refused = ["\t", "\r", "\0", "\u{1}", "\u{1f}", "\u{7f}", "\u{80}", "\u{85}", "\u{9f}", "\u{2028}", "\u{2029}", "\u{feff}", "\u{fffe}", "\u{ffff}"];
+        let passed = ["a", " ", "~", "\n", "\u{a0}", "é", "\u{2027}", "\u{202a}", "日", "😀", "\u{e000}"];
+        for pad in 0..17 {
+            let before = "x".repeat(pad);
+            for r in refused {
+                let text = format!("{before}{r}yyyyyyyyyyyy");
+                assert!(!plain_text(text.as_bytes()), "{text:?}");
+                assert!(!plain_text(format!("{before}{r}").as_bytes()), "{text:?} at the end");
+            }
+            for p in passed {
+                let text = format!("{before}{p}yyyyyyyyyyyy");
+                assert!(plain_text(text.as_bytes()), "{text:?}");
+            }
+        }
+    }
 }

@@ -66,6 +66,7 @@ pub fn read<'a, S: Sink<'a>>(input: &'a str, limits: ParseLimits, sink: &mut S) 
         depth: 0,
         max_depth: limits.max_depth.min(MAX_DEPTH),
         furthest: std::cell::Cell::new(0),
+        last_line: std::cell::Cell::new((1, 0)),
     };
     r.stream()
 }
@@ -85,6 +86,7 @@ pub fn unsure_at(input: &str, limits: ParseLimits) -> Option<usize> {
         depth: 0,
         max_depth: limits.max_depth.min(MAX_DEPTH),
         furthest: std::cell::Cell::new(0),
+        last_line: std::cell::Cell::new((1, 0)),
     };
     match r.stream() {
         Some(()) => None,
@@ -113,9 +115,13 @@ fn plain_text(b: &[u8]) -> bool {
     // (no high bit, no byte below 0x20, no 0x7F); any other word is looked at byte by byte.
     while i + 8 <= b.len() {
         let x = u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
-        let below_space = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
-        let del = (x ^ (ONES * 0x7f)).wrapping_sub(ONES) & !(x ^ (ONES * 0x7f)) & HIGH;
-        if (x & HIGH) | below_space | del != 0 {
+        // Exact per byte (no carries cross bytes): the high bit of `(b & 0x7F) + k` is set
+        // exactly when the low seven bits of b are at least 0x80 - k.
+        let low = |y: u64| (y & !HIGH).wrapping_add(ONES * 0x60) & HIGH; // b & 0x7F >= 0x20
+        let zero = |y: u64| !((y & !HIGH).wrapping_add(ONES * 0x7f) | y) & HIGH; // b == 0
+        let control = !low(x) & !x & HIGH & !zero(x ^ (ONES * b'\n' as u64));
+        let del = zero(x ^ (ONES * 0x7f));
+        if (x & HIGH) | control | del != 0 {
             for j in i..i + 8 {
                 if !plain_byte(b, j) {
                     return false;
@@ -171,6 +177,8 @@ struct Reader<'a, 's, S> {
     max_depth: usize,
     /// The furthest line start looked at, for [`unsure_at`].
     furthest: std::cell::Cell<usize>,
+    /// The last [`Reader::line_end`] search: where it started and the end it found.
+    last_line: std::cell::Cell<(usize, usize)>,
 }
 
 /// Whether byte `c` may follow `:` for the colon to be a mapping indicator in block context.
@@ -202,7 +210,15 @@ impl<'a, S: Sink<'a>> Reader<'a, '_, S> {
     }
 
     fn line_end(&self, from: usize) -> usize {
-        memchr::memchr(b'\n', &self.b[from..]).map_or(self.b.len(), |p| from + p)
+        // The same line's end is asked for several times (key, value, scalar): remember the
+        // last answer, valid for every position from where it was searched up to the end.
+        let (searched, end) = self.last_line.get();
+        if searched <= from && from <= end {
+            return end;
+        }
+        let end = memchr::memchr(b'\n', &self.b[from..]).map_or(self.b.len(), |p| from + p);
+        self.last_line.set((from, end));
+        end
     }
 
     /// The line starting at `start` (which must be a line start or the end of the text).
@@ -373,7 +389,8 @@ impl<'a, S: Sink<'a>> Reader<'a, '_, S> {
             c if !plain_start(c, self.b.get(p + 1)) => None,
             _ => {
                 let mut i = p;
-                while i < end {
+                while let Some(k) = memchr::memchr2(b':', b'#', &self.b[i..end]) {
+                    i += k;
                     match self.b[i] {
                         b':' if ends_key(self.b.get(i + 1)) => {
                             if self.b[i - 1] == b' ' || i - p > MAX_KEY {
@@ -579,18 +596,21 @@ impl<'a, S: Sink<'a>> Reader<'a, '_, S> {
     /// non-space byte, and whether a comment ends the line. `None` if `: ` or a `:` at the line
     /// end occurs (a mapping where a scalar stands is an error).
     fn plain_piece(&self, p: usize, end: usize) -> Option<(usize, bool)> {
-        let mut last = p;
         let mut i = p;
-        while i < end {
+        let (stop, commented) = loop {
+            let Some(k) = memchr::memchr2(b':', b'#', &self.b[i..end]) else {
+                break (end, false);
+            };
+            i += k;
             match self.b[i] {
                 b':' if ends_key(self.b.get(i + 1)) => return None,
-                b'#' if self.b[i - 1] == b' ' => return Some((last, true)),
-                b' ' => {}
-                _ => last = i + 1,
+                b'#' if self.b[i - 1] == b' ' => break (i, true),
+                _ => i += 1,
             }
-            i += 1;
-        }
-        Some((last, false))
+        };
+        // The scalar ends at its last non-space byte (`p` itself is never a space).
+        let last = p + self.b[p..stop].iter().rposition(|&c| c != b' ').map_or(0, |n| n + 1);
+        Some((last, commented))
     }
 
     /// A single- or double-quoted scalar from `p` (its opening quote), possibly over several

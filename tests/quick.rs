@@ -15,7 +15,7 @@
 //! the input, the first difference and a minimized input (lines, then characters, removed while
 //! the disagreement stays).
 //!
-//! Knobs: `QUICK_CASES` (generated cases, default 5000), `QUICK_SEED` (repeat a generator run;
+//! Knobs: `QUICK_CASES` (generated cases, default 20000), `QUICK_SEED` (repeat a generator run;
 //! the seed is printed).
 
 use std::panic::{self, AssertUnwindSafe};
@@ -1105,7 +1105,7 @@ fn generated_documents() {
     let cases: u32 = std::env::var("QUICK_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(5000);
+        .unwrap_or(20000);
     let seed: u64 = std::env::var("QUICK_SEED")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -310,10 +310,8 @@ impl<'a, S: Sink<'a>> Reader<'a, '_, S> {
                 Some(end)
             }
             (Next::At(0), Some(l)) => {
-                if !self.is_key(l.content) {
-                    return None;
-                }
-                let pos = self.mapping(0, l.content)?;
+                let key = self.key_at(l.content)?;
+                let pos = self.mapping(0, key)?;
                 let (next, line) = self.next_at(pos)?;
                 if next != Next::End {
                     return None;
@@ -331,30 +329,28 @@ impl<'a, S: Sink<'a>> Reader<'a, '_, S> {
         (self.depth <= self.max_depth).then_some(())
     }
 
-    /// A block mapping whose keys sit at column `indent`; the first key starts at `first`
+    /// A block mapping whose keys sit at column `indent`, starting with the key `first`
     /// (mid-line after `- ` for a compact mapping). Returns the start of the first line after it.
-    fn mapping(&mut self, indent: usize, first: usize) -> Option<usize> {
+    fn mapping(&mut self, indent: usize, first: Key<'a>) -> Option<usize> {
         self.enter()?;
         self.push(
             Ev::MapStart {
                 flow: false,
                 anchor: 0,
             },
-            first,
-            first,
+            first.start,
+            first.start,
         );
-        let mut key_at = first;
+        let mut key = first;
         let pos = loop {
-            let colon = self.key(key_at)?;
+            let colon = key.colon;
+            self.scalar(key.value, key.style, key.start, key.end);
             let pos = self.value_after_key(indent, colon)?;
             let (next, line) = self.next_at(pos)?;
             match next {
                 Next::At(i) if i == indent => {
                     let l = line.expect("a content line");
-                    if !self.is_key(l.content) {
-                        return None;
-                    }
-                    key_at = l.content;
+                    key = self.key_at(l.content)?;
                 }
                 Next::At(i) if i > indent => return None,
                 _ => break pos,
@@ -365,13 +361,9 @@ impl<'a, S: Sink<'a>> Reader<'a, '_, S> {
         Some(pos)
     }
 
-    /// Whether a mapping key (plain or quoted, then `:` and a space or the line end) starts at `p`.
-    fn is_key(&self, p: usize) -> bool {
-        self.key_colon(p).is_some()
-    }
-
-    /// The position of the `:` ending the key at `p`, with the key's value and style.
-    fn key_colon(&self, p: usize) -> Option<(usize, Cow<'a, str>, Style, usize)> {
+    /// The mapping key (plain or quoted, then `:` and a space or the line end) starting at
+    /// `p`, if one does.
+    fn key_at(&self, p: usize) -> Option<Key<'a>> {
         let end = self.line_end(p);
         match self.b[p] {
             b'"' | b'\'' => {
@@ -384,7 +376,7 @@ impl<'a, S: Sink<'a>> Reader<'a, '_, S> {
                 (self.b.get(close) == Some(&b':')
                     && ends_key(self.b.get(close + 1))
                     && close - p <= MAX_KEY)
-                    .then_some((close, value, style, close))
+                    .then_some(Key { start: p, end: close, colon: close, value, style })
             }
             c if !plain_start(c, self.b.get(p + 1)) => None,
             _ => {
@@ -396,7 +388,8 @@ impl<'a, S: Sink<'a>> Reader<'a, '_, S> {
                             if self.b[i - 1] == b' ' || i - p > MAX_KEY {
                                 return None;
                             }
-                            return Some((i, Cow::Borrowed(&self.text[p..i]), Style::Plain, i));
+                            let value = Cow::Borrowed(&self.text[p..i]);
+                            return Some(Key { start: p, end: i, colon: i, value, style: Style::Plain });
                         }
                         b'#' if self.b[i - 1] == b' ' => return None,
                         _ => i += 1,
@@ -405,13 +398,6 @@ impl<'a, S: Sink<'a>> Reader<'a, '_, S> {
                 None
             }
         }
-    }
-
-    /// Emits the key at `p`; returns the position of its `:`.
-    fn key(&mut self, p: usize) -> Option<usize> {
-        let (colon, value, style, end) = self.key_colon(p)?;
-        self.scalar(value, style, p, end);
-        Some(colon)
     }
 
     /// The value of a mapping entry whose `:` is at `colon`, in a mapping at `indent`.
@@ -434,8 +420,8 @@ impl<'a, S: Sink<'a>> Reader<'a, '_, S> {
             (Next::At(i), Some(l)) if i > indent => {
                 if self.is_entry(l.content) {
                     self.sequence(i, l, false)
-                } else if self.is_key(l.content) {
-                    self.mapping(i, l.content)
+                } else if let Some(key) = self.key_at(l.content) {
+                    self.mapping(i, key)
                 } else {
                     match self.b[l.content] {
                         b'"' | b'\'' => self.quoted(indent, l.content),
@@ -493,8 +479,8 @@ impl<'a, S: Sink<'a>> Reader<'a, '_, S> {
             if p >= l.end || self.b[p] == b'#' || self.is_entry(p) {
                 return None;
             }
-            let pos = if self.is_key(p) {
-                self.mapping(p - l.start, p)?
+            let pos = if let Some(key) = self.key_at(p) {
+                self.mapping(p - l.start, key)?
             } else {
                 self.inline_node(indent, p)?
             };
@@ -975,6 +961,15 @@ impl<'a, S: Sink<'a>> Reader<'a, '_, S> {
             _ => None,
         }
     }
+}
+
+/// A mapping key read from its line: the scalar (`start..end`, quotes included) and its `:`.
+struct Key<'a> {
+    start: usize,
+    end: usize,
+    colon: usize,
+    value: Cow<'a, str>,
+    style: Style,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

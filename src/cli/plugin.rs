@@ -6,6 +6,7 @@
 //! holds at least one object (an empty success makes Argo CD prune the app).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use serde_json::{json, Map, Value as Json};
@@ -65,9 +66,31 @@ pub fn generate(ps: &PluginSettings) -> Result<(Vec<Input>, rewrite::Plan)> {
 }
 
 /// Renders the app and plans the rewrite (everything `generate` does but writing).
-pub fn render_and_plan(ps: &PluginSettings) -> Result<(Vec<Input>, rewrite::Plan, Rules)> {
-    let rules = Rules::compile(&ps.rewrite)?;
-    let rendered = render::render(&ps.render)?;
+///
+/// The plan of a tool's output is started as soon as the tool stops writing, while it is still
+/// exiting (helm needs ~10 ms for that, about what planning 5 MB takes), and used only if it was
+/// made from exactly the final output ([`render::render_early`]); the checks below run as before.
+pub fn render_and_plan(ps: &PluginSettings) -> Result<(Vec<Input>, rewrite::Plan, Arc<Rules>)> {
+    let rules = Arc::new(Rules::compile(&ps.rewrite)?);
+    let opts = rewrite::Options { strict: ps.rewrite.strict.value, limits: ps.limits, strategy: ps.strategy };
+    let early = {
+        let (rules, max) = (Arc::clone(&rules), ps.limits.max_input_bytes);
+        move |origin: &str, bytes: Vec<u8>| {
+            // Only what the checks below let through to the plan: one UTF-8 input within the limit.
+            if bytes.len() as u64 > max {
+                return (bytes, None);
+            }
+            let text = match String::from_utf8(bytes) {
+                Ok(text) => text,
+                Err(e) => return (e.into_bytes(), None),
+            };
+            let inputs = [Input { name: origin.to_string(), text }];
+            let plan = rewrite::plan(&inputs, &rules, &opts);
+            let [input] = inputs;
+            (input.text.into_bytes(), Some(plan))
+        }
+    };
+    let (rendered, early_plan) = render::render_early(&ps.render, Some(early))?;
     let mut inputs = Vec::with_capacity(rendered.parts.len());
     for part in rendered.parts {
         inputs.push(Input::from_bytes(part.origin, part.text.into_bytes(), &ps.limits)?);
@@ -81,8 +104,10 @@ pub fn render_and_plan(ps: &PluginSettings) -> Result<(Vec<Input>, rewrite::Plan
         }
         .into());
     }
-    let opts = rewrite::Options { strict: ps.rewrite.strict.value, limits: ps.limits, strategy: ps.strategy };
-    let plan = rewrite::plan(&inputs, &rules, &opts)?;
+    let plan = match early_plan {
+        Some(plan) if inputs.len() == 1 => plan?,
+        _ => rewrite::plan(&inputs, &rules, &opts)?,
+    };
     if plan.objects == 0 && !ps.allow_empty {
         return Err(EmptyOutput(rendered.source_type.as_str().to_string()).into());
     }

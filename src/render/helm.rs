@@ -167,7 +167,15 @@ fn helm_env(home: &Path) -> Vec<(OsString, OsString)> {
     env
 }
 
-pub(crate) fn render(s: &RenderSettings, deadline: Instant) -> Result<Vec<Part>, RenderError> {
+pub(crate) fn render<T, F>(
+    s: &RenderSettings,
+    deadline: Instant,
+    early: Option<F>,
+) -> Result<(Vec<Part>, Option<T>), RenderError>
+where
+    T: Send + 'static,
+    F: FnOnce(&str, Vec<u8>) -> (Vec<u8>, Option<T>) + Send + 'static,
+{
     let h = &s.helm;
     let kube_version =
         normalize_kube_version("kube-version", h.kube_version.as_deref().unwrap_or(""))?;
@@ -218,13 +226,20 @@ pub(crate) fn render(s: &RenderSettings, deadline: Instant) -> Result<Vec<Part>,
         inline.as_deref(),
     );
     cmd.env = helm_env(&tmp.path().join("home"));
-    let out = process::run(&cmd, deadline, &s.limits)?;
+    let early = early.map(|work| move |bytes| work(ORIGIN, bytes));
+    let (out, result) = process::run_early(&cmd, deadline, &s.limits, early)?;
     let text = utf8(&cmd.display, out.stdout)?;
-    Ok(vec![Part {
-        origin: "helm template".to_string(),
-        text,
-    }])
+    Ok((
+        vec![Part {
+            origin: ORIGIN.to_string(),
+            text,
+        }],
+        result,
+    ))
 }
+
+/// [`Part::origin`] of helm's output.
+const ORIGIN: &str = "helm template";
 
 pub(crate) fn utf8(command: &str, bytes: Vec<u8>) -> Result<String, RenderError> {
     String::from_utf8(bytes).map_err(|e| RenderError::NotUtf8 {

@@ -43,12 +43,20 @@ fn helm_enabled(options: &[String]) -> bool {
     options.iter().any(|o| o.contains("--enable-helm"))
 }
 
-pub(crate) fn render(s: &RenderSettings, deadline: Instant) -> Result<Vec<Part>, RenderError> {
+pub(crate) fn render<T, F>(
+    s: &RenderSettings,
+    deadline: Instant,
+    early: Option<F>,
+) -> Result<(Vec<Part>, Option<T>), RenderError>
+where
+    T: Send + 'static,
+    F: FnOnce(&str, Vec<u8>) -> (Vec<u8>, Option<T>) + Send + 'static,
+{
     let app = std::fs::canonicalize(&s.app_dir)
         .map_err(|e| RenderError::io("app directory", &s.app_dir, e))?;
     let root = std::fs::canonicalize(&s.repo_root)
         .map_err(|e| RenderError::io("repository root", &s.repo_root, e))?;
-    let (program, sub, origin, tool, from_kubectl): (PathBuf, &str, &str, &str, bool) =
+    let (program, sub, origin, tool, from_kubectl): (PathBuf, &str, &'static str, &str, bool) =
         match &s.tools.kustomize {
             Some(k) => (k.clone(), "build", "kustomize build", "kustomize", false),
             None => (
@@ -92,12 +100,16 @@ pub(crate) fn render(s: &RenderSettings, deadline: Instant) -> Result<Vec<Part>,
     let mut cmd = Cmd::new(&program, args, &root, tool);
     cmd.display = cmd.display.replace(&format!("{}/", root.display()), "./");
     cmd.env = env;
-    let out = process::run(&cmd, deadline, &s.limits)?;
+    let early = early.map(|work| move |bytes| work(origin, bytes));
+    let (out, result) = process::run_early(&cmd, deadline, &s.limits, early)?;
     let text = utf8(&cmd.display, out.stdout)?;
-    Ok(vec![Part {
-        origin: origin.to_string(),
-        text,
-    }])
+    Ok((
+        vec![Part {
+            origin: origin.to_string(),
+            text,
+        }],
+        result,
+    ))
 }
 
 /// Run `kustomize version` / `kubectl version --client` (nothing is cached across calls).
@@ -132,7 +144,6 @@ fn tool_version(
         Err(_) => Ok(None),
     }
 }
-
 
 #[cfg(test)]
 mod tests {

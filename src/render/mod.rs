@@ -368,14 +368,31 @@ pub fn detect(app_dir: &Path) -> SourceType {
 
 /// Render the app. See the module docs.
 pub fn render(s: &RenderSettings) -> Result<Rendered, RenderError> {
+    type NoWork = fn(&str, Vec<u8>) -> (Vec<u8>, Option<()>);
+    render_early(s, None::<NoWork>).map(|(rendered, _)| rendered)
+}
+
+/// [`render`], and `early` started on a tool's output (helm, kustomize) once the tool has stopped
+/// writing, while it is still exiting ([`process::run_early`]). `early` gets the part's
+/// [`Part::origin`] and its bytes so far and gives the bytes back with its result; the result is
+/// returned only when it was computed on exactly the bytes of the returned (single) part.
+/// Directory apps run no tool: no early result.
+pub fn render_early<T, F>(
+    s: &RenderSettings,
+    early: Option<F>,
+) -> Result<(Rendered, Option<T>), RenderError>
+where
+    T: Send + 'static,
+    F: FnOnce(&str, Vec<u8>) -> (Vec<u8>, Option<T>) + Send + 'static,
+{
     let deadline = Instant::now() + s.limits.timeout;
     let source_type = s.source_type.unwrap_or_else(|| detect(&s.app_dir));
-    let parts = match source_type {
-        SourceType::Helm => helm::render(s, deadline)?,
-        SourceType::Kustomize => kustomize::render(s, deadline)?,
-        SourceType::Directory => directory::render(s)?,
+    let (parts, result) = match source_type {
+        SourceType::Helm => helm::render(s, deadline, early)?,
+        SourceType::Kustomize => kustomize::render(s, deadline, early)?,
+        SourceType::Directory => (directory::render(s)?, None),
     };
-    Ok(Rendered { source_type, parts })
+    Ok((Rendered { source_type, parts }, result))
 }
 
 /// What must happen before [`render`]: for Helm, `helm dependency build` — only when a dependency

@@ -23,6 +23,16 @@ const STDERR_KEEP: usize = 64 * 1024;
 /// Requested size of the stdout pipe (Linux's unprivileged maximum, `/proc/sys/fs/pipe-max-size`),
 /// also the first capacity of the stdout buffer.
 const STDOUT_PIPE_SIZE: usize = 1 << 20;
+/// How long a tool that has written something must stay silent before [`run_early`] starts its
+/// early work on the output so far. Tools print their whole output in one go at the end (helm,
+/// kustomize), so a pause this long usually means the output is complete; when it is not (the
+/// tool was descheduled on a busy machine), the early result is dropped, which costs time but
+/// never changes the outcome.
+pub const QUIET: Duration = Duration::from_millis(3);
+/// Output beyond this size gets no early work: a wrong guess would cost at most the early work
+/// on this much (it is waited for), and the ~10 ms gained is nothing next to the time a tool
+/// takes to print more.
+pub const EARLY_MAX_BYTES: usize = 16 << 20;
 /// After the tool exits and its group is killed, how long to wait for the pipes to close.
 const PIPE_DRAIN: Duration = Duration::from_secs(5);
 
@@ -119,6 +129,27 @@ enum Event {
 /// `limits.timeout` is only used in the error text: the deadline is shared by the tool runs of
 /// one render call.
 pub fn run(cmd: &Cmd, deadline: Instant, limits: &Limits) -> Result<Output, RenderError> {
+    type NoWork = fn(Vec<u8>) -> (Vec<u8>, Option<()>);
+    run_early(cmd, deadline, limits, None::<NoWork>).map(|(out, _)| out)
+}
+
+/// [`run`], and `early` started on the tool's stdout as soon as the tool has written something
+/// and then nothing more for [`QUIET`], on its own thread, while the tool is still running (helm
+/// takes ~10 ms to exit after its last write). `early` gets the bytes read so far and gives them
+/// back with its result. The result is returned only if the tool then succeeds without writing
+/// another byte, so it is the result `early` would give on the final stdout; otherwise it is
+/// dropped (`early` may still be running on a failure; on success with more output it is
+/// waited for, to get the bytes back). A panic in `early` is raised again here.
+pub fn run_early<T, F>(
+    cmd: &Cmd,
+    deadline: Instant,
+    limits: &Limits,
+    early: Option<F>,
+) -> Result<(Output, Option<T>), RenderError>
+where
+    T: Send + 'static,
+    F: FnOnce(Vec<u8>) -> (Vec<u8>, Option<T>) + Send + 'static,
+{
     let limit = limits.timeout;
     let max_stdout = limits.max_output_bytes;
     let mut command = Command::new(&cmd.program);
@@ -136,11 +167,11 @@ pub fn run(cmd: &Cmd, deadline: Instant, limits: &Limits) -> Result<Output, Rend
         source,
     })?;
     let pgid = Pid::from_child(&child);
-    let mut stdout = child.stdout.take().expect("piped stdout");
+    let stdout = child.stdout.take().expect("piped stdout");
     let mut stderr = child.stderr.take().expect("piped stderr");
 
     let (events, rx) = mpsc::channel::<Event>();
-    let (out_tx, out_rx) = mpsc::channel::<Vec<u8>>();
+    let (out_tx, out_rx) = mpsc::channel::<Stdout<T>>();
     let (err_tx, err_rx) = mpsc::channel::<Vec<u8>>();
 
     // A bigger pipe: the tool's large final write (helm prints the whole render at once) goes
@@ -152,15 +183,29 @@ pub fn run(cmd: &Cmd, deadline: Instant, limits: &Limits) -> Result<Output, Rend
     thread::spawn(move || {
         // Read straight into the result (no bounce buffer), at most one byte over the cap.
         let cap = max_stdout.saturating_add(1);
+        let mut src = stdout.take(cap);
         let mut buf =
             Vec::with_capacity(STDOUT_PIPE_SIZE.min(usize::try_from(cap).unwrap_or(usize::MAX)));
-        // A read error ends the output like EOF; the tool's exit status decides.
-        let _ = (&mut stdout).take(cap).read_to_end(&mut buf);
-        if buf.len() as u64 > max_stdout {
-            let _ = overflow_tx.send(Event::StdoutOverflow);
-            drop(stdout); // closing the pipe: the tool gets SIGPIPE or is killed
+        let mut started = None;
+        if let Some(work) = early {
+            if read_until_quiet(&mut src, &mut buf) {
+                let bytes = std::mem::take(&mut buf);
+                let len = bytes.len();
+                started = Some((len, thread::spawn(move || work(bytes))));
+            }
         }
-        let _ = out_tx.send(buf);
+        // A read error ends the output like EOF; the tool's exit status decides.
+        let _ = src.read_to_end(&mut buf);
+        let total = started.as_ref().map_or(0, |(len, _)| *len) + buf.len();
+        if total as u64 > max_stdout {
+            let _ = overflow_tx.send(Event::StdoutOverflow);
+            drop(src); // closing the pipe: the tool gets SIGPIPE or is killed
+        }
+        let _ = out_tx.send(Stdout {
+            rest: buf,
+            total,
+            started,
+        });
     });
     thread::spawn(move || {
         let mut buf = Vec::new();
@@ -243,7 +288,7 @@ pub fn run(cmd: &Cmd, deadline: Instant, limits: &Limits) -> Result<Output, Rend
             stderr: stderr_tail(&stderr),
         }),
         Outcome::Exited(Ok(status)) => {
-            let Ok(stdout) = stdout else {
+            let Ok(read) = stdout else {
                 return Err(RenderError::Failed {
                     command: cmd.display.clone(),
                     status: "(its stdout was held open by a process outside its process group)"
@@ -251,7 +296,7 @@ pub fn run(cmd: &Cmd, deadline: Instant, limits: &Limits) -> Result<Output, Rend
                     stderr: stderr_tail(&stderr),
                 });
             };
-            if stdout.len() as u64 > max_stdout {
+            if read.total as u64 > max_stdout {
                 return Err(RenderError::OutputTooLarge {
                     command: cmd.display.clone(),
                     limit: max_stdout,
@@ -264,9 +309,71 @@ pub fn run(cmd: &Cmd, deadline: Instant, limits: &Limits) -> Result<Output, Rend
                     stderr: stderr_tail(&stderr),
                 });
             }
-            Ok(Output { stdout, stderr })
+            let (stdout, result) = match read.started {
+                None => (read.rest, None),
+                Some((_, work)) => {
+                    let (mut bytes, result) = work
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                    if read.rest.is_empty() {
+                        (bytes, result)
+                    } else {
+                        // The tool wrote more after the pause: the early result is not of this
+                        // output.
+                        bytes.extend_from_slice(&read.rest);
+                        (bytes, None)
+                    }
+                }
+            };
+            Ok((Output { stdout, stderr }, result))
         }
     }
+}
+
+/// What the stdout reader hands over at the end of the tool's output.
+struct Stdout<T> {
+    /// The bytes read after the early work started (all of them when it did not).
+    rest: Vec<u8>,
+    /// Bytes read in all (at most one over the cap).
+    total: usize,
+    /// The early work: how many bytes it got, and its thread.
+    started: Option<(usize, EarlyThread<T>)>,
+}
+
+/// The thread of [`run_early`]'s early work: it gives back the bytes and its result.
+type EarlyThread<T> = thread::JoinHandle<(Vec<u8>, Option<T>)>;
+
+/// Reads what the tool writes into `buf` until it has written something and then nothing for
+/// [`QUIET`] (true), or until end of output, the cap, an error or more than [`EARLY_MAX_BYTES`]
+/// (false; the rest of the reading is left to `read_to_end`). Waiting is `poll` on the pipe: no
+/// sleeping, no added latency.
+fn read_until_quiet(src: &mut std::io::Take<std::process::ChildStdout>, buf: &mut Vec<u8>) -> bool {
+    use rustix::event::{poll, PollFd, PollFlags, Timespec};
+    let quiet = Timespec {
+        tv_sec: 0,
+        tv_nsec: QUIET.as_nanos() as _,
+    };
+    while buf.len() <= EARLY_MAX_BYTES {
+        let mut fds = [PollFd::new(src.get_ref(), PollFlags::IN)];
+        let timeout = if buf.is_empty() { None } else { Some(&quiet) };
+        match poll(&mut fds, timeout) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(_) => return false,
+        }
+        // Readable: take exactly what the pipe holds, so the read never blocks. Nothing there
+        // means the end of the output.
+        let available = rustix::io::ioctl_fionread(src.get_ref()).unwrap_or(0);
+        if available == 0 {
+            return false;
+        }
+        match src.by_ref().take(available).read_to_end(buf) {
+            Ok(0) | Err(_) => return false, // the cap, or a read error
+            Ok(_) => {}
+        }
+    }
+    false
 }
 
 fn exit_text(status: ExitStatus) -> String {
@@ -340,6 +447,72 @@ mod tests {
                 .stdout
                 .len(),
             2_500_000
+        );
+    }
+
+    /// Early work that reports the bytes it saw.
+    fn seen(bytes: Vec<u8>) -> (Vec<u8>, Option<Vec<u8>>) {
+        let copy = bytes.clone();
+        (bytes, Some(copy))
+    }
+
+    fn run_seen(script: &str) -> Result<(Output, Option<Vec<u8>>), RenderError> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        run_early(&sh(script), deadline, &Limits::default(), Some(seen))
+    }
+
+    #[test]
+    fn early_work_on_output_followed_by_a_pause_counts() {
+        let (out, early) = run_seen("printf 'a: 1\n'; sleep 0.2").unwrap();
+        assert_eq!(out.stdout, b"a: 1\n");
+        assert_eq!(early.as_deref(), Some(&b"a: 1\n"[..]));
+    }
+
+    #[test]
+    fn early_work_is_dropped_when_more_output_follows() {
+        let (out, early) =
+            run_seen("printf 'a: 1\n'; sleep 0.2; printf 'b: 2\n'; sleep 0.2").unwrap();
+        assert_eq!(out.stdout, b"a: 1\nb: 2\n");
+        assert_eq!(early, None);
+        // Larger than the pipe, after the pause.
+        let (out, early) =
+            run_seen("printf 'a\n'; sleep 0.2; yes 0123456789abcdef | head -c 3000007").unwrap();
+        assert_eq!(out.stdout.len(), 2 + 3_000_007);
+        assert!(out.stdout.starts_with(b"a\n0123456789abcdef\n"));
+        assert_eq!(early, None);
+    }
+
+    #[test]
+    fn no_early_work_on_large_output() {
+        let (out, early) = run_seen("yes 0123456789abcdef | head -c 17000000; sleep 0.2").unwrap();
+        assert_eq!(out.stdout.len(), 17_000_000);
+        assert_eq!(early, None);
+    }
+
+    #[test]
+    fn a_failure_wins_over_early_work() {
+        let err = run_seen("printf 'a: 1\n'; sleep 0.2; echo boom >&2; exit 3").unwrap_err();
+        assert!(
+            matches!(&err, RenderError::Failed { status, stderr, .. } if status == "exit status 3" && stderr == "boom"),
+            "{err}"
+        );
+        // Nothing written: no early work, a normal result.
+        let (out, early) = run_seen("exit 0").unwrap();
+        assert!(out.stdout.is_empty() && early.is_none());
+    }
+
+    #[test]
+    fn early_work_keeps_the_output_cap() {
+        let limits = Limits {
+            max_output_bytes: 100,
+            ..Limits::default()
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let script = "printf 'a: 1\n'; sleep 0.2; yes 0123456789abcdef | head -c 200; sleep 30";
+        let err = run_early(&sh(script), deadline, &limits, Some(seen)).unwrap_err();
+        assert!(
+            matches!(err, RenderError::OutputTooLarge { limit: 100, .. }),
+            "{err}"
         );
     }
 

@@ -368,15 +368,17 @@ impl<'a, S: Sink<'a>> Reader<'a, '_, S> {
         match self.b[p] {
             b'"' | b'\'' => {
                 let (value, close) = self.quoted_line(p, end)?;
-                let style = if self.b[p] == b'"' {
-                    Style::DoubleQuoted
-                } else {
-                    Style::SingleQuoted
-                };
+                let style = quote_style(self.b[p]);
                 (self.b.get(close) == Some(&b':')
                     && ends_key(self.b.get(close + 1))
                     && close - p <= MAX_KEY)
-                    .then_some(Key { start: p, end: close, colon: close, value, style })
+                    .then_some(Key {
+                        start: p,
+                        end: close,
+                        colon: close,
+                        value,
+                        style,
+                    })
             }
             c if !plain_start(c, self.b.get(p + 1)) => None,
             _ => {
@@ -389,7 +391,13 @@ impl<'a, S: Sink<'a>> Reader<'a, '_, S> {
                                 return None;
                             }
                             let value = Cow::Borrowed(&self.text[p..i]);
-                            return Some(Key { start: p, end: i, colon: i, value, style: Style::Plain });
+                            return Some(Key {
+                                start: p,
+                                end: i,
+                                colon: i,
+                                value,
+                                style: Style::Plain,
+                            });
                         }
                         b'#' if self.b[i - 1] == b' ' => return None,
                         _ => i += 1,
@@ -595,7 +603,10 @@ impl<'a, S: Sink<'a>> Reader<'a, '_, S> {
             }
         };
         // The scalar ends at its last non-space byte (`p` itself is never a space).
-        let last = p + self.b[p..stop].iter().rposition(|&c| c != b' ').map_or(0, |n| n + 1);
+        let last = p + self.b[p..stop]
+            .iter()
+            .rposition(|&c| c != b' ')
+            .map_or(0, |n| n + 1);
         Some((last, commented))
     }
 
@@ -615,7 +626,7 @@ impl<'a, S: Sink<'a>> Reader<'a, '_, S> {
                 match c {
                     b'"' if double => {
                         flush_spaces(&mut value, &mut spaces);
-                        return self.close_quoted(value, borrowed, p, i + 1, line_end, double);
+                        return self.close_quoted(value, borrowed, p, i + 1, line_end);
                     }
                     b'\'' if !double => {
                         if self.b.get(i + 1) == Some(&b'\'') {
@@ -626,7 +637,7 @@ impl<'a, S: Sink<'a>> Reader<'a, '_, S> {
                             continue;
                         }
                         flush_spaces(&mut value, &mut spaces);
-                        return self.close_quoted(value, borrowed, p, i + 1, line_end, double);
+                        return self.close_quoted(value, borrowed, p, i + 1, line_end);
                     }
                     b'\\' if double => {
                         flush_spaces(&mut value, &mut spaces);
@@ -696,13 +707,8 @@ impl<'a, S: Sink<'a>> Reader<'a, '_, S> {
         p: usize,
         close: usize,
         line_end: usize,
-        double: bool,
     ) -> Option<usize> {
-        let style = if double {
-            Style::DoubleQuoted
-        } else {
-            Style::SingleQuoted
-        };
+        let style = quote_style(self.b[p]);
         let value = if borrowed {
             Cow::Borrowed(&self.text[p + 1..close - 1])
         } else {
@@ -931,11 +937,7 @@ impl<'a, S: Sink<'a>> Reader<'a, '_, S> {
             b'{' | b'[' => self.flow(p, end),
             b'"' | b'\'' => {
                 let (value, after) = self.quoted_line(p, end)?;
-                let style = if self.b[p] == b'"' {
-                    Style::DoubleQuoted
-                } else {
-                    Style::SingleQuoted
-                };
+                let style = quote_style(self.b[p]);
                 self.scalar(value, style, p, after);
                 Some(after)
             }
@@ -977,6 +979,15 @@ enum Chomp {
     Strip,
     Clip,
     Keep,
+}
+
+/// The style of a quoted scalar opening with `quote`.
+fn quote_style(quote: u8) -> Style {
+    if quote == b'"' {
+        Style::DoubleQuoted
+    } else {
+        Style::SingleQuoted
+    }
 }
 
 fn skip_spaces(b: &[u8], mut i: usize, end: usize) -> usize {
@@ -1122,14 +1133,22 @@ mod tests {
     /// across word boundaries, and must pass every printable character.
     #[test]
     fn plain_text_at_every_offset() {
-        let refused = ["\t", "\r", "\0", "\u{1}", "\u{1f}", "\u{7f}", "\u{80}", "\u{85}", "\u{9f}", "\u{2028}", "\u{2029}", "\u{feff}", "\u{fffe}", "\u{ffff}"];
-        let passed = ["a", " ", "~", "\n", "\u{a0}", "é", "\u{2027}", "\u{202a}", "日", "😀", "\u{e000}"];
+        let refused = [
+            "\t", "\r", "\0", "\u{1}", "\u{1f}", "\u{7f}", "\u{80}", "\u{85}", "\u{9f}",
+            "\u{2028}", "\u{2029}", "\u{feff}", "\u{fffe}", "\u{ffff}",
+        ];
+        let passed = [
+            "a", " ", "~", "\n", "\u{a0}", "é", "\u{2027}", "\u{202a}", "日", "😀", "\u{e000}",
+        ];
         for pad in 0..17 {
             let before = "x".repeat(pad);
             for r in refused {
                 let text = format!("{before}{r}yyyyyyyyyyyy");
                 assert!(!plain_text(text.as_bytes()), "{text:?}");
-                assert!(!plain_text(format!("{before}{r}").as_bytes()), "{text:?} at the end");
+                assert!(
+                    !plain_text(format!("{before}{r}").as_bytes()),
+                    "{text:?} at the end"
+                );
             }
             for p in passed {
                 let text = format!("{before}{p}yyyyyyyyyyyy");

@@ -12,7 +12,7 @@ use regex::Regex;
 use super::envsubst::{clean_set_parameter, envsubst};
 use super::process::{self, display_argv, Cmd};
 use super::valuefiles::{Resolver, ValueFile};
-use super::{HelmOptions, Part, RenderError, RenderSettings};
+use super::{EarlyWork, HelmOptions, Part, RenderError, RenderSettings};
 
 /// Shown instead of the inline-values temp file in errors (Argo CD shows a placeholder too).
 pub const INLINE_VALUES_PLACEHOLDER: &str = "<temp file with inline values>";
@@ -174,7 +174,7 @@ pub(crate) fn render<T, F>(
 ) -> Result<(Vec<Part>, Option<T>), RenderError>
 where
     T: Send + 'static,
-    F: FnOnce(&str, Vec<u8>) -> (Vec<u8>, Option<T>) + Send + 'static,
+    F: EarlyWork<T>,
 {
     let h = &s.helm;
     let kube_version =
@@ -226,26 +226,7 @@ where
         inline.as_deref(),
     );
     cmd.env = helm_env(&tmp.path().join("home"));
-    let early = early.map(|work| move |bytes| work(ORIGIN, bytes));
-    let (out, result) = process::run_early(&cmd, deadline, &s.limits, early)?;
-    let text = utf8(&cmd.display, out.stdout)?;
-    Ok((
-        vec![Part {
-            origin: ORIGIN.to_string(),
-            text,
-        }],
-        result,
-    ))
-}
-
-/// [`Part::origin`] of helm's output.
-const ORIGIN: &str = "helm template";
-
-pub(crate) fn utf8(command: &str, bytes: Vec<u8>) -> Result<String, RenderError> {
-    String::from_utf8(bytes).map_err(|e| RenderError::NotUtf8 {
-        command: command.to_string(),
-        at: e.utf8_error().valid_up_to(),
-    })
+    super::tool_part(&cmd, "helm template", deadline, &s.limits, early)
 }
 
 fn canonical(p: &Path) -> PathBuf {

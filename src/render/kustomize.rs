@@ -9,9 +9,9 @@ use std::time::Instant;
 
 use regex::Regex;
 
-use super::helm::{normalize_kube_version, utf8};
+use super::helm::normalize_kube_version;
 use super::process::{self, Cmd};
-use super::{Part, RenderError, RenderSettings};
+use super::{EarlyWork, Part, RenderError, RenderSettings};
 
 /// A kustomize version (major, minor, patch).
 pub type Version = (u64, u64, u64);
@@ -50,7 +50,7 @@ pub(crate) fn render<T, F>(
 ) -> Result<(Vec<Part>, Option<T>), RenderError>
 where
     T: Send + 'static,
-    F: FnOnce(&str, Vec<u8>) -> (Vec<u8>, Option<T>) + Send + 'static,
+    F: EarlyWork<T>,
 {
     let app = std::fs::canonicalize(&s.app_dir)
         .map_err(|e| RenderError::io("app directory", &s.app_dir, e))?;
@@ -100,16 +100,7 @@ where
     let mut cmd = Cmd::new(&program, args, &root, tool);
     cmd.display = cmd.display.replace(&format!("{}/", root.display()), "./");
     cmd.env = env;
-    let early = early.map(|work| move |bytes| work(origin, bytes));
-    let (out, result) = process::run_early(&cmd, deadline, &s.limits, early)?;
-    let text = utf8(&cmd.display, out.stdout)?;
-    Ok((
-        vec![Part {
-            origin: origin.to_string(),
-            text,
-        }],
-        result,
-    ))
+    super::tool_part(&cmd, origin, deadline, &s.limits, early)
 }
 
 /// Run `kustomize version` / `kubectl version --client` (nothing is cached across calls).

@@ -383,7 +383,7 @@ pub fn render_early<T, F>(
 ) -> Result<(Rendered, Option<T>), RenderError>
 where
     T: Send + 'static,
-    F: FnOnce(&str, Vec<u8>) -> (Vec<u8>, Option<T>) + Send + 'static,
+    F: EarlyWork<T>,
 {
     let deadline = Instant::now() + s.limits.timeout;
     let source_type = s.source_type.unwrap_or_else(|| detect(&s.app_dir));
@@ -393,6 +393,40 @@ where
         SourceType::Directory => (directory::render(s)?, None),
     };
     Ok((Rendered { source_type, parts }, result))
+}
+
+/// Work started on a tool's output before the tool has exited ([`render_early`]): it gets the
+/// part's [`Part::origin`] and the bytes so far, and gives the bytes back with its result.
+pub trait EarlyWork<T>: FnOnce(&str, Vec<u8>) -> (Vec<u8>, Option<T>) + Send + 'static {}
+
+impl<T, F: FnOnce(&str, Vec<u8>) -> (Vec<u8>, Option<T>) + Send + 'static> EarlyWork<T> for F {}
+
+/// Runs a renderer whose stdout is the one part `origin` ([`process::run_early`]), with `early`
+/// started on its output; the output must be UTF-8.
+fn tool_part<T, F>(
+    cmd: &process::Cmd,
+    origin: &'static str,
+    deadline: Instant,
+    limits: &Limits,
+    early: Option<F>,
+) -> Result<(Vec<Part>, Option<T>), RenderError>
+where
+    T: Send + 'static,
+    F: EarlyWork<T>,
+{
+    let early = early.map(|work| move |bytes| work(origin, bytes));
+    let (out, result) = process::run_early(cmd, deadline, limits, early)?;
+    let text = String::from_utf8(out.stdout).map_err(|e| RenderError::NotUtf8 {
+        command: cmd.display.clone(),
+        at: e.utf8_error().valid_up_to(),
+    })?;
+    Ok((
+        vec![Part {
+            origin: origin.to_string(),
+            text,
+        }],
+        result,
+    ))
 }
 
 /// What must happen before [`render`]: for Helm, `helm dependency build` — only when a dependency

@@ -295,14 +295,20 @@ fn scan_pieces(text: &str, limits: ParseLimits, fields: &FieldSet, pre: &Prefilt
 /// The number of documents in `text` by the bare parser, or `None` on a syntax error.
 /// Also `None` when a document's root is not a mapping (or null): the full scan reports that.
 fn parse_only(text: &str, limits: ParseLimits) -> Option<usize> {
+    use manifest::quick::Sink;
     let mut counter = DocumentCounter::default();
-    match manifest::quick::read(text, limits, &mut counter) {
-        Some(()) => (!counter.not_an_object).then_some(counter.docs),
-        None => count_documents(manifest::yaml::events(text, limits).map(|ev| ev.ok().map(|(ev, _)| ev))),
+    if manifest::quick::read(text, limits, &mut counter).is_none() {
+        // The quick reader was unsure: what it counted is thrown away, the full parser reads.
+        counter = DocumentCounter::default();
+        for ev in manifest::yaml::events(text, limits) {
+            let (ev, span) = ev.ok()?;
+            counter.event(ev, span);
+        }
     }
+    (!counter.not_an_object).then_some(counter.docs)
 }
 
-/// [`count_documents`] as a sink of the quick reader.
+/// Counts documents from either reader's events and notes a root that is not a mapping or null.
 #[derive(Default)]
 struct DocumentCounter {
     docs: usize,
@@ -325,30 +331,6 @@ impl<'a> manifest::quick::Sink<'a> for DocumentCounter {
             _ => {}
         }
     }
-}
-
-/// The document count of an event stream (`None` items are syntax errors), or `None` when a
-/// document's root is not a mapping or null.
-fn count_documents<'a>(events: impl Iterator<Item = Option<manifest::yaml::Ev<'a>>>) -> Option<usize> {
-    use manifest::yaml::Ev;
-    let mut docs = 0;
-    let mut at_root = false;
-    for ev in events {
-        match ev? {
-            Ev::DocStart => at_root = true,
-            Ev::DocEnd => docs += 1,
-            Ev::MapStart { .. } => at_root = false,
-            Ev::Scalar { ref value, style, .. } if at_root => {
-                if !manifest::is_null(value, style) {
-                    return None;
-                }
-                at_root = false;
-            }
-            Ev::SeqStart { .. } | Ev::Alias { .. } if at_root => return None,
-            _ => {}
-        }
-    }
-    Some(docs)
 }
 
 /// Below this many bytes a segment is worked on by the calling thread alone.

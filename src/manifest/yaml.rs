@@ -97,7 +97,7 @@ pub fn events(input: &str, limits: ParseLimits) -> Events<'_> {
 /// JSON-looking text) also DEL, C1 controls other than NEL, U+FFFE and U+FFFF (go-yaml's
 /// `yaml_parser_update_buffer`). Without this check such bytes would pass through to Argo CD,
 /// which fails the whole app with no position.
-pub(crate) fn forbidden_char(input: &str) -> Option<usize> {
+fn forbidden_char(input: &str) -> Option<usize> {
     let json = input.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']).starts_with('{');
     let b = input.as_bytes();
     let mut i = 0;

@@ -65,33 +65,9 @@ pub fn read<'a, S: Sink<'a>>(input: &'a str, limits: ParseLimits, sink: &mut S) 
         out: sink,
         depth: 0,
         max_depth: limits.max_depth.min(MAX_DEPTH),
-        furthest: std::cell::Cell::new(0),
         last_line: std::cell::Cell::new((1, 0)),
     };
     r.stream()
-}
-
-/// Where [`events`] gave up on `input`: the start of the last line it looked at (`None` when it
-/// answered). For tests and tuning: it shows which construct sent a document to the full parser.
-#[doc(hidden)]
-pub fn unsure_at(input: &str, limits: ParseLimits) -> Option<usize> {
-    if !plain_text(input.as_bytes()) {
-        return Some(0);
-    }
-    let mut out = Vec::new();
-    let mut r = Reader {
-        text: input,
-        b: input.as_bytes(),
-        out: &mut out,
-        depth: 0,
-        max_depth: limits.max_depth.min(MAX_DEPTH),
-        furthest: std::cell::Cell::new(0),
-        last_line: std::cell::Cell::new((1, 0)),
-    };
-    match r.stream() {
-        Some(()) => None,
-        None => Some(r.furthest.get()),
-    }
 }
 
 /// Deepest nesting this reader follows (it recurses per level); deeper input goes to the full
@@ -175,8 +151,6 @@ struct Reader<'a, 's, S> {
     out: &'s mut S,
     depth: usize,
     max_depth: usize,
-    /// The furthest line start looked at, for [`unsure_at`].
-    furthest: std::cell::Cell<usize>,
     /// The last [`Reader::line_end`] search: where it started and the end it found.
     last_line: std::cell::Cell<(usize, usize)>,
 }
@@ -226,7 +200,6 @@ impl<'a, S: Sink<'a>> Reader<'a, '_, S> {
         if start >= self.b.len() {
             return None;
         }
-        self.furthest.set(self.furthest.get().max(start));
         let mut content = start;
         while self.b.get(content) == Some(&b' ') {
             content += 1;

@@ -3,7 +3,7 @@
 //! whole corpus, the corpus concatenated, and hand-written streams for every construct the
 //! split and the prefilter have to be careful about.
 
-use std::path::Path;
+mod util;
 
 use pullthrough::rewrite::{self, Input, Options, Strategy};
 use pullthrough::rules::Rules;
@@ -74,15 +74,7 @@ fn input(name: &str, text: impl Into<String>) -> Vec<Input> {
 }
 
 fn corpus() -> Vec<(String, String)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/corpus");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    files.sort();
-    assert!(files.len() >= 18, "corpus files: {}", files.len());
-    files
+    util::corpus::files()
         .into_iter()
         .map(|p| {
             (

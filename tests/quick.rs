@@ -18,6 +18,8 @@
 //! Knobs: `QUICK_CASES` (generated cases, default 20000), `QUICK_SEED` (repeat a generator run;
 //! the seed is printed).
 
+mod util;
+
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
@@ -244,14 +246,7 @@ fn crlf(text: &str) -> String {
 
 #[test]
 fn corpus_pieces_and_files() {
-    let dir = root().join("tests/data/corpus");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    files.sort();
-    assert!(files.len() >= 18, "corpus files: {}", files.len());
+    let files = util::corpus::files();
     let (mut pieces, mut whole, mut crlf_pieces) =
         (Tally::default(), Tally::default(), Tally::default());
     for f in &files {

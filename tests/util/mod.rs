@@ -4,10 +4,12 @@
 //!   (a missing tool is a test failure, never a skip).
 //! * [`cmd`]: [`cmd::TestDir`] (a scratch directory) and [`cmd::Cmd`] (runs the real
 //!   `pullthrough` binary, or another program, with a cleared environment).
+//! * [`corpus`]: the corpus files of `tests/data/corpus`.
 //! * [`oracle`]: what Argo CD reads from a manifest stream, via `.tools/bin/yaml-oracle`,
 //!   and [`oracle::differing_paths`] to compare two readings.
 #![allow(dead_code)]
 
 pub mod cmd;
+pub mod corpus;
 pub mod oracle;
 pub mod tools;

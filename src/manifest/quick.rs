@@ -226,20 +226,18 @@ impl<'a, S: Sink<'a>> Reader<'a, '_, S> {
         l.start == l.content && crate::rewrite::split::is_doc_start(self.b, l.start)
     }
 
-    /// Where the block structure goes on at `start`: a `---` line ends everything; `...`, a
-    /// directive or a tab is beyond this reader.
+    /// Where the block structure goes on at `start`: a `---` line ends everything; a `...` or
+    /// `%` line at column 0 is beyond this reader.
     fn next_at(&self, start: usize) -> Option<(Next, Option<Line>)> {
         match self.content_line(start) {
             None => Some((Next::End, None)),
             Some(l) if self.is_marker(&l) => Some((Next::End, Some(l))),
             Some(l)
                 if l.indent() == 0
-                    && matches!(self.b[l.content], b'.' | b'%')
-                    && self.b[l.content..].starts_with(b"...") =>
+                    && (self.b[l.content] == b'%' || self.b[l.content..].starts_with(b"...")) =>
             {
                 None
             }
-            Some(l) if l.indent() == 0 && self.b[l.content] == b'%' => None,
             Some(l) => Some((Next::At(l.indent()), Some(l))),
         }
     }

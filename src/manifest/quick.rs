@@ -382,10 +382,7 @@ impl<'a, S: Sink<'a>> Reader<'a, '_, S> {
     /// The value of a mapping entry whose `:` is at `colon`, in a mapping at `indent`.
     fn value_after_key(&mut self, indent: usize, colon: usize) -> Option<usize> {
         let end = self.line_end(colon);
-        let mut p = colon + 1;
-        while p < end && self.b[p] == b' ' {
-            p += 1;
-        }
+        let p = skip_spaces(self.b, colon + 1, end);
         if p < end && self.b[p] != b'#' {
             return self.inline_node(indent, p);
         }
@@ -432,13 +429,8 @@ impl<'a, S: Sink<'a>> Reader<'a, '_, S> {
     fn sequence(&mut self, indent: usize, first: Line, indentless: bool) -> Option<usize> {
         self.enter()?;
         let mut l = first;
-        let content = |r: &Self, l: &Line| {
-            let mut p = l.content + 1;
-            while p < l.end && r.b[p] == b' ' {
-                p += 1;
-            }
-            p
-        };
+        // Where an entry's node starts: after the dash and its spaces.
+        let content = |r: &Self, l: &Line| skip_spaces(r.b, l.content + 1, l.end);
         let start = if indentless {
             content(self, &l)
         } else {
@@ -503,10 +495,7 @@ impl<'a, S: Sink<'a>> Reader<'a, '_, S> {
     /// After a node ending at `at` on a line ending at `end`: only spaces or a comment may
     /// follow. Returns the start of the next line.
     fn rest_of_line(&self, at: usize, end: usize) -> Option<usize> {
-        let mut i = at;
-        while i < end && self.b[i] == b' ' {
-            i += 1;
-        }
+        let i = skip_spaces(self.b, at, end);
         (i == end || (self.b[i] == b'#' && i > at)).then_some((end + 1).min(self.b.len()))
     }
 

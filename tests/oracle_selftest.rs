@@ -183,7 +183,11 @@ fn pinned_tools_are_installed() {
     let helm4 = Cmd::program(util::tools::helm4())
         .args(["version", "--short"])
         .stdout_ok();
-    assert!(helm4.starts_with("v4.1.4"), "{helm4}");
+    assert!(helm4.starts_with("v4.2.1"), "{helm4}");
+    let kustomize = Cmd::program(util::tools::kustomize())
+        .args(["version"])
+        .stdout_ok();
+    assert_eq!(kustomize.trim(), "v5.8.1");
     let kubectl = Cmd::program(util::tools::kubectl())
         .args(["version", "--client"])
         .stdout_ok();

@@ -37,14 +37,11 @@ fn settings(
 
 /// Each way of running kustomize available here: (kustomize, kubectl, origin, by-hand argv).
 fn runners() -> Vec<(Option<PathBuf>, PathBuf, &'static str)> {
-    let mut v = vec![
+    vec![
         (None, tools::kubectl(), "kubectl kustomize"),
         (None, tools::kubectl_1_31(), "kubectl kustomize"),
-    ];
-    if let Some(k) = tools::kustomize() {
-        v.push((Some(k), tools::kubectl(), "kustomize build"));
-    }
-    v
+        (Some(tools::kustomize()), tools::kubectl(), "kustomize build"),
+    ]
 }
 
 #[test]

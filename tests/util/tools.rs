@@ -57,7 +57,7 @@ pub fn helm3() -> PathBuf {
     require("PULLTHROUGH_TEST_HELM3", "helm3", &[])
 }
 
-/// Helm v4.1.4.
+/// Helm v4.2.1 (the version Argo CD v3.5 pins), built from its Go module.
 pub fn helm4() -> PathBuf {
     require("PULLTHROUGH_TEST_HELM4", "helm4", &[])
 }
@@ -72,14 +72,9 @@ pub fn kubectl_1_31() -> PathBuf {
     require("PULLTHROUGH_TEST_KUBECTL_1_31", "kubectl-1.31", &[])
 }
 
-/// A standalone kustomize, if one is installed. Debian 12 does not package it; callers
-/// fall back to `kubectl kustomize`.
-pub fn kustomize() -> Option<PathBuf> {
-    lookup(
-        "PULLTHROUGH_TEST_KUSTOMIZE",
-        "kustomize",
-        &["/usr/bin/kustomize", "/usr/local/bin/kustomize"],
-    )
+/// The standalone kustomize v5.8.1 (the version Argo CD v3.5 pins), built from its Go module.
+pub fn kustomize() -> PathBuf {
+    require("PULLTHROUGH_TEST_KUSTOMIZE", "kustomize", &[])
 }
 
 /// The Go fidelity oracle built from `tests/oracle/yaml-oracle.go`.

@@ -395,7 +395,12 @@ fn dockerfile_agrees_with_plugin_yaml_and_installs() {
         let sum = arg(&globals, &format!("{tool}_SHA256"));
         assert!(sum.len() == 64 && sum.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()), "{tool}_SHA256={sum}");
     }
-    assert!(arg(&globals, "HELM_VERSION").starts_with("v3."), "Helm 3 in the image");
+    // The image carries the Helm and kustomize the tests render with (Argo CD v3.5's pins;
+    // scripts/argocd-e2e compares them, and the checksums, with the Argo CD release it builds).
+    let helm4 = Command::new(tools::helm4()).args(["version", "--short"]).output().expect("helm4 version");
+    assert!(String::from_utf8_lossy(&helm4.stdout).starts_with(&arg(&globals, "HELM_VERSION")), "HELM_VERSION is the tested Helm 4");
+    let kustomize = Command::new(tools::kustomize()).arg("version").output().expect("kustomize version");
+    assert_eq!(String::from_utf8_lossy(&kustomize.stdout).trim(), arg(&globals, "KUSTOMIZE_VERSION"), "KUSTOMIZE_VERSION is the tested kustomize");
     let all: Vec<&String> = stages.iter().flat_map(|s| &s.lines).collect();
     let has = |needle: &str| all.iter().any(|l| l.contains(needle));
     assert!(has("https://get.helm.sh/helm-${HELM_VERSION}-linux-amd64.tar.gz"), "official Helm archive");

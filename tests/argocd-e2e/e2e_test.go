@@ -629,3 +629,64 @@ func runOracle(t *testing.T, oracle, file string) []oracleLine {
 	}
 	return lines
 }
+
+// ---------------------------------------------------------------------------------------------
+// The sidecar image renders with the tools Argo CD v3.5.1 pins: docker/Dockerfile's versions and
+// checksums are the ones in this Argo CD release's hack/tool-versions.sh and
+// hack/installers/checksums/ (E2E_ARGOCD_SRC is the source tree scripts/argocd-e2e built).
+
+func TestDockerfilePinsArgoCDTools(t *testing.T) {
+	src := os.Getenv("E2E_ARGOCD_SRC")
+	if src == "" {
+		t.Fatal("E2E_ARGOCD_SRC is not set")
+	}
+	versions, err := os.ReadFile(filepath.Join(src, "hack/tool-versions.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dockerfile, err := os.ReadFile(filepath.Join(env.root, "docker/Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	arg := func(name string) string {
+		m := regexp.MustCompile(`(?m)^ARG ` + name + `=(\S+)$`).FindSubmatch(dockerfile)
+		if m == nil {
+			t.Fatalf("docker/Dockerfile has no ARG %s=", name)
+		}
+		return string(m[1])
+	}
+	pin := func(name string) string {
+		m := regexp.MustCompile(`(?m)^` + name + `=(\S+)$`).FindSubmatch(versions)
+		if m == nil {
+			t.Fatalf("hack/tool-versions.sh has no %s=", name)
+		}
+		return string(m[1])
+	}
+	sum := func(file string) string {
+		b, err := os.ReadFile(filepath.Join(src, "hack/installers/checksums", file+".sha256"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Fields(string(b))[0]
+	}
+	helm, kustomize := pin("helm4_version"), pin("kustomize5_version")
+	for _, c := range []struct{ name, got, want string }{
+		{"HELM_VERSION", arg("HELM_VERSION"), "v" + helm},
+		{"HELM_SHA256", arg("HELM_SHA256"), sum("helm-v" + helm + "-linux-amd64.tar.gz")},
+		{"KUSTOMIZE_VERSION", arg("KUSTOMIZE_VERSION"), "v" + kustomize},
+		{"KUSTOMIZE_SHA256", arg("KUSTOMIZE_SHA256"), sum("kustomize_" + kustomize + "_linux_amd64.tar.gz")},
+	} {
+		if c.got != c.want {
+			t.Errorf("docker/Dockerfile %s=%s; Argo CD v3.5.1 pins %s", c.name, c.got, c.want)
+		}
+	}
+	// And the suite itself ran with those versions on the repo-server's PATH.
+	out, err := execOutput("helm", "version", "--short")
+	if err != nil || !strings.HasPrefix(string(out), "v"+helm) {
+		t.Errorf("helm on PATH: %s %v; want v%s", out, err, helm)
+	}
+	out, err = execOutput("kustomize", "version")
+	if err != nil || strings.TrimSpace(string(out)) != "v"+kustomize {
+		t.Errorf("kustomize on PATH: %s %v; want v%s", out, err, kustomize)
+	}
+}

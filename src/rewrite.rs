@@ -149,9 +149,10 @@ fn segments(text: &str) -> Vec<Range<usize>> {
     out
 }
 
-/// Scans every input and decides every image. Fails on the first syntax error, a construct the
-/// policy refuses (merge key in a container, alias reading a rewritten anchor, multi-line block
-/// image), or, with `strict`, an unparseable image.
+/// Scans every input and decides every image. Fails on the first syntax error, on what Go's
+/// reading refuses (see [`manifest::GoRefusal`]), on a construct whose rewrite would change more
+/// than an image (an alias reading a rewritten anchor, a multi-line block image, a tagged image
+/// the rules would rewrite), or, with `strict`, on an unparseable image.
 ///
 /// Uses `opts.strategy` (by default [`Strategy::FastValidated`]).
 pub fn plan(inputs: &[Input], rules: &Rules, opts: &Options) -> Result<Plan, RewriteError> {
@@ -277,11 +278,12 @@ fn scan_pieces(text: &str, limits: ParseLimits, fields: &FieldSet, pre: &Prefilt
                 }
                 for f in scan.findings {
                     out.findings.push(match f {
-                        Finding::MergeInContainer { span, path } => Finding::MergeInContainer { span: shift(span, off), path },
                         Finding::AliasOfImage { doc, anchor, span } => {
                             Finding::AliasOfImage { doc: doc + doc_base, anchor, span: shift(span, off) }
                         }
+                        Finding::SharedImage { doc, span } => Finding::SharedImage { doc: doc + doc_base, span: shift(span, off) },
                         Finding::NotAnObject { span, what } => Finding::NotAnObject { span: shift(span, off), what },
+                        Finding::GoRefuses { span, refusal } => Finding::GoRefuses { span: shift(span, off), refusal },
                     });
                 }
                 out.documents += scan.documents;
@@ -293,7 +295,9 @@ fn scan_pieces(text: &str, limits: ParseLimits, fields: &FieldSet, pre: &Prefilt
 }
 
 /// The number of documents in `text` by the bare parser, or `None` on a syntax error.
-/// Also `None` when a document's root is not a mapping (or null): the full scan reports that.
+/// Also `None` when a document is not one Argo CD accepts as it stands (root not a mapping or
+/// null, no string `kind`) or when the document needs the scanner's reading to tell (an alias, a
+/// root key that is a merge, tagged or a collection): the full scan then reports or decides it.
 fn parse_only(text: &str, limits: ParseLimits) -> Option<usize> {
     use manifest::quick::Sink;
     let mut counter = DocumentCounter::default();
@@ -305,30 +309,76 @@ fn parse_only(text: &str, limits: ParseLimits) -> Option<usize> {
             counter.event(ev, span);
         }
     }
-    (!counter.not_an_object).then_some(counter.docs)
+    (!counter.unsure).then_some(counter.docs)
 }
 
-/// Counts documents from either reader's events and notes a root that is not a mapping or null.
+/// Counts documents from either reader's events and checks each document's root the way the
+/// scanner would: a mapping with a `kind` Go reads as a non-empty string (the last one), or null.
 #[derive(Default)]
 struct DocumentCounter {
     docs: usize,
-    at_root: bool,
-    not_an_object: bool,
+    /// Collection nesting in the current document (0: the root node comes next).
+    depth: usize,
+    /// The root mapping expects a key (and not a value).
+    root_key: bool,
+    /// The last root key was `kind`.
+    at_kind: bool,
+    /// The root is a mapping; what its last `kind` was.
+    root_map: bool,
+    kind_ok: bool,
+    unsure: bool,
 }
 
 impl<'a> manifest::quick::Sink<'a> for DocumentCounter {
     fn event(&mut self, ev: manifest::yaml::Ev<'a>, _: Span) {
         use manifest::yaml::Ev;
         match ev {
-            Ev::DocStart => self.at_root = true,
-            Ev::DocEnd => self.docs += 1,
-            Ev::MapStart { .. } => self.at_root = false,
-            Ev::Scalar { ref value, style, .. } if self.at_root => {
-                self.not_an_object |= !manifest::is_null(value, style);
-                self.at_root = false;
+            Ev::DocStart => {
+                (self.depth, self.root_key, self.at_kind, self.root_map, self.kind_ok) = (0, false, false, false, false);
             }
-            Ev::SeqStart { .. } | Ev::Alias { .. } if self.at_root => self.not_an_object = true,
-            _ => {}
+            Ev::DocEnd => {
+                self.docs += 1;
+                self.unsure |= self.root_map && !self.kind_ok;
+            }
+            Ev::MapStart { .. } | Ev::SeqStart { .. } => {
+                if self.depth == 0 {
+                    self.root_map = matches!(ev, Ev::MapStart { .. });
+                    self.unsure |= !self.root_map;
+                    self.root_key = true;
+                } else if self.depth == 1 {
+                    // A collection as a root key, or as the value of `kind`.
+                    self.unsure |= self.root_key;
+                    if self.at_kind {
+                        self.kind_ok = false;
+                    }
+                }
+                self.depth += 1;
+            }
+            Ev::MapEnd | Ev::SeqEnd => {
+                self.depth -= 1;
+                if self.depth == 1 {
+                    self.root_key = true;
+                    self.at_kind = false;
+                }
+            }
+            Ev::Scalar { ref value, style, ref tag, .. } => match self.depth {
+                0 => self.unsure |= !manifest::is_null(value, style),
+                1 if self.root_key => {
+                    self.unsure |= tag.is_some() || (style == manifest::yaml::Style::Plain && value == "<<");
+                    self.at_kind = value == "kind";
+                    self.root_key = false;
+                }
+                1 => {
+                    if self.at_kind {
+                        self.kind_ok = !value.is_empty() && manifest::go_string(value, style, tag.as_deref());
+                    }
+                    self.at_kind = false;
+                    self.root_key = true;
+                }
+                _ => {}
+            },
+            Ev::Alias { .. } => self.unsure = true,
+            Ev::Other => {}
         }
     }
 }
@@ -399,6 +449,8 @@ fn plan_segment(
         }
     }
     let mut seen_warning: HashSet<String> = HashSet::new();
+    // Edits by byte range, with their text.
+    let mut applied: HashMap<(usize, usize), String> = HashMap::new();
     for site in scan.sites {
         let Site { doc, object, path, span, value, rule, kind, prefix, separator } = site;
         let decide = |v: &str| decide_value(rules, v, &prefix, separator, kind, object.namespace.as_deref());
@@ -441,6 +493,36 @@ fn plan_segment(
                 let src: String = span.slice(text).chars().take(60).collect();
                 (src, Decision { to: None, reason: Reason::NotAString(what) }, None)
             }
+            SiteValue::Tagged { go_value, tag } => {
+                // Go reads an image here; if the rules would rewrite it, leaving it would pull from
+                // the internet while explain and the exit status say nothing: refuse.
+                let d = decide(&go_value);
+                if let (Some(to), true) = (&d.to, rules.enabled()) {
+                    return Err(err_at(
+                        span.start(),
+                        format!("{path}: image {go_value:?} is written with the tag {tag}; Go reads it as that string and the rules rewrite it to {to:?}, but pullthrough does not rewrite tagged scalars: write the image as a plain string"),
+                    ));
+                }
+                (go_value, Decision { to: None, reason: d.reason }, None)
+            }
+        };
+        // The same bytes reached twice (an image field of an anchored collection and of its
+        // alias): one edit, and both readings must agree on it.
+        let edit = match edit {
+            Some(e) => match applied.get(&(e.span.start(), e.span.end())) {
+                Some(prev) if *prev == e.text => None,
+                Some(prev) => {
+                    return Err(err_at(
+                        span.start(),
+                        format!("{path}: this image is read at two places through an alias and would become both {prev:?} and {:?}: write the collection out instead of the alias", e.text),
+                    ));
+                }
+                None => {
+                    applied.insert((e.span.start(), e.span.end()), e.text.clone());
+                    Some(e)
+                }
+            },
+            None => None,
         };
         if let Reason::Unparseable(_) | Reason::NotAString(_) = &decision.reason {
             // Long values (a 10 KB string in an image field) are cut: the message is one line.
@@ -476,12 +558,19 @@ fn plan_segment(
                     format!("document is not a Kubernetes object ({what}); Argo CD reads every document as a mapping"),
                 ));
             }
+            // Argo CD fails the whole app on these, rewriting or not: say where.
+            Finding::GoRefuses { span, refusal } => {
+                return Err(err_at(shift(span).start(), refusal.to_string()));
+            }
             _ if !rules.enabled() => {}
-            Finding::MergeInContainer { span, path } => {
-                return Err(err_at(
-                    shift(span).start(),
-                    format!("{path}: a `<<` merge key inside a container; go-yaml v2 may let it override `image`, so pullthrough will not guess which image Argo CD reads: write the container's fields out"),
-                ));
+            Finding::SharedImage { span, .. } => {
+                let span = shift(span);
+                if applied.keys().any(|&(start, _)| start == span.start()) {
+                    return Err(err_at(
+                        span.start(),
+                        "this image is inside an anchored collection that an alias makes Go read elsewhere too, not as an image; rewriting it would change that value as well: write the collection out instead of the alias".to_string(),
+                    ));
+                }
             }
             Finding::AliasOfImage { doc, anchor, span } => {
                 if image_anchors.get(&(doc, anchor)) == Some(&true) {

@@ -21,7 +21,8 @@ fn is_manifest_fixture(rel: &str) -> bool {
         || rel.contains("/templates/")
         || name == "Chart.yaml"
         || name == "kustomization.yaml"
-        || name.starts_with("values")
+        || name.contains("values")
+        || rel.contains("/values/")
         || rel == "seed/config.yaml";
     ext_ok && !excluded
 }

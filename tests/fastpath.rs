@@ -175,7 +175,7 @@ spec:
 fn hand_written() -> Vec<(&'static str, String)> {
     let d = DEPLOY;
     let c = CRD;
-    vec![
+    let mut v = vec![
         ("plain", format!("{d}---\n{c}---\n{d}")),
         ("leading marker", format!("---\n{d}---\n{c}")),
         ("comment-only docs", format!("# head\n---\n# nothing\n---\n{d}---\n# c\n---\n")),
@@ -217,7 +217,59 @@ fn hand_written() -> Vec<(&'static str, String)> {
         ("indented root", format!("---\n  kind: Pod\n  spec: {{containers: [{{name: a, image: nginx}}]}}\n---\n{c}")),
         ("custom resource", "---\napiVersion: monitoring.coreos.com/v1\nkind: Prometheus\nmetadata: {name: p}\nspec:\n  image: quay.io/prometheus/prometheus:v3\n".into()),
         ("container args", "---\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      - name: a\n        image: x\n        args: [--acme-http01-solver-image=quay.io/jetstack/cert-manager-acmesolver:v1]\n".into()),
-    ]
+    ];
+    v.extend(key_spellings());
+    v
+}
+
+/// The keys the fast path's proofs rely on (`kind`, `apiVersion`, `items`, `metadata`, and the
+/// trigger words), written every way Go reads the same key: a later duplicate, double- and
+/// single-quoted, with escapes, as an alias, `!!binary`, a merge, an explicit `? ` key.
+fn key_spellings() -> Vec<(&'static str, String)> {
+    let c = CRD;
+    let pod = "spec:\n  containers:\n  - name: a\n    image: nginx\n";
+    let mut v: Vec<(&'static str, String)> = vec![
+        ("kind: later duplicate", format!("---\n{c}kind: Pod\n{pod}")),
+        ("kind: double-quoted duplicate", format!("---\n{c}\"kind\": Pod\n{pod}")),
+        ("kind: single-quoted duplicate", format!("---\n{c}'kind': Pod\n{pod}")),
+        ("kind: escaped duplicate", format!("---\n{c}\"\\x6bind\": Pod\n{pod}")),
+        ("kind: alias duplicate", format!("---\nk: &k kind\n{c}*k : Pod\n{pod}")),
+        ("kind: binary duplicate", format!("---\n{c}!!binary a2luZA==: Pod\n{pod}")),
+        ("kind: merge", format!("---\n{c}<<: {{kind: Pod}}\n{pod}")),
+        ("kind: explicit key", format!("---\n{c}? kind\n: Pod\n{pod}")),
+        ("kind: earlier duplicate", format!("---\nkind: Pod\n{}{pod}", c.replace("apiVersion: apiextensions.k8s.io/v1\n", ""))),
+        ("apiVersion: duplicate", format!("---\n{}apiVersion: v1\nkind: Pod\n{pod}", c.replace("kind: CustomResourceDefinition\n", ""))),
+        ("apiVersion: quoted", "---\n\"apiVersion\": v1\nkind: Pod\nspec: {containers: [{name: a, image: nginx}]}\n".into()),
+        ("items: list of any kind", format!("---\napiVersion: v1\nkind: Bundle\nitems:\n- kind: Pod\n  metadata: {{namespace: kube-system}}\n  spec: {{containers: [{{name: a, image: nginx}}]}}\n")),
+        ("items: quoted key", "---\nkind: Bundle\n\"items\": [{kind: Pod, spec: {containers: [{name: a, image: nginx}]}}]\n".into()),
+        ("items: empty", "---\nkind: Foo\nitems: []\n".into()),
+        ("items: null", "---\nkind: ConfigMapList\nitems: null\n".into()),
+        ("items: duplicate", "---\nkind: Bundle\nitems: [{kind: Pod, spec: {containers: [{name: a, image: nginx}]}}]\nitems: []\n".into()),
+        ("items: kind ending in List without items", "---\nkind: AllowList\nspec: {cidrs: [a]}\n".into()),
+        ("metadata: duplicate", format!("---\nkind: Pod\nmetadata: {{namespace: kube-system}}\nmetadata: {{name: p}}\n{pod}")),
+        ("metadata: quoted namespace", format!("---\nkind: Pod\nmetadata: {{\"namespace\": kube-system}}\n{pod}")),
+        ("metadata: merged namespace", format!("---\nkind: Pod\nmetadata:\n  <<: {{namespace: kube-system}}\n{pod}")),
+        ("trigger: binary containers", "---\nkind: Pod\nspec:\n  !!binary Y29udGFpbmVycw==: [{name: a, image: nginx}]\n".into()),
+        ("trigger: binary image", "---\nkind: Pod\nspec:\n  containers: [{name: a, !!binary aW1hZ2U=: nginx}]\n".into()),
+        ("trigger: alias of containers", "---\nkind: Pod\nspec:\n  containers: &c [{name: a, image: nginx}]\n  initContainers: *c\n".into()),
+        ("no kind", "---\napiVersion: v1\nmetadata: {name: x}\n".into()),
+        ("no kind among skipped", format!("---\n{}---\napiVersion: v1\ndata: {{a: b}}\n", DEPLOY)),
+        ("kind not a string", "---\nkind: [a]\nspec: {}\n".into()),
+        ("line separator in comment", format!("---\napiVersion: v1\nkind: Service # x\u{2028}y\n---\n{}", DEPLOY)),
+        ("line separator quoted", format!("---\napiVersion: v1\nkind: Service\nmetadata: {{annotations: {{a: \"x\u{2028}y\"}}}}\n---\n{}", DEPLOY)),
+        ("alias bomb in a skipped doc", {
+            let mut b = String::from("---\napiVersion: v1\nkind: Service\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+            for i in 1..6 {
+                b.push_str(&format!("a{i}: &a{i} [{}]\n", vec![format!("*a{}", i - 1); 10].join(", ")));
+            }
+            b
+        }),
+    ];
+    // Each also as the first document of a stream whose other pieces the fast path skips.
+    let tail = format!("---\n{c}---\napiVersion: v1\nkind: Service\n");
+    let more: Vec<(&'static str, String)> = v.iter().map(|(n, t)| (*n, format!("{t}{tail}"))).collect();
+    v.extend(more);
+    v
 }
 
 #[test]

@@ -345,14 +345,6 @@ macro_rules! refused {
 }
 
 refused! {
-    merge_key_in_container:
-"kind: Pod
-spec:
-  containers:
-  - <<: {image: nginx}
-    name: a
-" => "in.yaml:4:5: spec.containers[0].<<: a `<<` merge key inside a container; go-yaml v2 may let it override `image`, so pullthrough will not guess which image Argo CD reads: write the container's fields out";
-
     alias_reads_rewritten_image:
 "kind: Pod
 metadata:

@@ -63,11 +63,32 @@ fn three_document_stream() {
         .enumerate()
         .map(|(doc, v)| OracleDoc {
             doc,
-            json: Some(v),
+            json: Some(v.clone()),
             error: None,
+            unstructured_error: Some(format!(
+                "failed to unmarshal manifest: error unmarshaling JSON: while decoding JSON: Object 'Kind' is missing in '{}'",
+                serde_json::to_string(&v).unwrap()
+            )),
         })
         .collect();
     assert_eq!(docs, expected);
+}
+
+/// SplitYAML's second step: a document without a string `kind` is refused (Argo CD fails the
+/// app); with one it is accepted, List or not.
+#[test]
+fn unstructured_decoding_needs_a_kind() {
+    let docs = oracle::read_bytes(b"kind: Pod
+---
+kind: List
+items: [a]
+---
+kind: 1
+---
+kind: ''
+");
+    let errs: Vec<bool> = docs.iter().map(|d| d.unstructured_error.is_some()).collect();
+    assert_eq!(errs, vec![false, false, true, true], "{docs:?}");
 }
 
 #[test]

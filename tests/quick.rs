@@ -1410,6 +1410,22 @@ mod table {
         depth_limit_exact: "a:\n  b: 1\n", depth 2;
         depth_limit_flow: "a: [[x]]\n", depth 2;
 
+        // The keys the fast path's proofs and the scanner's object model rely on, spelled every
+        // way a document can spell them (issue 15): both readers must give the same events.
+        key_kind_duplicate: "kind: CustomResourceDefinition\nspec: {}\nkind: Pod\n";
+        key_kind_double_quoted: "kind: CustomResourceDefinition\n\"kind\": Pod\n";
+        key_kind_single_quoted: "kind: CustomResourceDefinition\n'kind': Pod\n";
+        key_kind_escaped: "kind: CustomResourceDefinition\n\"\\x6bind\": Pod\n\"\\u006bind\": Pod\n";
+        key_kind_explicit: "kind: A\n? kind\n: Pod\n";
+        key_kind_merge: "kind: A\n<<: {kind: Pod}\n";
+        key_kind_binary: "kind: A\n!!binary a2luZA==: Pod\n";
+        key_kind_alias: "k: &k kind\n*k : Pod\n";
+        key_api_version_quoted_duplicate: "apiVersion: v1\n\"apiVersion\": apps/v1\nkind: Deployment\n";
+        key_items_quoted_and_duplicate: "kind: Bundle\n\"items\": [{kind: Pod}]\nitems: []\n";
+        key_items_block: "kind: Bundle\nitems:\n- kind: Pod\n  metadata: {namespace: x}\n- kind: Pod\n";
+        key_metadata_duplicate_and_quoted: "kind: Pod\nmetadata: {namespace: a}\n'metadata':\n  \"namespace\": b\n  name: p\n";
+        key_image_quoted_duplicate: "kind: Pod\nspec:\n  containers:\n  - image: nginx\n    \"image\": redis\n    'image': x\n";
+
         // Minimized findings (fuzz target `quick`, the generator): rows that pin a disagreement
         // (or a hang, which the watchdog turns into an abort) the quick reader once had.
         found_single_quoted_last_line_trailing_space: "b: '\n m '";

@@ -7,20 +7,25 @@
 //! 1. **Never-touched kind.** The document's root is a block mapping whose `kind` is a
 //!    never-touched kind (CustomResourceDefinition), shown by its first lines: after the `---`
 //!    line, only blank lines, comment lines and one-line `key: plain-value` entries at column 0
-//!    up to a `kind: <Kind>` line, followed directly by another column-0 line; and no other line of
-//!    the document starts with `kind` at column 0 (so no duplicate key can override it; a key
-//!    written quoted or as `? ` makes the proof fail because such a line cannot be told apart).
+//!    up to a `kind: <Kind>` line, followed directly by another column-0 line; no other line of
+//!    the document starts with `kind` at column 0 (so no duplicate key can override it, Go keeping
+//!    the last); and every column-0 line starts like a plain key (an ASCII letter, digit or `_`),
+//!    so no root key can be written another way that Go reads as `kind`: quoted (`"kind"`), as an
+//!    alias (`*k`), `!!binary`, an explicit `? ` key, or a `<<` merge that sets it.
 //!    The scanner drops every site and finding of such a document.
 //! 2. **No trigger words.** For every field rule, some key of its path (e.g. one of
 //!    `containers`/`initContainers`/`ephemeralContainers`, or `image`) occurs nowhere in the
 //!    document's bytes, and nothing could spell a key in another way: no `\x`, `\u`, `\U` or
 //!    escaped line break (double-quoted escapes) anywhere. Keys are compared by decoded text, and
-//!    plain, single-quoted and folded text can only produce a word that is in the bytes.
+//!    plain, single-quoted and folded text can only produce a word that is in the bytes; and no
+//!    `binary` anywhere (a `!!binary` key is base64, so its word is not in the bytes). Aliases and
+//!    merge keys only repeat text that is in the document.
 //!
 //! A skipped piece still has to be counted like the scanner counts it: one document (explicit
 //! `---` start, or implicit with content), and one Kubernetes object when its root is a mapping
-//! (proved by a first content line `key: ...` at column 0). A `*List` kind would count its items,
-//! so a document with the bytes `List` anywhere is parsed. Pieces holding a second document
+//! (proved by a first content line `key: ...` at column 0). A root whose `items` is a sequence is
+//! a List to Argo CD (`Unstructured.IsList`), which counts its items, so a document with the
+//! bytes `items` anywhere is parsed. Pieces holding a second document
 //! (`...`, a `---`/`...` after a lone CR) or a directive are parsed too.
 //!
 //! The rules are data: [`Prefilter::new`] derives the trigger words from the same
@@ -57,7 +62,10 @@ pub struct Prefilter {
     rules: Vec<Vec<Vec<memmem::Finder<'static>>>>,
     /// Kinds whose documents the scanner drops entirely.
     never_touched: Vec<&'static str>,
+    /// `items`: a List's items are counted, not the List.
     list: memmem::Finder<'static>,
+    /// `binary`: a `!!binary` key spells a word not in the bytes.
+    binary: memmem::Finder<'static>,
     kind_line: memmem::Finder<'static>,
 }
 
@@ -68,7 +76,8 @@ impl Prefilter {
         let mut p = Prefilter {
             rules: Vec::new(),
             never_touched: never_touched.iter().map(|(k, _)| *k).collect(),
-            list: memmem::Finder::new("List"),
+            list: memmem::Finder::new("items"),
+            binary: memmem::Finder::new("binary"),
             kind_line: memmem::Finder::new("\nkind"),
         };
         for r in rules {
@@ -147,7 +156,7 @@ impl Prefilter {
         if self.never_touched_kind(b, content, &mut lines) {
             return Verdict::NeverTouched;
         }
-        if self.list.find(b).is_some() || escape_hazard(b) {
+        if self.list.find(b).is_some() || escape_hazard(b) || self.binary.find(b).is_some() {
             return Verdict::Scan;
         }
         let possible = self.rules.iter().any(|groups| {
@@ -186,9 +195,10 @@ impl Prefilter {
                             return false;
                         }
                     }
-                    // Exactly one column-0 line starting with `kind`.
+                    // Exactly one column-0 line starting with `kind`, and every column-0 line
+                    // starting like a plain key.
                     let at_start = usize::from(b.starts_with(b"kind"));
-                    return at_start + self.kind_line.find_iter(b).count() == 1;
+                    return at_start + self.kind_line.find_iter(b).count() == 1 && plain_keys_at_column_0(b);
                 }
             }
             match lines.next() {
@@ -291,6 +301,15 @@ fn simple_value(rest: &[u8]) -> Option<&[u8]> {
     Some(trim_ws(&v[..end]))
 }
 
+/// Every line that starts at column 0 with something other than a blank, a comment or a line
+/// break starts like a plain key (`[A-Za-z0-9_]`), as `simple_key` requires; the piece's own
+/// `---` line aside.
+fn plain_keys_at_column_0(b: &[u8]) -> bool {
+    let first = if is_doc_start(b, 0) { Vec::new() } else { vec![0] };
+    let starts = first.into_iter().chain(memchr_iter(b'\n', b).map(|p| p + 1));
+    starts.filter_map(|p| b.get(p)).all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b' ' | b'\t' | b'#' | b'\r' | b'\n'))
+}
+
 /// A double-quoted escape that could spell a letter (`\x`, `\u`, `\U`) or join two lines
 /// (`\` before a line break) might hide a trigger word.
 fn escape_hazard(b: &[u8]) -> bool {
@@ -327,7 +346,13 @@ mod tests {
         );
         assert_eq!(v("---\napiVersion: v1\nkind: Service\nspec: {}\n"), SKIP1);
         assert_eq!(v("apiVersion: v1\nkind: Service\n"), SKIP1);
-        assert_eq!(v("apiVersion: v1\nkind: ServiceList\n"), Verdict::Scan);
+        assert_eq!(v("apiVersion: v1\nkind: ServiceList\n"), SKIP1);
+        assert_eq!(v("apiVersion: v1\nkind: Bundle\nitems: []\n"), Verdict::Scan);
+        // Root keys Go may read as `kind` although no line starts with it.
+        for spelling in ["\"kind\": Pod", "'kind': Pod", "<<: {kind: Pod}", "*k : Pod", "!!binary a2luZA==: Pod", "? kind\n: Pod", "&a kind: Pod"] {
+            assert_eq!(v(&format!("{crd}{spelling}\n")), Verdict::Scan, "{spelling}");
+        }
+        assert_eq!(v("apiVersion: v1\nkind: Service\nspec:\n  !!binary Y29udGFpbmVycw==: [{image: a}]\n"), Verdict::Scan);
         assert_eq!(
             v("---\n# only a comment\n"),
             Verdict::Skip {

@@ -77,6 +77,8 @@ pub struct Events<'a> {
     max_depth: usize,
     /// Offset of a character Go's YAML reader refuses, reported before any event.
     forbidden: Option<usize>,
+    /// Offsets of NEL, LS and PS (see [`unicode_breaks`]) not yet seen inside a quoted scalar.
+    breaks: std::collections::VecDeque<usize>,
 }
 
 /// Starts reading `input`. Errors surface from the iterator, at the first bad event.
@@ -89,7 +91,27 @@ pub fn events(input: &str, limits: ParseLimits) -> Events<'_> {
     o.block_nesting_limit = limits.max_depth;
     o.flow_nesting_limit = limits.max_depth;
     let forbidden = forbidden_char(input);
-    Events { input, parser: Parser::new_from_str_with_options(input, o), done: false, max_depth: limits.max_depth, forbidden }
+    let breaks = unicode_breaks(input).into();
+    Events { input, parser: Parser::new_from_str_with_options(input, o), done: false, max_depth: limits.max_depth, forbidden, breaks }
+}
+
+/// Offsets of U+0085 (NEL), U+2028 (LS) and U+2029 (PS). go-yaml v2 (YAML 1.1) reads them as
+/// line breaks; granit-parser (YAML 1.2) reads them as ordinary characters. Inside a quoted
+/// scalar that only changes how the scalar folds, but anywhere else (plain and block scalars,
+/// comments, between tokens) it changes the structure Go sees: `containers:<LS>  - image: x` is a
+/// container list to Go and a plain string here. Such a character outside a quoted scalar is
+/// therefore an error; rewriting by a structure Go does not see could miss images it does.
+pub fn unicode_breaks(input: &str) -> Vec<usize> {
+    let b = input.as_bytes();
+    let mut out = Vec::new();
+    for i in memchr::memchr2_iter(0xc2, 0xe2, b) {
+        match b[i] {
+            0xc2 if b.get(i + 1) == Some(&0x85) => out.push(i),
+            0xe2 if b.get(i + 1) == Some(&0x80) && matches!(b.get(i + 2), Some(0xa8 | 0xa9)) => out.push(i),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// The first character Argo CD's reader refuses ("control characters are not allowed") that
@@ -118,6 +140,36 @@ fn forbidden_char(input: &str) -> Option<usize> {
     None
 }
 
+/// Where a node's text starts for the line-break check: a quoted scalar at its span; other
+/// events never hold a break, so any break before their end is outside a quoted scalar.
+fn span_start(_ev: &Event<'_>, span: &Span, quoted: bool) -> usize {
+    if quoted {
+        span.start()
+    } else {
+        span.end()
+    }
+}
+
+impl Events<'_> {
+    fn unicode_break_error(&self, at: usize) -> YamlError {
+        let (line, col) = super::line_col(self.input, at);
+        let ch = self.input[at..].chars().next().unwrap_or('\0');
+        let name = match ch {
+            '\u{85}' => "NEXT LINE",
+            '\u{2028}' => "LINE SEPARATOR",
+            _ => "PARAGRAPH SEPARATOR",
+        };
+        YamlError {
+            line,
+            col,
+            msg: format!(
+                "U+{:04X} ({name}) outside a quoted string: Go's YAML reader (Argo CD) reads it as a line break, pullthrough's reader does not, so they would not see the same manifest; write it as \\u{:04X} in a double-quoted string",
+                ch as u32, ch as u32
+            ),
+        }
+    }
+}
+
 impl<'a> Iterator for Events<'a> {
     type Item = Result<(Ev<'a>, Span), YamlError>;
 
@@ -135,7 +187,15 @@ impl<'a> Iterator for Events<'a> {
                 msg: format!("control character U+{:04X} is not allowed (Go's YAML reader, and so Argo CD, refuses it)", ch as u32),
             }));
         }
-        let (ev, span) = match self.parser.next()? {
+        let next = match self.parser.next() {
+            Some(x) => x,
+            None => {
+                // The end: a line break character no quoted scalar held is outside of all.
+                self.done = true;
+                return self.breaks.pop_front().map(|at| Err(self.unicode_break_error(at)));
+            }
+        };
+        let (ev, span) = match next {
             Ok(x) => x,
             Err(e) => {
                 self.done = true;
@@ -163,6 +223,20 @@ impl<'a> Iterator for Events<'a> {
                 msg: "parser reported a span outside the input".into(),
             }));
         };
+        if let Some(&at) = self.breaks.front() {
+            // Events come in text order: a break before this quoted scalar, or before any other
+            // node, was outside every quoted scalar.
+            let quoted = matches!(ev, Event::Scalar(_, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted, ..));
+            if at < span_start(&ev, &span, quoted) {
+                self.done = true;
+                return Some(Err(self.unicode_break_error(at)));
+            }
+            if quoted {
+                while self.breaks.front().is_some_and(|&b| b < span.end()) {
+                    self.breaks.pop_front();
+                }
+            }
+        }
         let ev = match ev {
             Event::DocumentStart(..) => Ev::DocStart,
             Event::DocumentEnd => Ev::DocEnd,

@@ -13,12 +13,14 @@ use serde_json::Value;
 
 use super::tools;
 
-/// One document as Argo CD reads it: either its JSON or a conversion error.
+/// One document as Argo CD reads it: either its JSON or a conversion error; with its JSON, the
+/// error of decoding it into an Unstructured (no `kind`, …), when Argo CD would refuse it there.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OracleDoc {
     pub doc: usize,
     pub json: Option<Value>,
     pub error: Option<String>,
+    pub unstructured_error: Option<String>,
 }
 
 /// Runs the oracle on the file at `path`.
@@ -75,7 +77,8 @@ fn parse_line(line: &str, what: &str) -> OracleDoc {
         json.is_some() != error.is_some(),
         "oracle line needs json xor error: {line}"
     );
-    OracleDoc { doc, json, error }
+    let unstructured_error = v.get("unstructured_error").and_then(Value::as_str).map(str::to_owned);
+    OracleDoc { doc, json, error, unstructured_error }
 }
 
 /// JSON paths where `a` and `b` differ, e.g. `spec.template.spec.containers[0].image`.

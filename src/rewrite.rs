@@ -300,10 +300,10 @@ fn scan_pieces(text: &str, limits: ParseLimits, fields: &FieldSet, pre: &Prefilt
 /// root key that is a merge, tagged or a collection): the full scan then reports or decides it.
 fn parse_only(text: &str, limits: ParseLimits) -> Option<usize> {
     use manifest::quick::Sink;
-    let mut counter = DocumentCounter::default();
+    let mut counter = DocumentCounter::new(text);
     if manifest::quick::read(text, limits, &mut counter).is_none() {
         // The quick reader was unsure: what it counted is thrown away, the full parser reads.
-        counter = DocumentCounter::default();
+        counter = DocumentCounter::new(text);
         for ev in manifest::yaml::events(text, limits) {
             let (ev, span) = ev.ok()?;
             counter.event(ev, span);
@@ -312,71 +312,90 @@ fn parse_only(text: &str, limits: ParseLimits) -> Option<usize> {
     (!counter.unsure).then_some(counter.docs)
 }
 
-/// Counts documents from either reader's events and checks each document's root the way the
-/// scanner would: a mapping with a `kind` Go reads as a non-empty string (the last one), or null.
-#[derive(Default)]
-struct DocumentCounter {
+/// Counts documents from either reader's events and checks each document the way the scanner
+/// would: a root mapping with a `kind` Go reads as a non-empty string (the last one), or null;
+/// nothing Go refuses in a single scalar or key ([`manifest::go_refuses_scalar`]), no collection
+/// as a key; and nothing that needs the scanner's reading to tell (aliases, tags, merge keys).
+/// Any doubt makes the caller scan the piece fully.
+struct DocumentCounter<'a> {
+    text: &'a str,
     docs: usize,
-    /// Collection nesting in the current document (0: the root node comes next).
-    depth: usize,
-    /// The root mapping expects a key (and not a value).
-    root_key: bool,
+    /// Per open collection: `Some(expect_key)` for a mapping, `None` for a sequence.
+    stack: Vec<Option<bool>>,
     /// The last root key was `kind`.
     at_kind: bool,
-    /// The root is a mapping; what its last `kind` was.
+    /// The root is a mapping, and whether its last `kind` was a string.
     root_map: bool,
     kind_ok: bool,
     unsure: bool,
 }
 
-impl<'a> manifest::quick::Sink<'a> for DocumentCounter {
-    fn event(&mut self, ev: manifest::yaml::Ev<'a>, _: Span) {
+impl<'a> DocumentCounter<'a> {
+    fn new(text: &'a str) -> Self {
+        DocumentCounter { text, docs: 0, stack: Vec::new(), at_kind: false, root_map: false, kind_ok: false, unsure: false }
+    }
+
+    /// A node just completed: its parent mapping expects the other half next.
+    fn node_done(&mut self) {
+        if let Some(Some(expect_key)) = self.stack.last_mut() {
+            *expect_key = !*expect_key;
+        }
+    }
+
+    fn in_key_position(&self) -> bool {
+        matches!(self.stack.last(), Some(Some(true)))
+    }
+}
+
+impl<'a> manifest::quick::Sink<'a> for DocumentCounter<'a> {
+    fn event(&mut self, ev: manifest::yaml::Ev<'a>, span: Span) {
         use manifest::yaml::Ev;
         match ev {
             Ev::DocStart => {
-                (self.depth, self.root_key, self.at_kind, self.root_map, self.kind_ok) = (0, false, false, false, false);
+                self.stack.clear();
+                (self.at_kind, self.root_map, self.kind_ok) = (false, false, false);
             }
             Ev::DocEnd => {
                 self.docs += 1;
                 self.unsure |= self.root_map && !self.kind_ok;
             }
             Ev::MapStart { .. } | Ev::SeqStart { .. } => {
-                if self.depth == 0 {
-                    self.root_map = matches!(ev, Ev::MapStart { .. });
-                    self.unsure |= !self.root_map;
-                    self.root_key = true;
-                } else if self.depth == 1 {
-                    // A collection as a root key, or as the value of `kind`.
-                    self.unsure |= self.root_key;
-                    if self.at_kind {
-                        self.kind_ok = false;
-                    }
+                let map = matches!(ev, Ev::MapStart { .. });
+                if self.stack.is_empty() {
+                    self.root_map = map;
+                    self.unsure |= !map;
                 }
-                self.depth += 1;
+                // A collection as a key, or as the value of the root's `kind`.
+                self.unsure |= self.in_key_position();
+                if self.stack.len() == 1 && self.at_kind {
+                    self.kind_ok = false;
+                    self.at_kind = false;
+                }
+                self.stack.push(map.then_some(true));
             }
             Ev::MapEnd | Ev::SeqEnd => {
-                self.depth -= 1;
-                if self.depth == 1 {
-                    self.root_key = true;
-                    self.at_kind = false;
-                }
+                self.stack.pop();
+                self.node_done();
             }
-            Ev::Scalar { ref value, style, ref tag, .. } => match self.depth {
-                0 => self.unsure |= !manifest::is_null(value, style),
-                1 if self.root_key => {
-                    self.unsure |= tag.is_some() || (style == manifest::yaml::Style::Plain && value == "<<");
-                    self.at_kind = value == "kind";
-                    self.root_key = false;
-                }
-                1 => {
-                    if self.at_kind {
-                        self.kind_ok = !value.is_empty() && manifest::go_string(value, style, tag.as_deref());
+            Ev::Scalar { ref value, style, ref tag, .. } => {
+                let key = self.in_key_position();
+                self.unsure |= tag.is_some() || manifest::go_refuses_scalar(self.text, value, style, None, span, key).is_some();
+                match (self.stack.len(), key) {
+                    (0, _) => self.unsure |= !manifest::is_null(value, style),
+                    (1, true) => {
+                        self.unsure |= style == manifest::yaml::Style::Plain && value == "<<";
+                        self.at_kind = value == "kind";
                     }
-                    self.at_kind = false;
-                    self.root_key = true;
+                    (1, false) => {
+                        if self.at_kind {
+                            self.kind_ok = !value.is_empty() && manifest::go_string(value, style, None);
+                        }
+                        self.at_kind = false;
+                    }
+                    _ => {}
                 }
-                _ => {}
-            },
+                self.node_done();
+            }
             Ev::Alias { .. } => self.unsure = true,
             Ev::Other => {}
         }

@@ -224,7 +224,98 @@ refused! {
         "in.yaml:2:3: a mapping or sequence used as a mapping key; Go's YAML-to-JSON conversion (and so Argo CD) refuses it";
     binary_key_that_is_not_base64:
         "kind: Pod\n!!binary x-y: 1\n" =>
-        "in.yaml:2:10: `!!binary` key is not valid base64; Go's YAML reader (and so Argo CD) refuses it";
+        "in.yaml:2:10: `!!binary` value is not valid base64; Go's YAML reader (and so Argo CD) refuses it";
+    slash_escape:
+        "kind: Pod\nmetadata: {annotations: {a: \"x\\/y\"}}\n" =>
+        "in.yaml:2:29: the escape \\/ is YAML 1.2 only; Go's YAML 1.1 reader (and so Argo CD) refuses it (found unknown escape character): write / unescaped";
+    null_key:
+        "kind: Pod\nmetadata:\n  labels: {~: x}\n" =>
+        "in.yaml:3:12: a null mapping key; Go's YAML-to-JSON conversion (and so Argo CD) refuses it";
+    value_that_does_not_fit_its_tag:
+        "kind: Pod\nspec: {replicas: !!int three}\n" =>
+        "in.yaml:2:24: the value does not fit its tag; Go's YAML reader (and so Argo CD) refuses it (cannot decode … as …)";
+    infinite_number:
+        "kind: Pod\nspec: {ratio: .inf}\n" =>
+        "in.yaml:2:15: an infinite or NaN number; Go's YAML-to-JSON conversion (and so Argo CD) refuses it (json: unsupported value)";
+    directive:
+        "%YAML 1.1\n---\nkind: Pod\n" =>
+        "in.yaml:1:1: a `%` directive: Argo CD splits the stream at `---` lines, which leaves the directive in a document of its own that Go's YAML reader refuses; remove it";
+}
+
+/// Accepted by pullthrough exactly when Go accepts (issue 18): odd inputs from the YAML 1.1/1.2
+/// and JSON corners, each read by the real binary and by the oracle. The only differences are
+/// the documented ones: nesting beyond `limits.maxDepth` (pullthrough's limit, configurable), and
+/// a byte-order mark inside the stream (granit-parser refuses it; go-yaml v2 skips it).
+#[test]
+fn accepted_exactly_when_go_accepts() {
+    let cases: &[(&str, &str)] = &[
+        ("slash escape", "kind: Pod\na: \"x\\/y\"\n"),
+        ("e escape", "kind: Pod\na: \"x\\ey\"\n"),
+        ("N L P escapes", "kind: Pod\na: \"x\\N\\L\\Py\"\n"),
+        ("flow trailing comma", "kind: Pod\na: [x, y,]\n"),
+        ("yaml directive", "%YAML 1.2\n---\nkind: Pod\n"),
+        ("tag directive", "%TAG !e! tag:example.com,2000:\n---\nkind: Pod\na: !e!x y\n"),
+        ("json key without space", "kind: Pod\na: {\"x\":1}\n"),
+        ("set tag", "kind: Pod\na: !!set {x, y}\n"),
+        ("omap tag", "kind: Pod\na: !!omap [{x: 1}]\n"),
+        ("long implicit key", &format!("kind: Pod\n{}: v\n", "k".repeat(1100))),
+        ("tab separation", "kind: Pod\na:\tb\n"),
+        ("anchor redefined", "kind: Pod\na: &x 1\nb: &x 2\nc: *x\n"),
+        ("empty key", "kind: Pod\n: v\n"),
+        ("null key", "kind: Pod\n~: v\n"),
+        ("float key", "kind: Pod\n1.5: v\n"),
+        ("bool key", "kind: Pod\nyes: v\n"),
+        ("sequence as flow key", "kind: Pod\na: {[x]: 1}\n"),
+        ("timestamp", "kind: Pod\na: 2001-12-14t21:59:43.10-05:00\n"),
+        ("binary value", "kind: Pod\na: !!binary aGk=\n"),
+        ("binary over lines", "kind: Pod\na: !!binary |\n  aGk=\n"),
+        ("bad binary value", "kind: Pod\na: !!binary \"!!\"\n"),
+        ("bad int tag", "kind: Pod\na: !!int abc\n"),
+        ("float tag on int", "kind: Pod\na: !!float 1\n"),
+        ("int tag on float", "kind: Pod\na: !!int 1.0\n"),
+        ("bad bool tag", "kind: Pod\na: !!bool maybe\n"),
+        ("bad null tag", "kind: Pod\na: !!null x\n"),
+        ("timestamp tag", "kind: Pod\na: !!timestamp 2001-12-14\n"),
+        ("bad timestamp tag", "kind: Pod\na: !!timestamp x\n"),
+        ("map tag on sequence", "kind: Pod\na: !!map [x]\n"),
+        ("str tag on mapping", "kind: Pod\na: !!str {x: 1}\n"),
+        ("verbatim tag", "kind: Pod\na: !<tag:yaml.org,2002:str> x\n"),
+        ("local tag on mapping", "kind: Pod\na: !foo {x: 1}\n"),
+        ("huge int", "kind: Pod\na: 123456789012345678901234567890\n"),
+        ("inf", "kind: Pod\na: .inf\n"),
+        ("negative inf", "kind: Pod\na: -.Inf\n"),
+        ("nan", "kind: Pod\na: .NaN\n"),
+        ("inf key", "kind: Pod\n.inf: x\n"),
+        ("octal key", "kind: Pod\n0644: v\n"),
+        ("str-tagged merge key", "kind: Pod\n!!str <<: {a: 1}\n"),
+        ("document end then content", "kind: Pod\n...\nkind: Svc\n"),
+        ("colon in plain", "kind: Pod\na: x:y\n"),
+        ("reserved at", "kind: Pod\na: @x\n"),
+        ("reserved backtick", "kind: Pod\na: `x\n"),
+        ("anchor on key", "kind: Pod\n&a b: c\nd: *a\n"),
+        ("alias of a mapping as key", "kind: Pod\na: &m {x: 1}\n? *m\n: 2\n"),
+        ("block indent indicator", "kind: Pod\na: |2\n   x\n"),
+        ("surrogate escape", "kind: Pod\na: \"\\ud800\"\n"),
+        ("duplicate keys", "kind: Pod\na: 1\na: 2\n"),
+        ("empty flow entries", "kind: Pod\na: [,]\n"),
+        ("no kind", "apiVersion: v1\n"),
+        ("kind null", "kind:\n"),
+        ("list item scalar", "kind: List\nitems: [a]\n"),
+    ];
+    for (name, input) in cases {
+        let out = run("validated", input);
+        let go = oracle::read_bytes(input.as_bytes());
+        let go_ok = go.iter().all(|d| d.error.is_none() && d.unstructured_error.is_none());
+        // Argo CD's List flattening refuses an item that is not a mapping, after the oracle's step.
+        let go_ok = go_ok && !(*name == "list item scalar");
+        assert_eq!(
+            out.status.success(),
+            go_ok,
+            "{name}: pullthrough {} ({}), Go {go:?}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
 }
 
 /// Go refuses each refused input too (where the refusal is Go's), and reads each rewritten input:

@@ -6,14 +6,16 @@
 //! 3. a second rewrite of the output changes nothing (idempotence);
 //! 4. only image scalars differ: the output is the input with exactly the plan records' edits
 //!    spliced in, each edit replacing the span of the image field its record names, and the
-//!    second run reads back, at every edited field, the value the first run decided.
+//!    second run reads back, at every edited field, the value the first run decided;
+//! 5. the default plan (fast path: prefilter, quick reader, skip proofs) and the full parse
+//!    agree exactly: the same records, counts and warnings, or the same error.
 #![no_main]
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use pullthrough::rewrite::{self, Input, Options, Plan};
+use pullthrough::rewrite::{self, Input, Options, Plan, Strategy};
 use pullthrough::rules::Rules;
 use pullthrough::settings::{Limits, RewriteSettings, RuleSetting};
 
@@ -59,6 +61,18 @@ fn run(text: &str) -> Option<(Vec<Input>, Plan)> {
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
+    // 5. Fast path and full parse agree.
+    if let Ok(input) = Input::from_bytes("fuzz", text.as_bytes().to_vec(), &Limits::default()) {
+        let inputs = [input];
+        let fast = rewrite::plan(&inputs, rules(), &opts());
+        let full = rewrite::plan_with(&inputs, rules(), &opts(), Strategy::Full);
+        let show = |p: &Result<Plan, rewrite::RewriteError>| match p {
+            Ok(p) => format!("{:?} {} {} {:?}", p.records, p.documents, p.objects, p.warnings),
+            Err(e) => format!("error {e}"),
+        };
+        let (a, b) = (show(&fast), show(&full));
+        assert!(a == b, "fast path and full parse disagree\nfast: {a}\nfull: {b}");
+    }
     let Some((inputs, plan)) = run(text) else { return };
     let out = rewrite::apply(&inputs, &plan).expect("a planned rewrite applies");
 

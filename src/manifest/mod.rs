@@ -133,8 +133,16 @@ pub enum GoRefusal {
     CollectionKey,
     /// `<<` whose value is not a mapping or a sequence of mappings.
     MergeOfNonMapping,
-    /// A `!!binary` key that is not base64.
+    /// A `!!binary` scalar that is not base64.
     BadBinary,
+    /// A null mapping key (no JSON key for it).
+    NullKey,
+    /// A scalar whose value does not fit its core tag (`!!int abc`).
+    BadTaggedValue,
+    /// An infinite or NaN float (no JSON number for it).
+    NotAJsonNumber,
+    /// The escape `\/` in a double-quoted string (YAML 1.2 has it, go-yaml v2 does not).
+    UnknownEscape,
     /// go-yaml v2's alias-bomb guard (`document contains excessive aliasing`).
     ExcessiveAliasing,
     /// An alias inside the node its anchor names (`anchor ... value contains itself`).
@@ -150,7 +158,11 @@ impl std::fmt::Display for GoRefusal {
             GoRefusal::ListItemNotAnObject => "an item of this List's `items` is not a mapping; Argo CD refuses it (items member is not an object)",
             GoRefusal::CollectionKey => "a mapping or sequence used as a mapping key; Go's YAML-to-JSON conversion (and so Argo CD) refuses it",
             GoRefusal::MergeOfNonMapping => "`<<` merges something that is not a mapping; Go's YAML reader (and so Argo CD) refuses it (map merge requires map or sequence of maps as the value)",
-            GoRefusal::BadBinary => "`!!binary` key is not valid base64; Go's YAML reader (and so Argo CD) refuses it",
+            GoRefusal::BadBinary => "`!!binary` value is not valid base64; Go's YAML reader (and so Argo CD) refuses it",
+            GoRefusal::NullKey => "a null mapping key; Go's YAML-to-JSON conversion (and so Argo CD) refuses it",
+            GoRefusal::BadTaggedValue => "the value does not fit its tag; Go's YAML reader (and so Argo CD) refuses it (cannot decode … as …)",
+            GoRefusal::NotAJsonNumber => "an infinite or NaN number; Go's YAML-to-JSON conversion (and so Argo CD) refuses it (json: unsupported value)",
+            GoRefusal::UnknownEscape => "the escape \\/ is YAML 1.2 only; Go's YAML 1.1 reader (and so Argo CD) refuses it (found unknown escape character): write / unescaped",
             GoRefusal::ExcessiveAliasing => "document contains excessive aliasing; Go's YAML reader (and so Argo CD) refuses it",
             GoRefusal::AnchorContainsItself => "an alias inside the node its anchor names; Go's YAML reader (and so Argo CD) refuses it (anchor value contains itself)",
             GoRefusal::AliasNesting => "aliases nest deeper than 64 levels; pullthrough does not follow them",
@@ -176,7 +188,7 @@ pub struct Scan {
 /// Fails on the first YAML syntax error, with its line and column: the whole stream is checked
 /// before anything is written, so bad input never produces partial output.
 pub fn scan(input: &str, limits: ParseLimits, fields: &FieldSet) -> Result<Scan, YamlError> {
-    let mut scanner = Scanner::new(BUILTIN, fields);
+    let mut scanner = Scanner::new(input, BUILTIN, fields);
     for ev in yaml::events(input, limits) {
         let (ev, span) = ev?;
         scanner.event(ev, span);
@@ -187,7 +199,7 @@ pub fn scan(input: &str, limits: ParseLimits, fields: &FieldSet) -> Result<Scan,
 /// [`scan`], reading the events with the [`quick`] reader when it is sure of them; `None`
 /// when it is not, and the caller decides whether to run [`scan`] (the full parser).
 pub fn scan_quick(input: &str, limits: ParseLimits, fields: &FieldSet) -> Option<Scan> {
-    let mut scanner = Scanner::new(BUILTIN, fields);
+    let mut scanner = Scanner::new(input, BUILTIN, fields);
     quick::read(input, limits, &mut scanner)?;
     Some(scanner.finish())
 }
@@ -196,6 +208,11 @@ impl<'a> quick::Sink<'a> for Scanner<'a, '_> {
     fn event(&mut self, ev: Ev<'a>, span: Span) {
         Scanner::event(self, ev, span);
     }
+}
+
+/// What Go refuses in this one scalar (see [`GoRefusal`]), if anything; `key`: it is a mapping key.
+pub fn go_refuses_scalar(text: &str, value: &str, style: Style, tag: Option<&str>, span: Span, key: bool) -> Option<GoRefusal> {
+    scanner::go_refuses_scalar(text, value, style, tag, span, key)
 }
 
 /// Whether Go reads this scalar (with its tag, if one was written) as a string.

@@ -311,9 +311,10 @@ fn plain_keys_at_column_0(b: &[u8]) -> bool {
 }
 
 /// A double-quoted escape that could spell a letter (`\x`, `\u`, `\U`) or join two lines
-/// (`\` before a line break) might hide a trigger word.
+/// (`\` before a line break) might hide a trigger word; `\/` is refused by Go (the scanner
+/// reports it).
 fn escape_hazard(b: &[u8]) -> bool {
-    memchr_iter(b'\\', b).any(|p| matches!(b.get(p + 1), Some(b'x' | b'u' | b'U' | b'\n' | b'\r')))
+    memchr_iter(b'\\', b).any(|p| matches!(b.get(p + 1), Some(b'x' | b'u' | b'U' | b'\n' | b'\r' | b'/')))
 }
 
 #[cfg(test)]

@@ -209,6 +209,8 @@ struct Doc<'a> {
 }
 
 pub(super) struct Scanner<'a, 'f> {
+    /// The text the events were read from (escapes are checked in the source bytes).
+    text: &'a str,
     rules: &'static [FieldRule],
     fields: &'f FieldSet,
     frames: Vec<Frame<'a>>,
@@ -225,8 +227,9 @@ pub(super) struct Scanner<'a, 'f> {
 }
 
 impl<'a, 'f> Scanner<'a, 'f> {
-    pub(super) fn new(rules: &'static [FieldRule], fields: &'f FieldSet) -> Self {
+    pub(super) fn new(text: &'a str, rules: &'static [FieldRule], fields: &'f FieldSet) -> Self {
         Scanner {
+            text,
             rules,
             fields,
             frames: Vec::new(),
@@ -366,6 +369,9 @@ impl<'a, 'f> Scanner<'a, 'f> {
                 self.not_a_list_item(span, true);
                 if !self.in_key_position() {
                     self.root_items_value(if is_null(&value, style) && tag.is_none() { Items::Null } else { Items::Other });
+                }
+                if let Some(r) = go_refuses_scalar(self.text, &value, style, tag.as_deref(), span, self.in_key_position()) {
+                    self.refuse(span, r);
                 }
                 self.scalar(value, style, anchor, tag, span);
                 self.advance();
@@ -1069,13 +1075,82 @@ impl<'a, 'f> Scanner<'a, 'f> {
     }
 }
 
+/// What go-yaml v2 or the JSON conversion after it refuses in a single scalar: a null key (no
+/// JSON key for it), a value that does not fit its core tag (`!!int abc`), invalid `!!binary`,
+/// an infinite or NaN float (no JSON number for it), a `\/` escape (YAML 1.2 only).
+pub(super) fn go_refuses_scalar(text: &str, value: &str, style: Style, tag: Option<&str>, span: Span, key: bool) -> Option<GoRefusal> {
+    use crate::splice::yaml11::{resolve_plain, Resolved};
+    if style == Style::DoubleQuoted && has_slash_escape(span.slice(text)) {
+        return Some(GoRefusal::UnknownEscape);
+    }
+    let resolved = match tag {
+        None if style == Style::Plain => resolve_plain(value),
+        None => Resolved::Str,
+        Some(t) => {
+            let Some(core) = t.strip_prefix(CORE_TAG_PREFIX) else { return None };
+            let r = resolve_plain(value);
+            let fits = match core {
+                "int" => r == Resolved::Int,
+                "float" => matches!(r, Resolved::Int | Resolved::Float),
+                "bool" => r == Resolved::Bool,
+                "null" => r == Resolved::Null,
+                "timestamp" => r == Resolved::Timestamp,
+                "binary" => decode_binary(value).is_some(),
+                _ => true,
+            };
+            if !fits {
+                return Some(if core == "binary" { GoRefusal::BadBinary } else { GoRefusal::BadTaggedValue });
+            }
+            match core {
+                "null" => Resolved::Null,
+                "float" if r == Resolved::Float => Resolved::Float,
+                _ => Resolved::Str,
+            }
+        }
+    };
+    if key {
+        return (resolved == Resolved::Null).then_some(GoRefusal::NullKey);
+    }
+    (resolved == Resolved::Float && is_inf_or_nan(value)).then_some(GoRefusal::NotAJsonNumber)
+}
+
+/// `.inf`, `-.Inf`, `.NaN` … (YAML 1.1 spellings; Go's JSON encoder has no value for them).
+fn is_inf_or_nan(value: &str) -> bool {
+    let v = value.trim_start_matches(['+', '-']).to_ascii_lowercase();
+    v == ".inf" || v == ".nan"
+}
+
+/// A double-quoted scalar's source holds the escape `\/`, which YAML 1.2 has and go-yaml v2's
+/// YAML 1.1 scanner refuses ("found unknown escape character").
+fn has_slash_escape(src: &str) -> bool {
+    let b = src.as_bytes();
+    let mut i = 0;
+    while let Some(p) = memchr::memchr(b'\\', &b[i..]) {
+        let at = i + p;
+        if b.get(at + 1) == Some(&b'/') {
+            return true;
+        }
+        i = at + 2;
+        if i >= b.len() {
+            break;
+        }
+    }
+    false
+}
+
+/// Go's `base64.StdEncoding.DecodeString`, which skips line breaks.
+fn decode_binary(value: &str) -> Option<Vec<u8>> {
+    let clean: String = value.chars().filter(|c| *c != '\r' && *c != '\n').collect();
+    base64::engine::general_purpose::STANDARD.decode(clean.as_bytes()).ok()
+}
+
 /// A mapping key as Go decodes it: `!!binary` keys are base64-decoded; every other key is its
 /// scalar value (custom tags do not change the text go-yaml v2 yields).
 fn key_text<'a>(value: Cow<'a, str>, tag: Option<&str>) -> Result<Cow<'a, str>, GoRefusal> {
     if tag != Some(BINARY_TAG) {
         return Ok(value);
     }
-    let bytes = base64::engine::general_purpose::STANDARD.decode(value.as_bytes()).map_err(|_| GoRefusal::BadBinary)?;
+    let bytes = decode_binary(&value).ok_or(GoRefusal::BadBinary)?;
     // Go turns the bytes into a string as they are; a key that is not UTF-8 can match nothing.
     Ok(Cow::Owned(String::from_utf8_lossy(&bytes).into_owned()))
 }
@@ -1102,9 +1177,9 @@ fn site_value(value: &str, style: Style, in_flow: bool, anchor: usize, tag: Opti
             Some(what) => SiteValue::NotString(what),
             None => SiteValue::Scalar { value: value.to_string(), style, in_flow, anchor, tag: tag.map(str::to_string) },
         },
-        Some(BINARY_TAG) => match base64::engine::general_purpose::STANDARD.decode(value.as_bytes()) {
-            Ok(bytes) => SiteValue::Tagged { go_value: String::from_utf8_lossy(&bytes).into_owned(), tag: "!!binary".into() },
-            Err(_) => SiteValue::NotString("a !!binary scalar that is not base64"),
+        Some(BINARY_TAG) => match decode_binary(value) {
+            Some(bytes) => SiteValue::Tagged { go_value: String::from_utf8_lossy(&bytes).into_owned(), tag: "!!binary".into() },
+            None => SiteValue::NotString("a !!binary scalar that is not base64"),
         },
         Some(t) if t.starts_with(CORE_TAG_PREFIX) => SiteValue::NotString("a scalar with a non-string tag"),
         // go-yaml v2 yields a custom-tagged scalar's text as the string.

@@ -79,6 +79,9 @@ pub struct Events<'a> {
     forbidden: Option<usize>,
     /// Offsets of NEL, LS and PS (see [`unicode_breaks`]) not yet seen inside a quoted scalar.
     breaks: std::collections::VecDeque<usize>,
+    /// Where the last event's text ended (directives lie between a document end and the next
+    /// document's start).
+    last_end: usize,
 }
 
 /// Starts reading `input`. Errors surface from the iterator, at the first bad event.
@@ -92,7 +95,7 @@ pub fn events(input: &str, limits: ParseLimits) -> Events<'_> {
     o.flow_nesting_limit = limits.max_depth;
     let forbidden = forbidden_char(input);
     let breaks = unicode_breaks(input).into();
-    Events { input, parser: Parser::new_from_str_with_options(input, o), done: false, max_depth: limits.max_depth, forbidden, breaks }
+    Events { input, parser: Parser::new_from_str_with_options(input, o), done: false, max_depth: limits.max_depth, forbidden, breaks, last_end: 0 }
 }
 
 /// Offsets of U+0085 (NEL), U+2028 (LS) and U+2029 (PS). go-yaml v2 (YAML 1.1) reads them as
@@ -136,6 +139,21 @@ fn forbidden_char(input: &str) -> Option<usize> {
             return Some(i);
         }
         i += 1;
+    }
+    None
+}
+
+/// The offset of a line starting with `%` in `input[from..to]`: between two documents only
+/// comments, blank lines, `...`/`---` markers and directives can stand, so such a line is a
+/// directive.
+fn directive_before(input: &str, from: usize, to: usize) -> Option<usize> {
+    let region = input.get(from..to.max(from))?;
+    let mut offset = from;
+    for line in region.split_inclusive('\n') {
+        if line.starts_with('%') && (offset == 0 || input.as_bytes()[offset - 1] == b'\n') {
+            return Some(offset);
+        }
+        offset += line.len();
     }
     None
 }
@@ -237,6 +255,18 @@ impl<'a> Iterator for Events<'a> {
                 }
             }
         }
+        if matches!(ev, Event::DocumentStart(..)) {
+            if let Some(at) = directive_before(self.input, self.last_end, span.start()) {
+                self.done = true;
+                let (line, col) = super::line_col(self.input, at);
+                return Some(Err(YamlError {
+                    line,
+                    col,
+                    msg: "a `%` directive: Argo CD splits the stream at `---` lines, which leaves the directive in a document of its own that Go's YAML reader refuses; remove it".into(),
+                }));
+            }
+        }
+        self.last_end = self.last_end.max(span.end());
         let ev = match ev {
             Event::DocumentStart(..) => Ev::DocStart,
             Event::DocumentEnd => Ev::DocEnd,

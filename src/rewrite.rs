@@ -208,6 +208,17 @@ pub fn plan_with(inputs: &[Input], rules: &Rules, opts: &Options, strategy: Stra
     });
     for (i, input) in inputs.iter().enumerate() {
         let text = input.text.as_str();
+        let markers = split::markers(text);
+        if markers > opts.limits.max_documents {
+            return Err(RewriteError::at(
+                &input.name,
+                None,
+                format!(
+                    "{markers} documents, over the limit of {} (raise limits.maxDocuments in the config)",
+                    opts.limits.max_documents
+                ),
+            ));
+        }
         for seg in segments(text) {
             let seg_text = &text[seg.clone()];
             let fast = prefilter.as_ref().and_then(|p| scan_pieces(seg_text, limits, rules.fields(), p, strategy == Strategy::FastValidated));
@@ -233,65 +244,66 @@ pub fn plan_with(inputs: &[Input], rules: &Rules, opts: &Options, strategy: Stra
     Ok(plan)
 }
 
-/// One piece's outcome in the fast path.
-enum Piece {
-    Skipped { documents: usize, objects: usize },
-    Scanned(manifest::Scan),
-}
-
 /// The fast path for one segment: the same [`manifest::Scan`] the full parse gives, assembled
 /// from its pieces, or `None` when the text cannot be split safely or any piece fails (the
 /// caller then parses the segment whole, which reports the first error in stream order).
+/// Pieces are worked on in batches of [`BATCH_BYTES`], each batch giving one scan, so memory
+/// grows with the images found, not with the number of documents.
 fn scan_pieces(text: &str, limits: ParseLimits, fields: &FieldSet, pre: &Prefilter, validate_all: bool) -> Option<manifest::Scan> {
-    let pieces = split::pieces(text)?;
-    let one = |i: usize| -> Option<Piece> {
-        let t = &text[pieces[i].clone()];
+    let batches = split::batches(text, BATCH_BYTES)?;
+    let one_piece = |t: &str| -> Option<manifest::Scan> {
         let (documents, objects, check) = match pre.check(t) {
             Verdict::Skip { documents, objects } => (documents, objects, true),
             Verdict::NeverTouched => (1, 1, validate_all),
             Verdict::Scan => {
-                let scan = manifest::scan_quick(t, limits, fields).or_else(|| manifest::scan(t, limits, fields).ok());
-                return scan.map(Piece::Scanned);
+                return manifest::scan_quick(t, limits, fields).or_else(|| manifest::scan(t, limits, fields).ok());
             }
         };
         // The bare parser must agree on the document count, too.
         if check && parse_only(t, limits)? != documents {
             return None;
         }
-        Some(Piece::Skipped { documents, objects })
+        Some(manifest::Scan { documents, objects, ..manifest::Scan::default() })
     };
-    let results = in_parallel(pieces.len(), text.len(), one)?;
-    let mut out = manifest::Scan::default();
-    let shift = |s: Span, off: usize| Span::within(s.start() + off, s.end() + off, text).expect("piece span");
-    for (range, piece) in pieces.iter().zip(results) {
-        match piece {
-            Piece::Skipped { documents, objects } => {
-                out.documents += documents;
-                out.objects += objects;
-            }
-            Piece::Scanned(scan) => {
-                let (off, doc_base) = (range.start, out.documents);
-                for mut site in scan.sites {
-                    site.doc += doc_base;
-                    site.span = shift(site.span, off);
-                    out.sites.push(site);
-                }
-                for f in scan.findings {
-                    out.findings.push(match f {
-                        Finding::AliasOfImage { doc, anchor, span } => {
-                            Finding::AliasOfImage { doc: doc + doc_base, anchor, span: shift(span, off) }
-                        }
-                        Finding::SharedImage { doc, span } => Finding::SharedImage { doc: doc + doc_base, span: shift(span, off) },
-                        Finding::NotAnObject { span, what } => Finding::NotAnObject { span: shift(span, off), what },
-                        Finding::GoRefuses { span, refusal } => Finding::GoRefuses { span: shift(span, off), refusal },
-                    });
-                }
-                out.documents += scan.documents;
-                out.objects += scan.objects;
-            }
+    let one_batch = |i: usize| -> Option<manifest::Scan> {
+        let bt = &text[batches[i].clone()];
+        let mut out = manifest::Scan::default();
+        for r in split::pieces(bt)? {
+            let start = r.start;
+            append(&mut out, one_piece(&bt[r])?, start, bt);
         }
+        Some(out)
+    };
+    let results = in_parallel(batches.len(), text.len(), one_batch)?;
+    let mut out = manifest::Scan::default();
+    for (range, scan) in batches.iter().zip(results) {
+        append(&mut out, scan, range.start, text);
     }
     Some(out)
+}
+
+/// Bytes of pieces handed to a worker at once (see [`scan_pieces`]).
+const BATCH_BYTES: usize = 256 << 10;
+
+/// Adds `scan` of the text at `off` in `text` to `out`: its spans and document numbers shifted.
+fn append(out: &mut manifest::Scan, scan: manifest::Scan, off: usize, text: &str) {
+    let shift = |s: Span| Span::within(s.start() + off, s.end() + off, text).expect("piece span");
+    let doc_base = out.documents;
+    for mut site in scan.sites {
+        site.doc += doc_base;
+        site.span = shift(site.span);
+        out.sites.push(site);
+    }
+    for f in scan.findings {
+        out.findings.push(match f {
+            Finding::AliasOfImage { doc, anchor, span } => Finding::AliasOfImage { doc: doc + doc_base, anchor, span: shift(span) },
+            Finding::SharedImage { doc, span } => Finding::SharedImage { doc: doc + doc_base, span: shift(span) },
+            Finding::NotAnObject { span, what } => Finding::NotAnObject { span: shift(span), what },
+            Finding::GoRefuses { span, refusal } => Finding::GoRefuses { span: shift(span), refusal },
+        });
+    }
+    out.documents += scan.documents;
+    out.objects += scan.objects;
 }
 
 /// The number of documents in `text` by the bare parser, or `None` on a syntax error.

@@ -197,6 +197,9 @@ pub fn load_config(path: Option<&Path>, s: &mut RewriteSettings, limits: &mut Li
                 if let Some(v) = l.max_depth {
                     limits.max_depth = v;
                 }
+                if let Some(v) = l.max_documents {
+                    limits.max_documents = v;
+                }
             }
             Ok((Vec::new(), Some(c)))
         }

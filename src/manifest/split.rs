@@ -40,6 +40,21 @@ pub fn is_doc_start(text: &[u8], at: usize) -> bool {
 /// a `---` marker; the first piece is the text up to the first cut (it may be only comments,
 /// or start with a marker itself, after a BOM if there is one). Empty text is one empty piece.
 pub fn pieces(text: &str) -> Option<Vec<Range<usize>>> {
+    batches(text, 0)
+}
+
+/// The number of document-start markers (`---` lines at column 0) in `text`.
+pub fn markers(text: &str) -> usize {
+    let b = text.as_bytes();
+    let first = usize::from(is_doc_start(b.strip_prefix("\u{feff}".as_bytes()).unwrap_or(b), 0));
+    first + memmem::find_iter(b, b"\n---").filter(|&p| marker_end(&b[p + 4..])).count()
+}
+
+/// Like [`pieces`], but consecutive pieces are grouped into batches of at least `min_bytes`
+/// (the last may be smaller): each batch is a run of whole pieces, which [`pieces`] of the
+/// batch's text gives back. Work is handed out by batch so that a stream of millions of tiny
+/// documents costs memory per batch, not per document.
+pub fn batches(text: &str, min_bytes: usize) -> Option<Vec<Range<usize>>> {
     let b = text.as_bytes();
     if b.first() == Some(&b'%') || memmem::find(b, b"\n%").is_some() {
         return None;
@@ -53,7 +68,7 @@ pub fn pieces(text: &str) -> Option<Vec<Range<usize>>> {
     let mut out = Vec::new();
     let mut prev = 0;
     for p in memmem::find_iter(b, b"\n---") {
-        if marker_end(&b[p + 4..]) {
+        if marker_end(&b[p + 4..]) && p + 1 - prev >= min_bytes.max(1) {
             out.push(prev..p + 1);
             prev = p + 1;
         }
@@ -93,5 +108,18 @@ mod tests {
         assert!(pieces("%YAML 1.2\n---\na: 1\n").is_none());
         assert!(pieces("a: 1\n...\n%YAML 1.2\n---\n").is_none());
         assert!(pieces("a: 1\n---\n\u{feff}b: 2\n").is_none());
+    }
+
+    #[test]
+    fn batches_are_runs_of_whole_pieces() {
+        let t = "a: 1\n---\nb: 2\n---\nc: 3\n---\nd: 4\n";
+        let b: Vec<&str> = batches(t, 10).unwrap().into_iter().map(|r| &t[r]).collect();
+        assert_eq!(b, ["a: 1\n---\nb: 2\n", "---\nc: 3\n---\nd: 4\n"]);
+        for batch in b {
+            let again: String = pieces(batch).unwrap().into_iter().map(|r| &batch[r]).collect();
+            assert_eq!(again, batch);
+        }
+        assert_eq!(batches(t, 0), pieces(t));
+        assert_eq!(batches(t, 1000).unwrap(), [0..t.len()]);
     }
 }

@@ -126,6 +126,8 @@ pub struct LimitsConfig {
     pub max_input_bytes: Option<u64>,
     /// Deepest collection nesting accepted (default 255).
     pub max_depth: Option<usize>,
+    /// Most documents in one manifest stream (default 200,000).
+    pub max_documents: Option<usize>,
     /// Largest compiled size of one regex rule (default 1 MiB).
     pub max_regex_bytes: Option<usize>,
 }

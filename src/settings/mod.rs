@@ -100,12 +100,16 @@ impl Default for RewriteSettings {
 pub struct Limits {
     pub max_input_bytes: u64,
     pub max_depth: usize,
+    /// Most document markers (`---` lines) in one input: each document costs memory of its own
+    /// while a stream is planned, and no Argo CD app holds this many objects (its 100 MiB gRPC
+    /// cap is reached well before).
+    pub max_documents: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         // Above Argo CD's 100 MiB gRPC message cap: anything larger could not reach Argo CD anyway.
-        Limits { max_input_bytes: 128 << 20, max_depth: 255 }
+        Limits { max_input_bytes: 128 << 20, max_depth: 255, max_documents: 200_000 }
     }
 }
 

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use crate::manifest::fields::{FieldSet, ValueKind, BUILTIN, NEVER_TOUCHED_KINDS};
+use crate::manifest::fields::{FieldSet, ValueFormat, ValueKind, BUILTIN, NEVER_TOUCHED_KINDS};
 use crate::manifest::yaml::{ParseLimits, Style};
 use crate::manifest::{self, Finding, Object, Site, SiteValue, Span};
 use crate::rules::{Decision, Reason, Rules};
@@ -483,8 +483,8 @@ fn plan_segment(
     // Edits by byte range, with their text.
     let mut applied: HashMap<(usize, usize), String> = HashMap::new();
     for site in scan.sites {
-        let Site { doc, object, path, span, value, rule, kind, prefix, separator } = site;
-        let decide = |v: &str| decide_value(rules, v, &prefix, separator, kind, object.namespace.as_deref());
+        let Site { doc, object, path, span, value, rule, kind, prefix, format } = site;
+        let decide = |v: &str| decide_value(rules, v, &prefix, format, kind, object.namespace.as_deref());
         let span = shift(span);
         let (before, decision, edit) = match value {
             SiteValue::Scalar { value, style, in_flow, anchor, .. } => {
@@ -618,23 +618,58 @@ fn plan_segment(
 }
 
 /// The decision for a whole field value: the image after `prefix` (an argument's `--flag=`),
-/// or each item of a `separator`-split list, decided on its own.
-fn decide_value(rules: &Rules, value: &str, prefix: &str, separator: Option<char>, kind: ValueKind, ns: Option<&str>) -> Decision {
+/// or each item of a list split on `format.separator`, decided on its own; with `format.keyed`
+/// each item is `KEY=IMAGE` and only `IMAGE` is decided. Blank items (a list's trailing line
+/// break) are kept as they are, and so is the whitespace around an item.
+fn decide_value(rules: &Rules, value: &str, prefix: &str, format: ValueFormat, kind: ValueKind, ns: Option<&str>) -> Decision {
     let Some(image) = value.strip_prefix(prefix) else {
         return Decision { to: None, reason: Reason::Unparseable(format!("does not start with {prefix:?}")) };
     };
-    let Some(sep) = separator else {
+    // One item: (decision, the item's text with its decided part replaced).
+    let item = |text: &str| -> Option<(Decision, Option<String>)> {
+        let trimmed = text.trim();
+        if trimmed.is_empty() && format.separator.is_some() {
+            return None;
+        }
+        let lead = &text[..text.len() - text.trim_start().len()];
+        let trail = &text[text.trim_end().len()..];
+        let (key, image) = if format.keyed {
+            match trimmed.split_once('=') {
+                Some((k, v)) => (Some(k), v),
+                None => return Some((Decision { to: None, reason: Reason::Unparseable("no `=` in a KEY=IMAGE item".into()) }, None)),
+            }
+        } else {
+            (None, trimmed)
+        };
         let d = rules.decide_as(image, ns, kind);
-        return Decision { to: d.to.map(|to| format!("{prefix}{to}")), reason: d.reason };
+        let to = d.to.as_ref().map(|to| match key {
+            Some(k) => format!("{lead}{k}={to}{trail}"),
+            None => format!("{lead}{to}{trail}"),
+        });
+        Some((d, to))
     };
-    let items: Vec<Decision> = image.split(sep).map(|item| rules.decide_as(item, ns, kind)).collect();
-    let changed = items.iter().any(|d| d.to.is_some());
+    let Some(sep) = format.separator else {
+        let Some((d, to)) = item(image) else { unreachable!("a value without separator is never a blank item") };
+        return Decision { to: to.map(|to| format!("{prefix}{to}")), reason: d.reason };
+    };
+    let items: Vec<Option<(Decision, Option<String>)>> = image.split(sep).map(item).collect();
+    let changed = items.iter().flatten().any(|(_, to)| to.is_some());
     let to = changed.then(|| {
-        let parts: Vec<&str> = image.split(sep).zip(&items).map(|(orig, d)| d.to.as_deref().unwrap_or(orig)).collect();
+        let parts: Vec<&str> = image
+            .split(sep)
+            .zip(&items)
+            .map(|(orig, d)| d.as_ref().and_then(|(_, to)| to.as_deref()).unwrap_or(orig))
+            .collect();
         format!("{prefix}{}", parts.join(&sep.to_string()))
     });
     // The reason of the first item that changed, else of the first item.
-    let reason = items.iter().find(|d| d.to.is_some()).or(items.first()).map(|d| d.reason.clone()).unwrap_or(Reason::NoRule(String::new()));
+    let decided: Vec<&(Decision, Option<String>)> = items.iter().flatten().collect();
+    let reason = decided
+        .iter()
+        .find(|(_, to)| to.is_some())
+        .or(decided.first())
+        .map(|(d, _)| d.reason.clone())
+        .unwrap_or(Reason::NoRule(String::new()));
     Decision { to, reason }
 }
 

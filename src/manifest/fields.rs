@@ -50,7 +50,8 @@ pub const NEVER_TOUCHED_KINDS: &[(&str, &str)] = &[(
     "schemas describe image fields, they do not hold images",
 )];
 
-/// One step of a configured path (`spec.image`, `spec.containers[].image`, `spec.*.image`).
+/// One step of a configured path (`spec.image`, `spec.containers[].image`, `spec.*.image`,
+/// `data["helperPod.yaml"]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PathSeg {
     Key(String),
@@ -60,30 +61,78 @@ pub enum PathSeg {
     AnyIndex,
 }
 
-/// Parses the path language: keys separated by `.`, `[]` after a key for "any item", `*` for
-/// any key. Keys holding `.` or `[` cannot be written (no real image field has one).
+/// Longest path accepted (far above any real field path), so a hostile config cannot make the
+/// path parser or the matcher do unbounded work.
+pub const MAX_PATH_LEN: usize = 1000;
+
+/// Parses the path language: keys separated by `.`; `[]` after a key for "any item"; `*` for any
+/// key; `["key"]` for a key written as a JSON string, so keys holding `.`, `[`, `*` or quotes can
+/// be named (ConfigMap data keys such as trivy-operator's `node.collector.imageRef` or
+/// local-path-provisioner's `helperPod.yaml`): `data["node.collector.imageRef"]`,
+/// `spec["a.b"][].image`, `["x.y"]`.
+///
+/// Fails, with a message naming the path, on an empty path or segment, a `[` that opens neither
+/// `[]` nor `["…"]`, an unterminated or invalid JSON string, text after a closing `]` other than
+/// `.`, `[`, and a path longer than [`MAX_PATH_LEN`].
 pub fn parse_path(s: &str) -> Result<Vec<PathSeg>, String> {
-    let mut out = Vec::new();
     if s.is_empty() {
         return Err("empty path".into());
     }
-    for part in s.split('.') {
-        let (key, mut rest) = match part.find('[') {
-            Some(i) => (&part[..i], &part[i..]),
-            None => (part, ""),
-        };
-        match key {
-            "" if rest.is_empty() => return Err(format!("empty segment in path {s:?}")),
-            "" => {}
-            "*" => out.push(PathSeg::AnyKey),
-            k => out.push(PathSeg::Key(k.to_string())),
+    if s.len() > MAX_PATH_LEN {
+        return Err(format!("path is {} bytes, longer than {MAX_PATH_LEN}", s.len()));
+    }
+    let mut out = Vec::new();
+    let mut rest = s;
+    loop {
+        // One dot-separated segment: a plain key (or `*`), or directly a bracket.
+        if !rest.starts_with('[') {
+            let end = rest.find(['.', '[']).unwrap_or(rest.len());
+            match &rest[..end] {
+                "" => return Err(format!("empty segment in path {s:?}")),
+                "*" => out.push(PathSeg::AnyKey),
+                k => out.push(PathSeg::Key(k.to_string())),
+            }
+            rest = &rest[end..];
         }
-        while !rest.is_empty() {
-            rest = rest.strip_prefix("[]").ok_or_else(|| format!("in path {s:?}: only `[]` (any item) may follow a key"))?;
-            out.push(PathSeg::AnyIndex);
+        // Brackets after it: `[]` (any item) or `["key"]`.
+        while let Some(after) = rest.strip_prefix('[') {
+            if let Some(r) = after.strip_prefix(']') {
+                out.push(PathSeg::AnyIndex);
+                rest = r;
+            } else if after.starts_with('"') {
+                let (key, r) = quoted_key(after).ok_or_else(|| format!("in path {s:?}: a `[\"` key must be a JSON string closed by `\"]`"))?;
+                out.push(PathSeg::Key(key));
+                rest = r;
+            } else {
+                return Err(format!("in path {s:?}: `[` must open `[]` (any item) or `[\"key\"]`"));
+            }
+        }
+        match rest.strip_prefix('.') {
+            Some(r) => rest = r,
+            None if rest.is_empty() => return Ok(out),
+            None => return Err(format!("in path {s:?}: `.` or `[` expected after `]`")),
+        }
+        if rest.is_empty() {
+            return Err(format!("empty segment in path {s:?}"));
         }
     }
-    Ok(out)
+}
+
+/// `"key"]rest` → (`key`, `rest`): a JSON string (so `\"` and `\\` escapes work), then `]`.
+fn quoted_key(s: &str) -> Option<(String, &str)> {
+    let b = s.as_bytes();
+    let mut i = 1;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 2,
+            b'"' => {
+                let key: String = serde_json::from_str(&s[..=i]).ok()?;
+                return s[i + 1..].strip_prefix(']').map(|rest| (key, rest));
+            }
+            _ => i += 1,
+        }
+    }
+    None
 }
 
 /// How a found value is read.
@@ -96,6 +145,16 @@ pub enum ValueKind {
     Repository,
 }
 
+/// How a field's string holds its image(s): whole, as a list split on a character, and each
+/// item (or the whole value) possibly as `KEY=IMAGE` of which only `IMAGE` is decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ValueFormat {
+    /// The value is a list split on this character (harbor: `repo-a,repo-b`; Strimzi: lines).
+    pub separator: Option<char>,
+    /// Each item is `KEY=IMAGE` (Strimzi's `STRIMZI_KAFKA_IMAGES`: `4.1.0=quay.io/strimzi/kafka:…`).
+    pub keyed: bool,
+}
+
 /// A field of kinds (custom resources) holding an image, by path from the object root.
 #[derive(Debug, Clone)]
 pub struct KindField {
@@ -105,6 +164,7 @@ pub struct KindField {
     pub group: Option<String>,
     pub path: Vec<PathSeg>,
     pub value: ValueKind,
+    pub format: ValueFormat,
     pub label: String,
 }
 
@@ -121,8 +181,7 @@ pub struct ArgField {
 pub struct EnvField {
     pub name: globset::GlobMatcher,
     pub value: ValueKind,
-    /// The value is a list split on this character (harbor: `repo-a,repo-b`).
-    pub separator: Option<char>,
+    pub format: ValueFormat,
     pub label: String,
 }
 
@@ -149,5 +208,45 @@ impl FieldSet {
             w.extend(k.kinds.iter().cloned());
         }
         Some(w)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PathSeg::{AnyIndex, AnyKey, Key};
+    use super::*;
+
+    fn k(s: &str) -> PathSeg {
+        Key(s.to_string())
+    }
+
+    macro_rules! paths {
+        ($($input:expr => $want:expr;)*) => { $( assert_eq!(parse_path($input), $want, "{:?}", $input); )* };
+    }
+
+    #[test]
+    fn path_language() {
+        paths! {
+            "spec.image" => Ok(vec![k("spec"), k("image")]);
+            "spec.containers[].image" => Ok(vec![k("spec"), k("containers"), AnyIndex, k("image")]);
+            "spec.*.image" => Ok(vec![k("spec"), AnyKey, k("image")]);
+            "a[][]" => Ok(vec![k("a"), AnyIndex, AnyIndex]);
+            r#"data["node.collector.imageRef"]"# => Ok(vec![k("data"), k("node.collector.imageRef")]);
+            r#"data["helperPod.yaml"]"# => Ok(vec![k("data"), k("helperPod.yaml")]);
+            r#"["x.y"]"# => Ok(vec![k("x.y")]);
+            r#"spec["a.b"][].image"# => Ok(vec![k("spec"), k("a.b"), AnyIndex, k("image")]);
+            r#"a["q\"uote"].b"# => Ok(vec![k("a"), k("q\"uote"), k("b")]);
+            r#"a["*"]"# => Ok(vec![k("a"), k("*")]);
+            r#"a["[]"]"# => Ok(vec![k("a"), k("[]")]);
+            "" => Err("empty path".to_string());
+            "spec..image" => Err("empty segment in path \"spec..image\"".to_string());
+            "spec." => Err("empty segment in path \"spec.\"".to_string());
+            ".spec" => Err("empty segment in path \".spec\"".to_string());
+            "a[0]" => Err("in path \"a[0]\": `[` must open `[]` (any item) or `[\"key\"]`".to_string());
+            r#"a["x"#  => Err("in path \"a[\\\"x\": a `[\"` key must be a JSON string closed by `\"]`".to_string());
+            r#"a["x"]b"# => Err("in path \"a[\\\"x\\\"]b\": `.` or `[` expected after `]`".to_string());
+            r#"a["x\q"]"# => Err("in path \"a[\\\"x\\\\q\\\"]\": a `[\"` key must be a JSON string closed by `\"]`".to_string());
+        }
+        assert!(parse_path(&"a.".repeat(600)).unwrap_err().contains("longer than 1000"));
     }
 }

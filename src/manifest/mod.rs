@@ -16,7 +16,7 @@ pub mod quick;
 mod scanner;
 pub mod yaml;
 
-use fields::{FieldSet, ValueKind, BUILTIN};
+use fields::{FieldSet, ValueFormat, ValueKind, BUILTIN};
 use scanner::Scanner;
 use yaml::{Ev, ParseLimits, Style, YamlError};
 
@@ -101,8 +101,8 @@ pub struct Site {
     pub kind: ValueKind,
     /// Text of the value before the image (`--flag=` of an argument), kept as is.
     pub prefix: String,
-    /// The value is a list of images split on this character.
-    pub separator: Option<char>,
+    /// How the value holds its image(s): a list, `KEY=IMAGE` items.
+    pub format: ValueFormat,
 }
 
 /// Something the scan will not resolve by itself; the rewrite stage turns it into an error

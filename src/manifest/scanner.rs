@@ -37,7 +37,7 @@ use std::ops::Range;
 
 use base64::Engine as _;
 
-use super::fields::{FieldRule, FieldSet, PathSeg, Seg, ValueKind, CONTAINER_LISTS, NEVER_TOUCHED_KINDS};
+use super::fields::{FieldRule, FieldSet, PathSeg, Seg, ValueFormat, ValueKind, CONTAINER_LISTS, NEVER_TOUCHED_KINDS};
 use super::yaml::{Ev, Style};
 use super::{is_null, Finding, GoRefusal, Object, Scan, Site, SiteValue, Span};
 
@@ -508,7 +508,7 @@ impl<'a, 'f> Scanner<'a, 'f> {
         if let Some(m) = self.matching_field() {
             // An image field holding a collection, through an alias: left as is (warned at the
             // alias; the replayed collection does not report itself once more).
-            self.push_site(span, SiteValue::Alias { anchor, value: None, in_flow: self.in_flow() }, m, String::new(), None);
+            self.push_site(span, SiteValue::Alias { anchor, value: None, in_flow: self.in_flow() }, m, String::new(), ValueFormat::default());
             self.suppress_value_site = true;
         }
         self.doc.go.alias_depth += 1;
@@ -538,7 +538,7 @@ impl<'a, 'f> Scanner<'a, 'f> {
         }
         if let Some(m) = self.matching_field() {
             let in_flow = self.in_flow();
-            self.push_site(span, SiteValue::Alias { anchor, value: Some(sc.value), in_flow }, m, String::new(), None);
+            self.push_site(span, SiteValue::Alias { anchor, value: Some(sc.value), in_flow }, m, String::new(), ValueFormat::default());
         } else if self.doc.image_anchors.contains(&anchor) {
             let obj = self.innermost_object();
             self.doc.findings.push((Finding::AliasOfImage { doc: self.doc_index, anchor, span }, obj));
@@ -821,17 +821,17 @@ impl<'a, 'f> Scanner<'a, 'f> {
         p
     }
 
-    fn push_site(&mut self, span: Span, value: SiteValue, m: Match, prefix: String, separator: Option<char>) {
-        self.push_site_at(self.path(), span, value, m, prefix, separator);
+    fn push_site(&mut self, span: Span, value: SiteValue, m: Match, prefix: String, format: ValueFormat) {
+        self.push_site_at(self.path(), span, value, m, prefix, format);
     }
 
-    fn push_site_at(&mut self, path: String, span: Span, value: SiteValue, m: Match, prefix: String, separator: Option<char>) {
+    fn push_site_at(&mut self, path: String, span: Span, value: SiteValue, m: Match, prefix: String, format: ValueFormat) {
         if let SiteValue::Scalar { anchor, .. } = value {
             if anchor != 0 {
                 self.doc.image_anchors.insert(anchor);
             }
         }
-        let site = Site { doc: self.doc_index, object: Object::default(), path, span, value, rule: m.label, kind: m.kind, prefix, separator };
+        let site = Site { doc: self.doc_index, object: Object::default(), path, span, value, rule: m.label, kind: m.kind, prefix, format };
         let obj = self.innermost_object();
         if !m.cond.is_empty() {
             for c in m.cond {
@@ -846,7 +846,7 @@ impl<'a, 'f> Scanner<'a, 'f> {
             return;
         }
         if let Some(m) = self.matching_field() {
-            self.push_site(span, SiteValue::NotString(what), m, String::new(), None);
+            self.push_site(span, SiteValue::NotString(what), m, String::new(), ValueFormat::default());
         }
     }
 
@@ -880,7 +880,7 @@ impl<'a, 'f> Scanner<'a, 'f> {
         if let Some(i) = pending {
             let f = &self.fields.args[i];
             let m = Match { label: f.label.clone(), kind: f.value, cond: Vec::new() };
-            self.push_site(span, site_value.clone(), m, String::new(), None);
+            self.push_site(span, site_value.clone(), m, String::new(), ValueFormat::default());
             return;
         }
         for (i, f) in self.fields.args.iter().enumerate() {
@@ -893,7 +893,7 @@ impl<'a, 'f> Scanner<'a, 'f> {
             if let Some(rest) = value.strip_prefix(f.flag.as_str()) {
                 if rest.starts_with('=') {
                     let m = Match { label: f.label.clone(), kind: f.value, cond: Vec::new() };
-                    self.push_site(span, site_value.clone(), m, format!("{}=", f.flag), None);
+                    self.push_site(span, site_value.clone(), m, format!("{}=", f.flag), ValueFormat::default());
                     return;
                 }
             }
@@ -904,8 +904,8 @@ impl<'a, 'f> Scanner<'a, 'f> {
         let (Some(name), Some((value, span, path))) = (e.name, e.value) else { return };
         if let Some(f) = self.fields.env.iter().find(|f| f.name.is_match(&name)) {
             let m = Match { label: format!("{} ({name})", f.label), kind: f.value, cond: Vec::new() };
-            let sep = f.separator;
-            self.push_site_at(path, span, value, m, String::new(), sep);
+            let format = f.format;
+            self.push_site_at(path, span, value, m, String::new(), format);
         }
     }
 
@@ -953,7 +953,7 @@ impl<'a, 'f> Scanner<'a, 'f> {
         }
         let Some(m) = self.matching_field() else { return };
         let v = site_value();
-        self.push_site(span, v, m, String::new(), None);
+        self.push_site(span, v, m, String::new(), ValueFormat::default());
     }
 
     /// Records `kind`, `apiVersion`, `metadata.name` and `metadata.namespace` of objects (only
@@ -1059,6 +1059,7 @@ impl<'a, 'f> Scanner<'a, 'f> {
                 let Some(&f) = fields.iter().find(|&&f| kind_matches(&self.fields.kinds[f], &site.object)) else { continue };
                 site.rule = self.fields.kinds[f].label.clone();
                 site.kind = self.fields.kinds[f].value;
+                site.format = self.fields.kinds[f].format;
             }
             if let SiteValue::Scalar { .. } = site.value {
                 if doc.visits.contains_key(&site.span.start()) {

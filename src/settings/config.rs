@@ -59,6 +59,11 @@ pub struct FieldConfig {
     /// The value is a repository (no `:latest` added).
     #[serde(default)]
     pub repository: bool,
+    /// The value is a list split on this one character (`"\n"` for one item per line).
+    pub separator: Option<char>,
+    /// Each item (or the whole value) is `KEY=IMAGE`; only `IMAGE` is decided.
+    #[serde(default)]
+    pub keyed: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -76,8 +81,11 @@ pub struct EnvConfig {
     pub name: String,
     #[serde(default)]
     pub repository: bool,
-    /// The value is a list split on this one character.
+    /// The value is a list split on this one character (`"\n"` for one item per line).
     pub separator: Option<char>,
+    /// Each item (or the whole value) is `KEY=IMAGE`; only `IMAGE` is decided.
+    #[serde(default)]
+    pub keyed: bool,
 }
 
 #[derive(Debug, Default, Clone, Deserialize, PartialEq)]

@@ -4,7 +4,7 @@
 use globset::Glob;
 
 use super::RewriteSettings;
-use crate::manifest::fields::{parse_path, ArgField, EnvField, FieldSet, KindField, ValueKind};
+use crate::manifest::fields::{parse_path, ArgField, EnvField, FieldSet, KindField, ValueFormat, ValueKind};
 use crate::manifest::profiles;
 use crate::rules::RuleError;
 
@@ -34,6 +34,7 @@ pub fn compile(s: &RewriteSettings) -> Result<FieldSet, RuleError> {
                 group: f.group.clone(),
                 path,
                 value: kind_of(f.repository),
+                format: ValueFormat { separator: f.separator, keyed: f.keyed },
                 label: format!("{origin}: {p}"),
             });
         }
@@ -50,7 +51,7 @@ pub fn compile(s: &RewriteSettings) -> Result<FieldSet, RuleError> {
         set.env.push(EnvField {
             name: env_glob(&format!("{origin}.name"), &e.name)?,
             value: kind_of(e.repository),
-            separator: e.separator,
+            format: ValueFormat { separator: e.separator, keyed: e.keyed },
             label: format!("{origin}: env {}", e.name),
         });
     }
@@ -69,6 +70,7 @@ pub fn compile(s: &RewriteSettings) -> Result<FieldSet, RuleError> {
                     group: Some(group.to_string()),
                     path: parse_path(path).expect("built-in profile paths parse"),
                     value: ValueKind::Image,
+                    format: ValueFormat::default(),
                     label: format!("profile {name}: {path}"),
                 });
             }
@@ -80,7 +82,7 @@ pub fn compile(s: &RewriteSettings) -> Result<FieldSet, RuleError> {
             set.env.push(EnvField {
                 name: env_glob(&s.profiles.origin, glob)?,
                 value: *kind,
-                separator: *sep,
+                format: ValueFormat { separator: *sep, keyed: false },
                 label: format!("profile {name}: env"),
             });
         }

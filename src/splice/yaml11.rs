@@ -161,14 +161,16 @@ fn is_timestamp(s: &str) -> bool {
 }
 
 /// Whether `s` may be written as a plain scalar in block context: a string under go-yaml v2
-/// **and** YAML 1.2, no character that could start or end another token. (`,` is allowed here
-/// for image lists; [`crate::splice::quote`] refuses it inside flow collections.)
+/// **and** YAML 1.2, no character that could start or end another token. It may start with a
+/// letter, a digit, `_`, `.` or `/`, or with `-` (a flag, `--collector-image=…`: an indicator
+/// only when a space follows, and no space is allowed anywhere). (`,` is allowed here for image
+/// lists; [`crate::splice::quote`] refuses it inside flow collections.)
 pub fn plain_safe(s: &str) -> bool {
     let b = s.as_bytes();
     let (Some(&first), Some(&last)) = (b.first(), b.last()) else { return false };
-    first.is_ascii_alphanumeric()
+    (first.is_ascii_alphanumeric() || b"_./".contains(&first) || (first == b'-' && b.len() > 1))
         && last != b':'
-        && b.iter().all(|&c| c.is_ascii_alphanumeric() || b"._/@:+-,".contains(&c))
+        && b.iter().all(|&c| c.is_ascii_alphanumeric() || b"._/@:+-,=".contains(&c))
         && resolve_plain(s) == Resolved::Str
         && yaml12_core_is_string(s)
 }
@@ -209,10 +211,18 @@ mod tests {
 
     #[test]
     fn plain_safety() {
-        for ok in ["nginx", "docker.io/library/nginx:1.25", "a/b@sha256:0123", "111111111111.dkr.ecr.eu-west-1.amazonaws.com/x:1"] {
+        for ok in [
+            "nginx",
+            "docker.io/library/nginx:1.25",
+            "a/b@sha256:0123",
+            "111111111111.dkr.ecr.eu-west-1.amazonaws.com/x:1",
+            "--prometheus-config-reloader=111111111111.dkr.ecr.eu-west-1.amazonaws.com/quay/prometheus-operator/prometheus-config-reloader:v0.78.1",
+            "-x",
+            "4.1.0=m.io/quay/strimzi/kafka:0.44.0",
+        ] {
             assert!(plain_safe(ok), "{ok}");
         }
-        for bad in ["", "yes", "on", "null", "123", "0x1F", "1e3", "-x", "a b", "a:", "a#b", "{x}", "'x", "\"x", "-1", "1.5", "2001-12-14", ".inf"] {
+        for bad in ["", "yes", "on", "null", "123", "0x1F", "1e3", "- x", "-", "a b", "a:", "a#b", "{x}", "'x", "\"x", "-1", "-.5", "1.5", "2001-12-14", ".inf", "=", "?x", ":x", "*x", "&x", "!x", "%x", "@x", "`x", "|x", ">x", "#x", ",x", "[x", "]x"] {
             assert!(!plain_safe(bad), "{bad}");
         }
     }

@@ -16,13 +16,8 @@ use crate::rules::{Decision, Reason, Rules};
 use crate::settings::Limits;
 use crate::splice::{self, Edit};
 
-// The fast path's byte scans live next to the scanner they stand in for.
-#[path = "manifest/prefilter.rs"]
-pub mod prefilter;
-#[path = "manifest/split.rs"]
-pub mod split;
-
-use prefilter::{Prefilter, Verdict};
+use crate::manifest::prefilter::{Prefilter, Verdict};
+use crate::manifest::split;
 
 /// One named input text (a file, stdin, or a renderer's output).
 #[derive(Debug, Clone)]

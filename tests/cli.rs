@@ -79,7 +79,8 @@ fn explain_table_and_json() {
     assert!(lines[6].contains("spec.initContainers[0].image") && lines[6].contains("docker.io/library/busybox:latest") && lines[6].contains("registry docker.io") && lines[6].ends_with("container image"), "{table}");
     assert_eq!(lines.last().unwrap(), &"7 image field(s), 7 rewritten, 0 unchanged");
     let json = Cmd::new().args(["explain", "-o", "json", "--config"]).arg(data("seed/config.yaml")).arg(data("seed/playground-pod.yaml")).stdout_ok();
-    let rows: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let rows = report["fields"].as_array().unwrap();
     assert_eq!(rows.len(), 7);
     assert_eq!(rows[4]["after"], format!("{ECR}/public-ecr/ubuntu/ubuntu:edge"));
     assert_eq!(rows[4]["reason"], "registry public.ecr.aws");
@@ -93,7 +94,8 @@ fn explain_reasons() {
         .args(["explain", "-o", "json", "--mirror", "m.io", "--map", "docker.io=hub", "--exclude", "docker.io/library/busybox"])
         .stdin("kind: Pod\nspec:\n  containers:\n  - image: busybox\n  - image: m.io/hub/library/nginx:latest\n  - image: gcr.io/x/y:1\n  - image: \"{{ .Values.image }}\"\n")
         .stdout_ok();
-    let rows: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let rows = report["fields"].as_array().unwrap();
     let reasons: Vec<&str> = rows.iter().map(|r| r["reason"].as_str().unwrap()).collect();
     assert_eq!(
         reasons,

@@ -263,7 +263,8 @@ fn explain_names_the_profile() {
         .args(["explain", "-o", "json", "--mirror", "m.io", "--map", "quay.io=quay"])
         .stdin("apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - image: quay.io/jetstack/cert-manager-controller:v1\n    args: [--acme-http01-solver-image=quay.io/jetstack/cert-manager-acmesolver:v1]\n")
         .stdout_ok();
-    let rows: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let rows = report["fields"].as_array().unwrap();
     assert_eq!(rows.len(), 1, "no profile chosen: only the container image");
     let dir = util::cmd::TestDir::new();
     let cfg = dir.write("c.yaml", "mirror: m.io\nregistries: {quay.io: quay}\nprofiles: [cert-manager]\n");
@@ -272,7 +273,8 @@ fn explain_names_the_profile() {
         .arg(&cfg)
         .stdin("apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - image: quay.io/jetstack/cert-manager-controller:v1\n    args: [--acme-http01-solver-image=quay.io/jetstack/cert-manager-acmesolver:v1]\n")
         .stdout_ok();
-    let rows: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let rows = report["fields"].as_array().unwrap();
     assert_eq!(rows[1]["field"], "spec.containers[0].args[0]");
     assert_eq!(rows[1]["found_by"], "profile cert-manager: arg --acme-http01-solver-image");
     assert_eq!(rows[1]["after"], "--acme-http01-solver-image=m.io/quay/jetstack/cert-manager-acmesolver:v1");

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use pullthrough::manifest::quick::{agrees_with_full, Agreement};
 use pullthrough::manifest::yaml::ParseLimits;
-use pullthrough::rewrite::split;
+use pullthrough::manifest::split;
 
 // ---------------------------------------------------------------------------------------------
 // The check, with panics of either reader counted as disagreements.

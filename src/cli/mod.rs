@@ -77,7 +77,7 @@ pub fn run() -> Result<ExitCode> {
                     print_warnings(&warnings);
                     let inputs = read_inputs(&a.files, &limits)?;
                     let (plan, rules) = plan_inputs(&inputs, &settings, &limits, strategy(&env))?;
-                    explain_text(&inputs, &plan, &rules, a.output)
+                    explain_text(&inputs, &plan, &rules, &limits, a.output)?
                 }
             };
             crate::emit::stdout(text.as_bytes()).context("writing stdout")?;
@@ -309,11 +309,18 @@ pub fn strategy(env: &Environ) -> Strategy {
     Strategy::from_name(env.get("PULLTHROUGH_PLAN"))
 }
 
-/// The explain table or JSON of a plan.
-pub fn explain_text(inputs: &[Input], plan: &rewrite::Plan, rules: &Rules, format: OutputFormat) -> String {
-    let rows = crate::explain::rows(inputs, plan, rules.default_namespace());
-    match format {
-        OutputFormat::Table => crate::explain::table(&rows),
-        OutputFormat::Json => crate::explain::json(&rows),
+/// The explain table or JSON of a plan, with the images that would still come from the
+/// internet (every input read once more, whole, for them).
+pub fn explain_text(inputs: &[Input], plan: &rewrite::Plan, rules: &Rules, limits: &Limits, format: OutputFormat) -> Result<String> {
+    let parse = crate::manifest::yaml::ParseLimits { max_depth: limits.max_depth };
+    let mut leaks = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        // The plan read these inputs already; an error here would have stopped it.
+        leaks.push(crate::manifest::leaks(&input.text, parse, rules.fields()).unwrap_or_default());
     }
+    let report = crate::explain::report(inputs, plan, rules, &leaks);
+    Ok(match format {
+        OutputFormat::Table => crate::explain::table(&report),
+        OutputFormat::Json => crate::explain::json(&report),
+    })
 }

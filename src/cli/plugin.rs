@@ -123,7 +123,7 @@ pub struct EmptyOutput(pub String);
 pub fn explain(ps: &PluginSettings, format: OutputFormat) -> Result<String> {
     let (inputs, plan, rules) = render_and_plan(ps)?;
     print_warnings(&plan.warnings);
-    Ok(super::explain_text(&inputs, &plan, &rules, format))
+    super::explain_text(&inputs, &plan, &rules, &ps.limits, format)
 }
 
 /// `init`: what must happen before generate.

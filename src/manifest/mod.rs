@@ -11,9 +11,11 @@
 //! Documents of a never-touched kind (CustomResourceDefinition) lose their sites then.
 
 pub mod fields;
+pub mod prefilter;
 pub mod profiles;
 pub mod quick;
 mod scanner;
+pub mod split;
 pub mod yaml;
 
 use fields::{FieldSet, ValueFormat, ValueKind, BUILTIN};
@@ -170,11 +172,43 @@ impl std::fmt::Display for GoRefusal {
     }
 }
 
+/// A string outside every image field that looks like an image with an explicit registry
+/// (`quay.io/strimzi/kafka:0.44.0`, also after `KEY=` or `--flag=`): what would still be pulled
+/// from the internet if no rule covers it. Collected only by [`leaks`], for `explain`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Leak {
+    pub doc: usize,
+    pub object: Object,
+    /// e.g. `spec.template.spec.containers[0].env[3].value`.
+    pub path: String,
+    /// The scalar holding it.
+    pub span: Span,
+    /// The image-like token.
+    pub token: String,
+    /// The token is the whole value (so a field rule on the path would reach it as it is).
+    pub whole: bool,
+    pub context: LeakContext,
+}
+
+/// Where a [`Leak`] stands, for the config entry that would reach it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LeakContext {
+    /// A container env variable's value, and how a rule would read it (a list, `KEY=IMAGE`).
+    Env { name: String, format: ValueFormat },
+    /// A container argument; `flag` is the flag it belongs to: the `--flag` of `--flag=IMAGE`, or
+    /// the argument before it when that is a flag.
+    Arg { flag: Option<String> },
+    /// Any other field.
+    Field,
+}
+
 /// The result of scanning one input text.
 #[derive(Debug, Default)]
 pub struct Scan {
     pub sites: Vec<Site>,
     pub findings: Vec<Finding>,
+    /// Only from [`leaks`].
+    pub leaks: Vec<Leak>,
     /// Number of YAML documents seen.
     pub documents: usize,
     /// Kubernetes objects Argo CD would read: documents whose root is a mapping, with the items
@@ -194,6 +228,55 @@ pub fn scan(input: &str, limits: ParseLimits, fields: &FieldSet) -> Result<Scan,
         scanner.event(ev, span);
     }
     Ok(scanner.finish())
+}
+
+/// The [`Leak`]s of `input` (every document read, none skipped), each piece read by the
+/// [`quick`] reader when it is sure of it, else by the full parser; errors as [`scan`].
+pub fn leaks(input: &str, limits: ParseLimits, fields: &FieldSet) -> Result<Vec<Leak>, YamlError> {
+    if let Some(pieces) = split::pieces(input) {
+        let mut out = Vec::new();
+        let mut docs = 0;
+        let mut whole = true;
+        for r in pieces {
+            let t = &input[r.clone()];
+            let mut scanner = Scanner::new(t, BUILTIN, fields).collecting();
+            let scan = if quick::read(t, limits, &mut scanner).is_some() {
+                scanner.finish()
+            } else {
+                let mut scanner = Scanner::new(t, BUILTIN, fields).collecting();
+                let mut failed = false;
+                for ev in yaml::events(t, limits) {
+                    match ev {
+                        Ok((ev, span)) => scanner.event(ev, span),
+                        Err(_) => {
+                            failed = true;
+                            break;
+                        }
+                    }
+                }
+                if failed {
+                    whole = false;
+                    break;
+                }
+                scanner.finish()
+            };
+            for mut l in scan.leaks {
+                l.doc += docs;
+                l.span = Span::within(l.span.start() + r.start, l.span.end() + r.start, input).expect("piece span");
+                out.push(l);
+            }
+            docs += scan.documents;
+        }
+        if whole {
+            return Ok(out);
+        }
+    }
+    let mut scanner = Scanner::new(input, BUILTIN, fields).collecting();
+    for ev in yaml::events(input, limits) {
+        let (ev, span) = ev?;
+        scanner.event(ev, span);
+    }
+    Ok(scanner.finish().leaks)
 }
 
 /// [`scan`], reading the events with the [`quick`] reader when it is sure of them; `None`

@@ -223,7 +223,7 @@ impl<'a, S: Sink<'a>> Reader<'a, '_, S> {
     }
 
     fn is_marker(&self, l: &Line) -> bool {
-        l.start == l.content && crate::rewrite::split::is_doc_start(self.b, l.start)
+        l.start == l.content && super::split::is_doc_start(self.b, l.start)
     }
 
     /// Where the block structure goes on at `start`: a `---` line ends everything; a `...` or

@@ -39,7 +39,7 @@ use base64::Engine as _;
 
 use super::fields::{FieldRule, FieldSet, PathSeg, Seg, ValueFormat, ValueKind, CONTAINER_LISTS, NEVER_TOUCHED_KINDS};
 use super::yaml::{Ev, Style};
-use super::{is_null, Finding, GoRefusal, Object, Scan, Site, SiteValue, Span};
+use super::{is_null, Finding, GoRefusal, Leak, LeakContext, Object, Scan, Site, SiteValue, Span};
 
 /// Aliases nested (an alias inside a replayed collection naming another) deeper than this are
 /// refused: real manifests nest none, and each level costs stack.
@@ -64,6 +64,7 @@ struct Marks {
     sites: usize,
     findings: usize,
     objects: usize,
+    leaks: usize,
 }
 
 /// A key of a mapping whose value produced something (a site, a finding, an object): kept so a
@@ -90,7 +91,8 @@ enum Frame<'a> {
         live: Vec<Live<'a>>,
     },
     /// `pending_arg`: the previous item was this argument flag, so this item is its image.
-    Seq { index: usize, flow: bool, pending_arg: Option<usize> },
+    /// `last`: the previous item, when collecting leaks (a flag before an image argument).
+    Seq { index: usize, flow: bool, pending_arg: Option<usize>, last: Option<Cow<'a, str>> },
 }
 
 impl Frame<'_> {
@@ -114,6 +116,9 @@ struct EnvEntry {
     depth: usize,
     name: Option<String>,
     value: Option<(SiteValue, Span, String)>,
+    /// Image-like strings of the value, when collecting leaks (their context, the name, is known
+    /// only when the entry ends).
+    leaks: Vec<(String, Span, String, ValueFormat)>,
 }
 
 /// The root's `items`, as far as Argo CD's List handling cares.
@@ -189,6 +194,7 @@ struct Doc<'a> {
     /// (site, innermost object index)
     sites: Vec<(Site, Option<usize>)>,
     findings: Vec<(Finding, Option<usize>)>,
+    leaks: Vec<(Leak, Option<usize>)>,
     /// Ranges of `sites`/`findings`/`objects` under values Go overwrote (duplicate keys).
     dead: Vec<(Marks, Marks)>,
     anchored: HashMap<usize, AnchoredScalar>,
@@ -224,6 +230,8 @@ pub(super) struct Scanner<'a, 'f> {
     mute: Option<(usize, Vec<(Ev<'a>, Span)>)>,
     /// The next collection start is an alias's replayed node already reported as a site.
     suppress_value_site: bool,
+    /// Also collect image-like strings outside image fields ([`Leak`]s), for `explain`.
+    collect: bool,
 }
 
 impl<'a, 'f> Scanner<'a, 'f> {
@@ -241,7 +249,14 @@ impl<'a, 'f> Scanner<'a, 'f> {
             replay_depth: 0,
             mute: None,
             suppress_value_site: false,
+            collect: false,
         }
+    }
+
+    /// This scanner also collects [`Leak`]s (see [`super::leaks`]).
+    pub(super) fn collecting(mut self) -> Self {
+        self.collect = true;
+        self
     }
 
     pub(super) fn finish(mut self) -> Scan {
@@ -250,7 +265,7 @@ impl<'a, 'f> Scanner<'a, 'f> {
     }
 
     fn marks(&self) -> Marks {
-        Marks { sites: self.doc.sites.len(), findings: self.doc.findings.len(), objects: self.doc.objects.len() }
+        Marks { sites: self.doc.sites.len(), findings: self.doc.findings.len(), objects: self.doc.objects.len(), leaks: self.doc.leaks.len() }
     }
 
     fn refuse(&mut self, span: Span, refusal: GoRefusal) {
@@ -310,7 +325,7 @@ impl<'a, 'f> Scanner<'a, 'f> {
                     self.doc.objects.len() - 1
                 });
                 let flow = flow || self.in_flow();
-                if !self.fields.env.is_empty() && self.at_env_entry() {
+                if (!self.fields.env.is_empty() || self.collect) && self.at_env_entry() {
                     self.env.push(EnvEntry { depth: self.frames.len(), ..EnvEntry::default() });
                 }
                 let at_key = self.marks();
@@ -333,7 +348,7 @@ impl<'a, 'f> Scanner<'a, 'f> {
                 self.not_a_list_item(span, true);
                 self.root_items_value(Items::Sequence);
                 let flow = flow || self.in_flow();
-                self.frames.push(Frame::Seq { index: 0, flow, pending_arg: None });
+                self.frames.push(Frame::Seq { index: 0, flow, pending_arg: None, last: None });
             }
             Ev::MapEnd => {
                 if self.merges.last().is_some_and(|m| m.depth == self.frames.len()) {
@@ -901,6 +916,14 @@ impl<'a, 'f> Scanner<'a, 'f> {
     }
 
     fn finish_env_entry(&mut self, e: EnvEntry) {
+        if let Some(name) = &e.name {
+            let obj = self.innermost_object();
+            for (token, span, path, format) in e.leaks {
+                let whole = format == ValueFormat::default();
+                let context = LeakContext::Env { name: name.clone(), format };
+                self.doc.leaks.push((Leak { doc: self.doc_index, object: Object::default(), path, span, token, whole, context }, obj));
+            }
+        }
         let (Some(name), Some((value, span, path))) = (e.name, e.value) else { return };
         if let Some(f) = self.fields.env.iter().find(|f| f.name.is_match(&name)) {
             let m = Match { label: format!("{} ({name})", f.label), kind: f.value, cond: Vec::new() };
@@ -927,6 +950,9 @@ impl<'a, 'f> Scanner<'a, 'f> {
         }
         if go_string(&value, style, tag.as_deref()) {
             self.record_metadata(&value);
+            if self.collect {
+                self.collect_leaks(&value, span);
+            }
         }
         let in_flow = self.in_flow();
         let site_value = || site_value(&value, style, in_flow, anchor, tag.as_deref());
@@ -954,6 +980,49 @@ impl<'a, 'f> Scanner<'a, 'f> {
         let Some(m) = self.matching_field() else { return };
         let v = site_value();
         self.push_site(span, v, m, String::new(), ValueFormat::default());
+    }
+
+    /// Image-like tokens of a value read as a string ([`image_like_tokens`]), with where they
+    /// stand: an env value (named when its entry ends), a container argument (after which
+    /// flag), or any other field. Whether an image field already covers them is for the caller.
+    fn collect_leaks(&mut self, value: &Cow<'a, str>, span: Span) {
+        let prev = match self.frames.last_mut() {
+            Some(Frame::Seq { last, .. }) => last.replace(value.clone()),
+            _ => None,
+        };
+        let tokens = image_like_tokens(value);
+        if tokens.is_empty() {
+            return;
+        }
+        let path = self.path();
+        let whole = tokens.len() == 1 && tokens[0] == value.trim();
+        // How a field rule would have to read this value to reach the tokens.
+        let format = if whole {
+            ValueFormat::default()
+        } else {
+            let separator = if value.trim().contains('\n') { Some('\n') } else if value.contains(',') { Some(',') } else { None };
+            let keyed = value.lines().any(|l| l.contains('=') && !l.trim_start().starts_with('-'));
+            ValueFormat { separator, keyed }
+        };
+        if let Some(entry) = self.env.last_mut() {
+            if entry.depth + 1 == self.frames.len() && self.frames[entry.depth].key_is(&["value"]) {
+                for t in tokens {
+                    entry.leaks.push((t, span, path.clone(), format));
+                }
+                return;
+            }
+        }
+        let context = if self.in_container_args() {
+            let own = value.starts_with('-').then(|| value.split_once('=').map(|(f, _)| f.to_string())).flatten();
+            LeakContext::Arg { flag: own.or_else(|| prev.filter(|p| p.starts_with('-') && !p.contains('=')).map(|p| p.to_string())) }
+        } else {
+            LeakContext::Field
+        };
+        let obj = self.innermost_object();
+        for token in tokens {
+            let leak = Leak { doc: self.doc_index, object: Object::default(), path: path.clone(), span, token, whole, context: context.clone() };
+            self.doc.leaks.push((leak, obj));
+        }
     }
 
     /// Records `kind`, `apiVersion`, `metadata.name` and `metadata.namespace` of objects (only
@@ -991,7 +1060,9 @@ impl<'a, 'f> Scanner<'a, 'f> {
         let mut dead_sites = vec![false; doc.sites.len()];
         let mut dead_findings = vec![false; doc.findings.len()];
         let mut dead_objects = vec![false; doc.objects.len()];
+        let mut dead_leaks = vec![false; doc.leaks.len()];
         for (from, to) in &doc.dead {
+            dead_leaks[from.leaks..to.leaks].iter_mut().for_each(|d| *d = true);
             dead_sites[from.sites..to.sites].iter_mut().for_each(|d| *d = true);
             dead_findings[from.findings..to.findings].iter_mut().for_each(|d| *d = true);
             dead_objects[from.objects..to.objects].iter_mut().for_each(|d| *d = true);
@@ -1032,6 +1103,15 @@ impl<'a, 'f> Scanner<'a, 'f> {
         }
         if root_untouched {
             return;
+        }
+        for (i, (mut leak, obj)) in doc.leaks.into_iter().enumerate() {
+            if dead_leaks[i] || obj.is_some_and(|o| dead_objects[o]) {
+                continue;
+            }
+            leak.object = object_of(obj);
+            if !never_touched(&leak.object) {
+                self.out.leaks.push(leak);
+            }
         }
         let mut cond: HashMap<usize, Vec<usize>> = HashMap::new();
         for (site, field) in &doc.conditional {
@@ -1143,6 +1223,36 @@ fn has_slash_escape(src: &str) -> bool {
 fn decode_binary(value: &str) -> Option<Vec<u8>> {
     let clean: String = value.chars().filter(|c| *c != '\r' && *c != '\n').collect();
     base64::engine::general_purpose::STANDARD.decode(clean.as_bytes()).ok()
+}
+
+/// The tokens of a string value that look like an image with an explicit registry: split at
+/// whitespace, `,` and quotes; a `KEY=` or `--flag=` before the image dropped; kept when the
+/// first path component is a registry host (`.`, `:` or `localhost`), there is a tag or a
+/// digest, and the token parses as an image reference. Long values (a 1 MB dashboard) are read
+/// up to 64 KiB only: explain's report is advice, not a guarantee.
+pub(super) fn image_like_tokens(value: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if !value.contains('/') {
+        return out;
+    }
+    let mut end = value.len().min(64 << 10);
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    let head = &value[..end];
+    for raw in head.split(|c: char| c.is_whitespace() || matches!(c, ',' | '"' | '\'' | '[' | ']' | '(' | ')' | ';')) {
+        let t = raw.rsplit_once('=').map_or(raw, |(_, v)| v);
+        if t.len() < 4 || t.len() > 512 {
+            continue;
+        }
+        let Some((host, rest)) = t.split_once('/') else { continue };
+        let registry = host.contains('.') || host.contains(':') || host == "localhost";
+        let last = rest.rsplit('/').next().unwrap_or(rest);
+        if registry && (last.contains(':') || t.contains('@')) && t.parse::<crate::reference::ImageRef>().is_ok() {
+            out.push(t.to_string());
+        }
+    }
+    out
 }
 
 /// A mapping key as Go decodes it: `!!binary` keys are base64-decoded; every other key is its

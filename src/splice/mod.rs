@@ -64,21 +64,27 @@ pub fn double_quoted(value: &str) -> String {
 /// The edit that writes `new_value` into a scalar token at `span` of `input`.
 pub fn scalar_edit(input: &str, span: Span, style: Style, in_flow: bool, old_value: &str, new_value: &str) -> Result<Edit, SpliceError> {
     match style {
-        Style::Literal | Style::Folded => block_edit(input, span, old_value, new_value),
+        Style::Literal | Style::Folded => block_edit(input, span, style, old_value, new_value),
         _ => Ok(Edit { span, text: quote(new_value, style, in_flow) }),
     }
 }
 
-/// A block scalar's span starts at its first content line. Only a body of exactly one line can
-/// be replaced in place: the line's text is swapped and header, indentation, chomping indicator
-/// and line break stay as they are.
-fn block_edit(input: &str, span: Span, old_value: &str, new_value: &str) -> Result<Edit, SpliceError> {
+/// A block scalar's span starts at its first content line (after its indentation). A body of
+/// one line is replaced in place: the line's text is swapped and header, indentation, chomping
+/// indicator and line break stay as they are. A literal (`|`) body of several lines — a list of
+/// images, one per line — is edited line by line, each changed line keeping its indentation and
+/// line break, when old and new value have the same lines; a folded (`>`) body of several lines
+/// is refused (its line breaks are not the value's).
+fn block_edit(input: &str, span: Span, style: Style, old_value: &str, new_value: &str) -> Result<Edit, SpliceError> {
     let body = span.slice(input);
     let line_len = body.find(['\n', '\r']).unwrap_or(body.len());
     let line = &body[..line_len];
     let rest = &body[line_len..];
     if !rest.chars().all(|c| c == '\n' || c == '\r' || c == ' ') {
-        return Err(SpliceError::MultiLineBlock);
+        return match style {
+            Style::Literal => literal_lines_edit(input, span, old_value, new_value),
+            _ => Err(SpliceError::MultiLineBlock),
+        };
     }
     let content = line.trim_end_matches(' ');
     if content != old_value.trim_end_matches('\n') || content.is_empty() {
@@ -87,6 +93,44 @@ fn block_edit(input: &str, span: Span, old_value: &str, new_value: &str) -> Resu
     let start = span.start();
     let span = Span::within(start, start + content.len(), input).ok_or(SpliceError::BlockMismatch)?;
     Ok(Edit { span, text: new_value.to_string() })
+}
+
+/// [`block_edit`] for a literal body of several lines: the new body, line by line.
+fn literal_lines_edit(input: &str, span: Span, old_value: &str, new_value: &str) -> Result<Edit, SpliceError> {
+    let body = span.slice(input);
+    let (old, new): (Vec<&str>, Vec<&str>) = (old_value.split('\n').collect(), new_value.split('\n').collect());
+    if old.len() != new.len() {
+        return Err(SpliceError::MultiLineBlock);
+    }
+    // The block's indentation: the first line's column (the span starts after it).
+    let line_start = input[..span.start()].rfind('\n').map_or(0, |p| p + 1);
+    let indent = span.start() - line_start;
+    let mut out = String::with_capacity(body.len() + new_value.len());
+    let mut pos = 0;
+    for (i, (o, n)) in old.iter().zip(&new).enumerate() {
+        let end = body[pos..].find('\n').map_or(body.len(), |p| pos + p);
+        let raw = &body[pos..end];
+        let (text, cr) = match raw.strip_suffix('\r') {
+            Some(t) => (t, "\r"),
+            None => (raw, ""),
+        };
+        let ind = if i == 0 { 0 } else { indent.min(text.len()) };
+        if !text[..ind].bytes().all(|b| b == b' ') || &text[ind..] != *o {
+            return Err(SpliceError::BlockMismatch);
+        }
+        out.push_str(&text[..ind]);
+        out.push_str(n);
+        out.push_str(cr);
+        if end < body.len() {
+            out.push('\n');
+        }
+        pos = (end + 1).min(body.len());
+        if end >= body.len() && i + 1 < old.len() {
+            return Err(SpliceError::BlockMismatch);
+        }
+    }
+    out.push_str(&body[pos..]);
+    Ok(Edit { span, text: out })
 }
 
 /// `input` with every edit applied. Edits must not overlap; they are applied in source order.

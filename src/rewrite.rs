@@ -478,9 +478,36 @@ fn plan_segment(
     // Edits by byte range, with their text.
     let mut applied: HashMap<(usize, usize), String> = HashMap::new();
     for site in scan.sites {
-        let Site { doc, object, path, span, value, rule, kind, prefix, format } = site;
-        let decide = |v: &str| decide_value(rules, v, &prefix, format, kind, object.namespace.as_deref());
+        let Site { doc, object, path, span, value, rule, kind, prefix, format, qualified, embedded } = site;
+        let container = rule == BUILTIN[0].label;
+        let decide = |v: &str| decide_site(rules, v, &prefix, format, kind, object.namespace.as_deref(), qualified, container);
         let span = shift(span);
+        if let Some(inner) = &embedded {
+            // The value is a document of its own: its records, not one for the whole value.
+            let found = match &value {
+                SiteValue::Scalar { value, style: Style::Literal, .. } => {
+                    plan_embedded(text, input_index, doc_base + doc, &object, &path, span, value, inner, rules, opts)
+                }
+                _ => Err("it is not a literal block (`|`), so its lines cannot be edited in place".to_string()),
+            };
+            match found {
+                Ok(records) => {
+                    for r in records {
+                        if let Some(e) = &r.edit {
+                            applied.insert((e.span.start(), e.span.end()), e.text.clone());
+                        }
+                        plan.records.push(r);
+                    }
+                }
+                Err(why) => {
+                    let w = err_at(span.start(), format!("{path}: the document embedded here is left as is: {why}")).to_string();
+                    if seen_warning.insert(w.clone()) {
+                        plan.warnings.push(w);
+                    }
+                }
+            }
+            continue;
+        }
         let (before, decision, edit) = match value {
             SiteValue::Scalar { value, style, in_flow, anchor, .. } => {
                 // A block scalar's value ends with its line break(s) (clip/keep chomping); the
@@ -532,6 +559,10 @@ fn plan_segment(
                 (go_value, Decision { to: None, reason: d.reason }, None)
             }
         };
+        // A bare word in a field that holds an image only when it names a registry is not one.
+        if decision.reason == Reason::NotQualified {
+            continue;
+        }
         // The same bytes reached twice (an image field of an anchored collection and of its
         // alias): one edit, and both readings must agree on it.
         let edit = match edit {
@@ -610,6 +641,108 @@ fn plan_segment(
         }
     }
     Ok(())
+}
+
+/// The decision for one site's value: [`decide_value`], except for what is never an image here:
+/// Istio's `image: auto` placeholder in a container, and a bare word in a `qualified` field.
+#[allow(clippy::too_many_arguments)]
+fn decide_site(rules: &Rules, value: &str, prefix: &str, format: ValueFormat, kind: ValueKind, ns: Option<&str>, qualified: bool, container: bool) -> Decision {
+    if container && value == ISTIO_AUTO.0 {
+        return Decision { to: None, reason: Reason::Placeholder(ISTIO_AUTO.1) };
+    }
+    if qualified && !names_a_registry(value.strip_prefix(prefix).unwrap_or(value)) {
+        return Decision { to: None, reason: Reason::NotQualified };
+    }
+    decide_value(rules, value, prefix, format, kind, ns)
+}
+
+/// A container image pullthrough never rewrites, and why.
+const ISTIO_AUTO: (&str, &str) = (
+    "auto",
+    "Istio's injector replaces exactly `image: auto` in a gateway with its proxy image; a rewritten value would be pulled as is and fail",
+);
+
+/// The first path component is a registry host (`.`, `:` or `localhost`).
+fn names_a_registry(value: &str) -> bool {
+    value.split_once('/').is_some_and(|(h, _)| h.contains('.') || h.contains(':') || h == "localhost")
+}
+
+/// The records of the image fields of a document embedded in a literal block scalar (a
+/// ConfigMap's `helperPod.yaml`): its container images and the `inner` fields, each decided and
+/// edited in place in the block's lines. `Err` (a warning for the caller) when the document does
+/// not parse, or an image in it cannot be edited where it stands.
+#[allow(clippy::too_many_arguments)]
+fn plan_embedded(
+    text: &str,
+    input: usize,
+    doc: usize,
+    object: &Object,
+    outer: &str,
+    span: Span,
+    value: &str,
+    inner: &[crate::manifest::fields::InnerField],
+    rules: &Rules,
+    opts: &Options,
+) -> Result<Vec<Record>, String> {
+    use crate::manifest::fields::KindField;
+    let fields = FieldSet {
+        kinds: inner
+            .iter()
+            .map(|f| KindField {
+                kinds: Vec::new(),
+                group: None,
+                names: Vec::new(),
+                path: f.path.clone(),
+                value: f.value,
+                format: ValueFormat::default(),
+                qualified: f.qualified,
+                embedded: None,
+                label: f.label.clone(),
+            })
+            .collect(),
+        ..FieldSet::default()
+    };
+    let limits = ParseLimits { max_depth: opts.limits.max_depth };
+    let scan = manifest::scan(value, limits, &fields).map_err(|e| format!("it does not parse as YAML ({e})"))?;
+    let lines = splice::literal_lines(text, span).ok_or("its lines do not match its value")?;
+    let mut out = Vec::new();
+    for site in scan.sites {
+        let SiteValue::Scalar { value: v, style, in_flow, .. } = &site.value else { continue };
+        if matches!(style, Style::Literal | Style::Folded) {
+            continue;
+        }
+        let container = site.rule == BUILTIN[0].label;
+        let d = decide_site(rules, v, "", site.format, site.kind, object.namespace.as_deref(), site.qualified, container);
+        // Where the scalar's bytes are in the outer text: on one line of the block.
+        let (s, e) = (site.span.start(), site.span.end());
+        let Some(&(dec, src, len)) = lines.iter().find(|(dec, _, len)| *dec <= s && e <= dec + len) else {
+            return Err(format!("{} spans several lines", site.path));
+        };
+        let _ = len;
+        let outer_span = Span::within(src + (s - dec), src + (e - dec), text).ok_or("a span outside the block")?;
+        if outer_span.slice(text) != site.span.slice(value) {
+            return Err(format!("{} is not where its text is", site.path));
+        }
+        if d.reason == Reason::NotQualified {
+            continue;
+        }
+        let edit = match &d.to {
+            Some(to) => Some(splice::scalar_edit(text, outer_span, *style, *in_flow, v, to).map_err(|e| e.to_string())?),
+            None => None,
+        };
+        out.push(Record {
+            input,
+            doc,
+            offset: outer_span.start(),
+            object: object.clone(),
+            path: format!("{outer} ⟶ {}", site.path),
+            field: if container { format!("{} (embedded)", site.rule) } else { site.rule.clone() },
+            before: v.clone(),
+            decision: d,
+            edit,
+        });
+    }
+    Ok(out)
 }
 
 /// The decision for a whole field value: the image after `prefix` (an argument's `--flag=`),

@@ -33,6 +33,10 @@ pub enum Reason {
     NotAString(&'static str),
     /// An `*alias` whose anchor is itself an image field: it reads whatever the anchor holds.
     FollowsAnchor,
+    /// A field that holds an image only when it names a registry, holding a bare word.
+    NotQualified,
+    /// A value pullthrough never rewrites, with the reason (Istio's `image: auto`).
+    Placeholder(&'static str),
 }
 
 impl fmt::Display for Reason {
@@ -48,6 +52,8 @@ impl fmt::Display for Reason {
             Reason::Disabled => f.write_str("disabled"),
             Reason::NotAString(what) => write!(f, "not a string ({what})"),
             Reason::FollowsAnchor => f.write_str("follows its anchor"),
+            Reason::NotQualified => f.write_str("not a full reference (no registry), left as is"),
+            Reason::Placeholder(why) => write!(f, "placeholder ({why})"),
         }
     }
 }
@@ -208,6 +214,9 @@ impl Rules {
         if !self.enabled {
             return keep(Reason::Disabled);
         }
+        if kind == ValueKind::Prefix {
+            return self.decide_prefix(image, namespace);
+        }
         let parsed = match image.parse::<ImageRef>() {
             Ok(r) => r,
             Err(e) => return keep(Reason::Unparseable(e.to_string())),
@@ -278,5 +287,55 @@ fn check_destination(dest: &str, origin: &str) -> Result<(), RuleError> {
         Ok(r) if r.name() == format!("{dest}/x") => Ok(()),
         Ok(_) => Err(RuleError { origin: origin.into(), msg: format!("{dest:?} is not a registry host[:port][/path]") }),
         Err(e) => Err(RuleError { origin: origin.into(), msg: format!("{dest:?} does not make valid image names: {e}") }),
+    }
+}
+
+impl Rules {
+    /// The mirror form of a registry or a registry/path prefix ([`ValueKind::Prefix`]):
+    /// `docker.io/mongodb` → `<mirror>/docker-hub/mongodb`, `quay.io/` → `<mirror>/quay/`,
+    /// `docker.elastic.co` → its `registries` destination. Nothing is added (no `library/`, no
+    /// tag) and a trailing `/` is kept. The same checks as for images apply in the same order
+    /// (aliases folded, already mirrored, namespaces, `exclude` globs on the prefix); regex rules
+    /// are written for whole references and do not apply. A value that is not a registry host
+    /// with an optional path (`UseDefault`, `a b`) is left as is.
+    pub fn decide_prefix(&self, value: &str, namespace: Option<&str>) -> Decision {
+        let keep = |reason| Decision { to: None, reason };
+        let slash = value.ends_with('/');
+        let body = value.trim_end_matches('/');
+        let (host, rest) = match body.split_once('/') {
+            Some((h, r)) => (h, r),
+            None => (body, ""),
+        };
+        let host_like = host.contains('.') || host.contains(':') || host == "localhost";
+        // The probe: `<prefix>/x:latest` must be an image reference naming this host.
+        let probe = format!("{body}/x:latest");
+        let parsed = probe.parse::<ImageRef>();
+        let parsed = match parsed {
+            Ok(r) if host_like && r.domain() == host.to_ascii_lowercase() => r,
+            Ok(_) => return keep(Reason::Unparseable(format!("{value:?} does not name a registry host"))),
+            Err(e) => return keep(Reason::Unparseable(e.to_string())),
+        };
+        let r = self.fold_docker_hub(parsed);
+        let domain = r.domain().to_string();
+        let rest = if domain == host { rest.to_string() } else { r.path().strip_suffix("x").unwrap_or("").trim_end_matches('/').to_string() };
+        if self.destinations.iter().any(|d| d == &domain) {
+            return keep(Reason::AlreadyMirrored);
+        }
+        let ns = namespace.unwrap_or(&self.default_namespace);
+        if self.ns_include.as_ref().is_some_and(|inc| !inc.is_match(ns)) || self.ns_exclude.is_match(ns) {
+            return keep(Reason::NamespaceExcluded(ns.to_string()));
+        }
+        let name = if rest.is_empty() { domain.clone() } else { format!("{domain}/{rest}") };
+        if let Some(i) = self.exclude.0.matches(&name).first() {
+            return keep(Reason::Excluded(self.exclude.1[*i].clone()));
+        }
+        let Some((up, dest)) = self.registries.iter().find(|(up, _)| *up == domain) else {
+            return keep(Reason::NoRule(domain));
+        };
+        let mut to = if rest.is_empty() { dest.clone() } else { format!("{dest}/{rest}") };
+        if slash {
+            to.push('/');
+        }
+        Decision { to: Some(to), reason: Reason::Registry(up.clone()) }
     }
 }

@@ -54,6 +54,8 @@ fn corpus_charts_with_profiles() {
             11,
             &[
                 ("Deployment spec.template.spec.containers[0].args[4]", "--prometheus-config-reloader=M/quay/prometheus-operator/prometheus-config-reloader:v0.93.1"),
+                // The Thanos sidecar's default image (deployment.yaml: `--thanos-default-base-image=`, with a tag here).
+                ("Deployment spec.template.spec.containers[0].args[9]", "--thanos-default-base-image=M/quay/thanos/thanos:v0.42.4"),
                 ("Alertmanager spec.image", "M/quay/prometheus/alertmanager:v0.34.0"),
                 ("Prometheus spec.image", "M/quay/prometheus/prometheus:v3.14.0-distroless"),
                 ("ThanosRuler spec.image", "M/quay/thanos/thanos:v0.42.4"),
@@ -284,7 +286,9 @@ fn explain_names_the_profile() {
 fn config_errors_name_the_setting() {
     let mut s = RewriteSettings::default();
     for (yaml, msg) in [
-        ("profiles: [nope]\n", "test.yaml: profiles: unknown profile \"nope\" (known: prometheus-operator, cert-manager, argo-workflows, harbor)"),
+        ("profiles: [nope]\n", "test.yaml: profiles: unknown profile \"nope\" (known: prometheus-operator, cert-manager, argo-workflows, harbor, cloudnative-pg, strimzi, longhorn, rook-ceph, local-path-provisioner, openebs-localpv, zalando-postgres-operator, mongodb, percona, nvidia-gpu-operator, opentelemetry-operator, fluent-operator, trivy-operator, actions-runner-controller, istio, linkerd, vault, dapr, jenkins, elastic-eck, tigera-operator, minio, velero, or all for every one)"),
+        ("fields: [{paths: [spec.x], repository: true, prefix: true}]\n", "test.yaml: fields[0]: repository and prefix exclude each other"),
+        ("fields: [{paths: [spec.x], innerPaths: [a]}]\n", "test.yaml: fields[0].innerPaths: innerPaths need embedded: true"),
         ("fields: [{paths: ['spec..image']}]\n", "test.yaml: fields[0].paths: empty segment in path \"spec..image\""),
         ("args: [{flag: 'image='}]\n", "test.yaml: args[0].flag: \"image=\" is not a flag (`--name`, without `=`)"),
         ("env: [{name: 'A['}]\n", "test.yaml: env[0].name: invalid glob \"A[\": unclosed character class; missing ']'"),

@@ -143,6 +143,11 @@ pub enum ValueKind {
     Image,
     /// A repository (e.g. harbor's Trivy DB settings): rewritten without adding a tag.
     Repository,
+    /// A registry, or a registry and a path prefix, that the operator joins with image names
+    /// (MongoDB `MONGODB_REPO_URL: docker.io/mongodb`, Istio `global.hub`, NVIDIA's split
+    /// `repository`, Tigera `spec.registry: quay.io/`): rewritten to the mirror form of the
+    /// prefix, nothing added (no `library/`, no tag), a trailing `/` kept.
+    Prefix,
 }
 
 /// How a field's string holds its image(s): whole, as a list split on a character, and each
@@ -162,9 +167,28 @@ pub struct KindField {
     pub kinds: Vec<String>,
     /// The API group (`monitoring.coreos.com`); `None`: any group.
     pub group: Option<String>,
+    /// Globs on `metadata.name`; empty: any name (ConfigMap keys such as `plugin` mean an image
+    /// only in one operator's ConfigMap).
+    pub names: Vec<globset::GlobMatcher>,
     pub path: Vec<PathSeg>,
     pub value: ValueKind,
     pub format: ValueFormat,
+    /// Only a value naming a registry or repository path (holding a `/`) is an image here; a bare
+    /// word is left alone silently (NVIDIA's `image: driver` next to `repository`, Grafana's
+    /// `spec.version: 13.1.3`).
+    pub qualified: bool,
+    /// The value is a YAML or JSON document (a ConfigMap's `helperPod.yaml`, a JCasC file, Istio's
+    /// injector `values`): its container images, and these paths inside it, are rewritten.
+    pub embedded: Option<Vec<Vec<PathSeg>>>,
+    pub label: String,
+}
+
+/// A field inside an embedded document (see [`KindField::embedded`]), with how its value is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InnerField {
+    pub path: Vec<PathSeg>,
+    pub value: ValueKind,
+    pub qualified: bool,
     pub label: String,
 }
 

@@ -105,6 +105,11 @@ pub struct Site {
     pub prefix: String,
     /// How the value holds its image(s): a list, `KEY=IMAGE` items.
     pub format: ValueFormat,
+    /// Only a value holding a `/` is an image (see [`fields::KindField::qualified`]).
+    pub qualified: bool,
+    /// The value is an embedded document: the fields to rewrite inside it, besides its
+    /// container images.
+    pub embedded: Option<Vec<fields::InnerField>>,
 }
 
 /// Something the scan will not resolve by itself; the rewrite stage turns it into an error

@@ -846,7 +846,19 @@ impl<'a, 'f> Scanner<'a, 'f> {
                 self.doc.image_anchors.insert(anchor);
             }
         }
-        let site = Site { doc: self.doc_index, object: Object::default(), path, span, value, rule: m.label, kind: m.kind, prefix, format };
+        let site = Site {
+            doc: self.doc_index,
+            object: Object::default(),
+            path,
+            span,
+            value,
+            rule: m.label,
+            kind: m.kind,
+            prefix,
+            format,
+            qualified: false,
+            embedded: None,
+        };
         let obj = self.innermost_object();
         if !m.cond.is_empty() {
             for c in m.cond {
@@ -1135,11 +1147,28 @@ impl<'a, 'f> Scanner<'a, 'f> {
                 if from_item && !is_list {
                     continue;
                 }
-                // The first of the matching entries whose kinds and group fit names the site.
-                let Some(&f) = fields.iter().find(|&&f| kind_matches(&self.fields.kinds[f], &site.object)) else { continue };
-                site.rule = self.fields.kinds[f].label.clone();
-                site.kind = self.fields.kinds[f].value;
-                site.format = self.fields.kinds[f].format;
+                // The first of the matching entries whose kinds, group and names fit names the site;
+                // for an embedded document, every fitting embedded entry adds its inner fields.
+                let fitting: Vec<usize> = fields.iter().copied().filter(|&f| kind_matches(&self.fields.kinds[f], &site.object)).collect();
+                let Some(&f) = fitting.first() else { continue };
+                let field = &self.fields.kinds[f];
+                site.rule = field.label.clone();
+                site.kind = field.value;
+                site.format = field.format;
+                site.qualified = field.qualified;
+                if field.embedded.is_some() {
+                    let inner = fitting
+                        .iter()
+                        .filter_map(|&g| {
+                            let e = &self.fields.kinds[g];
+                            e.embedded.as_ref().map(|paths| {
+                                paths.iter().map(move |p| super::fields::InnerField { path: p.clone(), value: e.value, qualified: e.qualified, label: e.label.clone() })
+                            })
+                        })
+                        .flatten()
+                        .collect();
+                    site.embedded = Some(inner);
+                }
             }
             if let SiteValue::Scalar { .. } = site.value {
                 if doc.visits.contains_key(&site.span.start()) {
@@ -1321,12 +1350,14 @@ struct Match {
     cond: Vec<usize>,
 }
 
-/// A kind field applies to an object of one of its kinds and of its API group.
+/// A kind field applies to an object of one of its kinds, of its API group and, if it names
+/// any, with a matching name.
 fn kind_matches(f: &super::fields::KindField, o: &Object) -> bool {
     let kind_ok = f.kinds.is_empty() || o.kind.as_ref().is_some_and(|k| f.kinds.iter().any(|x| x == k));
     let group = o.api_version.as_deref().and_then(|v| v.rsplit_once('/').map(|(g, _)| g)).unwrap_or("");
     let group_ok = f.group.as_deref().is_none_or(|g| g == group);
-    kind_ok && group_ok
+    let name_ok = f.names.is_empty() || o.name.as_deref().is_some_and(|n| f.names.iter().any(|g| g.is_match(n)));
+    kind_ok && group_ok && name_ok
 }
 
 /// Whether the frames below an object root spell exactly `path`.

@@ -54,11 +54,26 @@ pub struct FieldConfig {
     pub kinds: Option<Vec<String>>,
     /// API group (`monitoring.coreos.com`); absent: any group.
     pub group: Option<String>,
-    /// Paths from the object root: `spec.image`, `spec.containers[].image`, `spec.*.image`.
+    /// Globs on `metadata.name`; absent: any name.
+    pub names: Option<Vec<String>>,
+    /// Paths from the object root: `spec.image`, `spec.containers[].image`, `spec.*.image`,
+    /// `data["helperPod.yaml"]`.
     pub paths: Vec<String>,
     /// The value is a repository (no `:latest` added).
     #[serde(default)]
     pub repository: bool,
+    /// The value is a registry or registry/path prefix the operator joins with image names.
+    #[serde(default)]
+    pub prefix: bool,
+    /// Only a value holding a `/` is an image; bare words are left alone.
+    #[serde(default)]
+    pub qualified: bool,
+    /// The value is an embedded YAML/JSON document: its container images are rewritten, and the
+    /// `innerPaths` inside it (with this entry's value kind).
+    #[serde(default)]
+    pub embedded: bool,
+    #[serde(default, rename = "innerPaths")]
+    pub inner_paths: Vec<String>,
     /// The value is a list split on this one character (`"\n"` for one item per line).
     pub separator: Option<char>,
     /// Each item (or the whole value) is `KEY=IMAGE`; only `IMAGE` is decided.
@@ -72,6 +87,8 @@ pub struct ArgConfig {
     pub flag: String,
     #[serde(default)]
     pub repository: bool,
+    #[serde(default)]
+    pub prefix: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -81,6 +98,8 @@ pub struct EnvConfig {
     pub name: String,
     #[serde(default)]
     pub repository: bool,
+    #[serde(default)]
+    pub prefix: bool,
     /// The value is a list split on this one character (`"\n"` for one item per line).
     pub separator: Option<char>,
     /// Each item (or the whole value) is `KEY=IMAGE`; only `IMAGE` is decided.

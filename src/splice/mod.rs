@@ -133,6 +133,37 @@ fn literal_lines_edit(input: &str, span: Span, old_value: &str, new_value: &str)
     Ok(Edit { span, text: out })
 }
 
+/// The lines of a literal block scalar whose body is `span` (it starts at the first line's
+/// content), as (offset in the decoded value, offset in `input`, length): the decoded value is
+/// the lines without the block's indentation, joined by `\n`. `None` if a line is indented less
+/// than the block (only blank lines may be).
+pub fn literal_lines(input: &str, span: Span) -> Option<Vec<(usize, usize, usize)>> {
+    let body = span.slice(input);
+    let line_start = input[..span.start()].rfind('\n').map_or(0, |p| p + 1);
+    let indent = span.start() - line_start;
+    let mut out = Vec::new();
+    let (mut pos, mut dec) = (0, 0);
+    let mut first = true;
+    while pos <= body.len() {
+        let end = body[pos..].find('\n').map_or(body.len(), |p| pos + p);
+        let raw = &body[pos..end];
+        let text = raw.strip_suffix('\r').unwrap_or(raw);
+        let skip = if first { 0 } else { indent.min(text.len()) };
+        if !text[..skip].bytes().all(|b| b == b' ') || (text.len() > skip && skip < indent && !first) {
+            return None;
+        }
+        let len = text.len() - skip;
+        out.push((dec, span.start() + pos + skip, len));
+        dec += len + 1;
+        first = false;
+        if end >= body.len() {
+            break;
+        }
+        pos = end + 1;
+    }
+    Some(out)
+}
+
 /// `input` with every edit applied. Edits must not overlap; they are applied in source order.
 pub fn apply(input: &str, edits: &[Edit]) -> Result<String, SpliceError> {
     let mut sorted: Vec<&Edit> = edits.iter().collect();

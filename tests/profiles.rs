@@ -299,3 +299,85 @@ fn config_errors_name_the_setting() {
         s = RewriteSettings::default();
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// `profiles: [all]` on the operators' real charts (tests/data/charts, see its README).
+
+/// The shipped `argocd/config.yaml` (its ConfigMap's `config.yaml`), with every profile on and
+/// no `exclude` (so busybox shows where it is named).
+fn shipped_with_all_profiles() -> Rules {
+    let cm = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("argocd/config.yaml")).unwrap();
+    let body: String = cm
+        .split("config.yaml: |\n")
+        .nth(1)
+        .expect("argocd/config.yaml has a config.yaml key")
+        .lines()
+        .map(|l| l.strip_prefix("    ").unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut s = RewriteSettings::default();
+    let config::Loaded::Native(c) = config::parse("argocd/config.yaml", &body).unwrap() else { panic!() };
+    s.apply_config("argocd/config.yaml", &c);
+    s.exclude.set(Vec::new(), "test");
+    s.profiles.set(vec!["all".into()], "test");
+    Rules::compile(&s).unwrap()
+}
+
+/// (kind, name, before, after) of each value outside the container rule, a list value line by line.
+fn found_outside(records: &[Record]) -> Vec<(String, String, String, String)> {
+    let mut out = Vec::new();
+    for r in records.iter().filter(|r| r.field != "container image") {
+        let after = r.decision.to.clone().unwrap_or_else(|| r.before.clone());
+        for (b, a) in r.before.split('\n').zip(after.split('\n')) {
+            if !b.trim().is_empty() {
+                out.push((r.object.kind.clone().unwrap_or_default(), r.object.name.clone().unwrap_or_default(), b.trim().to_string(), a.trim().to_string()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn operator_charts_with_all_profiles() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/charts");
+    let expected = std::fs::read_to_string(dir.join("expected.tsv")).unwrap();
+    let mut by_chart: std::collections::BTreeMap<&str, Vec<(String, String, String, String)>> = Default::default();
+    for line in expected.lines().skip(1) {
+        let c: Vec<&str> = line.split('\t').collect();
+        by_chart.entry(c[0]).or_default().push((c[1].into(), c[2].into(), c[3].into(), c[4].into()));
+    }
+    let rules = shipped_with_all_profiles();
+    let (mut rewritten, mut outside) = (0, 0);
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let Some(chart) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".yaml")) else { continue };
+        let text = std::fs::read_to_string(&path).unwrap();
+        let (inputs, records) = plan(&rules, chart, text.clone());
+        let mut want = by_chart.remove(chart).unwrap_or_default();
+        want.sort();
+        let got = found_outside(&records);
+        // Values left on purpose are not records, or records that keep their value.
+        let got_changed: Vec<_> = got.iter().filter(|(_, _, b, a)| b != a).cloned().collect();
+        let want_changed: Vec<_> = want.iter().filter(|(_, _, b, a)| b != a).cloned().collect();
+        assert_eq!(got_changed, want_changed, "{chart}: the rewritten values outside pod specs");
+        for (k, n, b, _) in want.iter().filter(|(_, _, b, a)| b == a) {
+            assert!(got.iter().all(|(gk, gn, gb, ga)| !(gk == k && gn == n && gb == b) || ga == b), "{chart}: {k}/{n} {b} must stay");
+        }
+        rewritten += want_changed.len();
+        outside += want.len();
+        // Go reads the output as the input except at the records' fields.
+        let out = rewrite::apply(&inputs, &rewrite::Plan { records: records.clone(), ..Default::default() }).unwrap();
+        assert!(!out.contains("docker-hub/library/auto"), "{chart}: Istio's image: auto was rewritten");
+        let (a, b) = (util::oracle::read_bytes(text.as_bytes()), util::oracle::read_bytes(out.as_bytes()));
+        assert_eq!(a.len(), b.len(), "{chart}");
+        let edited_docs: std::collections::BTreeSet<usize> = records.iter().filter(|r| r.edit.is_some()).map(|r| r.doc).collect();
+        for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+            let diffs = util::oracle::differing_paths(x.json.as_ref().unwrap(), y.json.as_ref().unwrap());
+            assert!(diffs.is_empty() || edited_docs.contains(&i), "{chart} doc {i}: Go reads {diffs:?} differently, no edit there");
+        }
+    }
+    assert!(by_chart.is_empty(), "expected.tsv names charts without a file: {:?}", by_chart.keys());
+    // The figures quoted in the README and the closing note.
+    assert_eq!((outside, rewritten), (145, 105), "references outside pod specs / rewritten with the shipped map");
+}

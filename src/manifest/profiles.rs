@@ -351,7 +351,14 @@ pub const PROFILES: &[Profile] = &[
             data(&["*trivy-operator"], &["data[\"node.collector.imageRef\"]", "data[\"policies.bundle.oci.ref\"]"], I),
             data(
                 &["*trivy-operator-trivy-config"],
-                &["data[\"trivy.repository\"]", "data[\"trivy.dbRepository\"]", "data[\"trivy.javaDbRepository\"]"],
+                &[
+                    "data[\"trivy.repository\"]",
+                    "data[\"trivy.dbRepository\"]",
+                    "data[\"trivy.javaDbRepository\"]",
+                    // The built-in Trivy server's settings (operator.builtInTrivyServer).
+                    "data.TRIVY_DB_REPOSITORY",
+                    "data.TRIVY_JAVA_DB_REPOSITORY",
+                ],
                 R,
             ),
         ],

@@ -381,3 +381,129 @@ fn operator_charts_with_all_profiles() {
     // The figures quoted in the README and the closing note.
     assert_eq!((outside, rewritten), (145, 105), "references outside pod specs / rewritten with the shipped map");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Field rules that compose (issue 16), one table row per behaviour: (name, config, input, output).
+
+macro_rules! rewrites {
+    ($($name:ident: $config:expr, $input:expr => $output:expr;)*) => {
+        $( #[test] fn $name() { assert_eq!(rewrite_with(&format!("mirror: m.io\nregistries: {{docker.io: hub, quay.io: quay, ghcr.io: ghcr, docker.elastic.co: elastic}}\n{}", $config), $input), $output); } )*
+    };
+}
+
+rewrites! {
+    // No entry hides another: an admin's entry and a profile's, and two entries in either order.
+    admin_entry_does_not_hide_a_profile:
+        "fields: [{kinds: [FluentBit], group: fluentbit.fluent.io, paths: [spec.image]}]\nprofiles: [prometheus-operator]\n",
+        "apiVersion: monitoring.coreos.com/v1\nkind: Prometheus\nspec: {image: quay.io/prometheus/prometheus:v3}\n---\napiVersion: fluentbit.fluent.io/v1alpha2\nkind: FluentBit\nspec: {image: ghcr.io/fluent/fluent-bit:3}\n"
+        => "apiVersion: monitoring.coreos.com/v1\nkind: Prometheus\nspec: {image: m.io/quay/prometheus/prometheus:v3}\n---\napiVersion: fluentbit.fluent.io/v1alpha2\nkind: FluentBit\nspec: {image: m.io/ghcr/fluent/fluent-bit:3}\n";
+    two_entries_same_path_first_order:
+        "fields: [{kinds: [FluentBit], paths: [spec.image]}, {kinds: [Tenant], paths: [spec.image]}]\n",
+        "kind: FluentBit\nspec: {image: ghcr.io/fluent/fluent-bit:3}\n---\nkind: Tenant\nspec: {image: quay.io/minio/minio:RELEASE.2025-04-08T15-41-24Z}\n"
+        => "kind: FluentBit\nspec: {image: m.io/ghcr/fluent/fluent-bit:3}\n---\nkind: Tenant\nspec: {image: m.io/quay/minio/minio:RELEASE.2025-04-08T15-41-24Z}\n";
+    two_entries_same_path_other_order:
+        "fields: [{kinds: [Tenant], paths: [spec.image]}, {kinds: [FluentBit], paths: [spec.image]}]\n",
+        "kind: FluentBit\nspec: {image: ghcr.io/fluent/fluent-bit:3}\n---\nkind: Tenant\nspec: {image: quay.io/minio/minio:RELEASE.2025-04-08T15-41-24Z}\n"
+        => "kind: FluentBit\nspec: {image: m.io/ghcr/fluent/fluent-bit:3}\n---\nkind: Tenant\nspec: {image: m.io/quay/minio/minio:RELEASE.2025-04-08T15-41-24Z}\n";
+    // Keys with dots, named in brackets.
+    dotted_configmap_key:
+        "fields: [{kinds: [ConfigMap], paths: ['data[\"node.collector.imageRef\"]']}]\n",
+        "kind: ConfigMap\ndata:\n  node.collector.imageRef: ghcr.io/aquasecurity/node-collector:0.3.1\n  node.collector.other: ghcr.io/x/y:1\n"
+        => "kind: ConfigMap\ndata:\n  node.collector.imageRef: m.io/ghcr/aquasecurity/node-collector:0.3.1\n  node.collector.other: ghcr.io/x/y:1\n";
+    // Registry and prefix values: the mirror form of the prefix, nothing added.
+    prefix_docker_hub_namespace_gets_no_library:
+        "env: [{name: MONGODB_REPO_URL, prefix: true}]\n",
+        "kind: Pod\nspec:\n  containers:\n  - image: quay.io/mongodb/op:1\n    env: [{name: MONGODB_REPO_URL, value: docker.io/mongodb}]\n"
+        => "kind: Pod\nspec:\n  containers:\n  - image: m.io/quay/mongodb/op:1\n    env: [{name: MONGODB_REPO_URL, value: m.io/hub/mongodb}]\n";
+    prefix_registry_host_alone:
+        "fields: [{kinds: [ConfigMap], paths: ['data[\"container-registry\"]'], prefix: true}]\n",
+        "kind: ConfigMap\ndata: {container-registry: docker.elastic.co}\n" => "kind: ConfigMap\ndata: {container-registry: m.io/elastic}\n";
+    prefix_keeps_its_trailing_slash:
+        "fields: [{kinds: [Installation], paths: [spec.registry], prefix: true}]\n",
+        "kind: Installation\nspec: {registry: quay.io/}\n" => "kind: Installation\nspec: {registry: m.io/quay/}\n";
+    prefix_that_is_no_registry_stays:
+        "fields: [{kinds: [Installation], paths: [spec.registry], prefix: true}]\n",
+        "kind: Installation\nspec: {registry: UseDefault}\n" => "kind: Installation\nspec: {registry: UseDefault}\n";
+    // VERSION=IMAGE lists: only the part after `=` changes, line by line, blank lines kept.
+    keyed_lines:
+        "env: [{name: STRIMZI_KAFKA_IMAGES, separator: \"\\n\", keyed: true}]\n",
+        "kind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      - image: quay.io/strimzi/operator:1\n        env:\n        - name: STRIMZI_KAFKA_IMAGES\n          value: |\n            4.2.0=quay.io/strimzi/kafka:1-kafka-4.2.0\n            4.3.0=quay.io/strimzi/kafka:1-kafka-4.3.0\n"
+        => "kind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      - image: m.io/quay/strimzi/operator:1\n        env:\n        - name: STRIMZI_KAFKA_IMAGES\n          value: |\n            4.2.0=m.io/quay/strimzi/kafka:1-kafka-4.2.0\n            4.3.0=m.io/quay/strimzi/kafka:1-kafka-4.3.0\n";
+    keyed_comma_list:
+        "env: [{name: IMAGES, separator: ',', keyed: true}]\n",
+        "kind: Pod\nspec:\n  containers:\n  - image: nginx\n    env: [{name: IMAGES, value: 'a=nginx:1, b=quay.io/x/y:2'}]\n"
+        => "kind: Pod\nspec:\n  containers:\n  - image: m.io/hub/library/nginx:latest\n    env: [{name: IMAGES, value: 'a=m.io/hub/library/nginx:1, b=m.io/quay/x/y:2'}]\n";
+    // A plain flag stays plain after its image changed.
+    flag_stays_plain:
+        "args: [{flag: --collector-image}]\n",
+        "kind: Pod\nspec:\n  containers:\n  - image: nginx\n    args:\n    - --collector-image=ghcr.io/open-telemetry/collector:0.1\n"
+        => "kind: Pod\nspec:\n  containers:\n  - image: m.io/hub/library/nginx:latest\n    args:\n    - --collector-image=m.io/ghcr/open-telemetry/collector:0.1\n";
+    // Fields that hold an image only when it names a registry.
+    qualified_field_skips_bare_names:
+        "fields: [{kinds: [ClusterPolicy], paths: ['spec.*.image'], qualified: true}]\n",
+        "kind: ClusterPolicy\nspec:\n  driver: {image: driver}\n  other: {image: quay.io/x/y:1}\n"
+        => "kind: ClusterPolicy\nspec:\n  driver: {image: driver}\n  other: {image: m.io/quay/x/y:1}\n";
+    // ConfigMap entries scoped by name.
+    configmap_by_name:
+        "fields: [{kinds: [ConfigMap], names: [rook-*], paths: [data.plugin]}]\n",
+        "kind: ConfigMap\nmetadata: {name: rook-csi}\ndata: {plugin: quay.io/cephcsi/cephcsi:v3}\n---\nkind: ConfigMap\nmetadata: {name: other}\ndata: {plugin: quay.io/cephcsi/cephcsi:v3}\n"
+        => "kind: ConfigMap\nmetadata: {name: rook-csi}\ndata: {plugin: m.io/quay/cephcsi/cephcsi:v3}\n---\nkind: ConfigMap\nmetadata: {name: other}\ndata: {plugin: quay.io/cephcsi/cephcsi:v3}\n";
+    // A document embedded in a ConfigMap value: edited inside its literal block, nothing else.
+    embedded_document:
+        "fields: [{kinds: [ConfigMap], paths: ['data[\"helperPod.yaml\"]', data.values], embedded: true, innerPaths: [global.hub], prefix: true}]\n",
+        "kind: ConfigMap\ndata:\n  helperPod.yaml: |-\n    apiVersion: v1\n    kind: Pod\n    spec:\n      containers:\n      - name: helper\n        image: busybox:1.36   # kept comment\n  values: |-\n    {\"global\": {\"hub\": \"docker.io/istio\", \"tag\": \"1.30\"}}\n"
+        => "kind: ConfigMap\ndata:\n  helperPod.yaml: |-\n    apiVersion: v1\n    kind: Pod\n    spec:\n      containers:\n      - name: helper\n        image: m.io/hub/library/busybox:1.36   # kept comment\n  values: |-\n    {\"global\": {\"hub\": \"m.io/hub/istio\", \"tag\": \"1.30\"}}\n";
+    // Hand-written documents for the profiles whose charts are not copied here (licences).
+    eck_profile:
+        "profiles: [elastic-eck]\n",
+        "apiVersion: elasticsearch.k8s.elastic.co/v1\nkind: Elasticsearch\nspec: {version: 9.1.0, image: docker.elastic.co/elasticsearch/elasticsearch:9.1.0}\n---\nkind: ConfigMap\nmetadata: {name: elastic-operator}\ndata:\n  eck.yaml: |-\n    log-verbosity: 0\n    container-registry: docker.elastic.co\n"
+        => "apiVersion: elasticsearch.k8s.elastic.co/v1\nkind: Elasticsearch\nspec: {version: 9.1.0, image: m.io/elastic/elasticsearch/elasticsearch:9.1.0}\n---\nkind: ConfigMap\nmetadata: {name: elastic-operator}\ndata:\n  eck.yaml: |-\n    log-verbosity: 0\n    container-registry: m.io/elastic\n";
+    minio_profile:
+        "profiles: [minio]\n",
+        "apiVersion: minio.min.io/v2\nkind: Tenant\nspec: {image: quay.io/minio/minio:RELEASE.2025-04-08T15-41-24Z, kes: {image: quay.io/minio/kes:2025-03-12T09-35-18Z}}\n"
+        => "apiVersion: minio.min.io/v2\nkind: Tenant\nspec: {image: m.io/quay/minio/minio:RELEASE.2025-04-08T15-41-24Z, kes: {image: m.io/quay/minio/kes:2025-03-12T09-35-18Z}}\n";
+    vault_profile:
+        "profiles: [vault]\n",
+        "kind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      - image: hashicorp/vault-k8s:1.7.0\n        env:\n        - {name: AGENT_INJECT_VAULT_IMAGE, value: \"hashicorp/vault:2.0.4\"}\n"
+        => "kind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      - image: m.io/hub/hashicorp/vault-k8s:1.7.0\n        env:\n        - {name: AGENT_INJECT_VAULT_IMAGE, value: \"m.io/hub/hashicorp/vault:2.0.4\"}\n";
+    mongodb_kubernetes_profile:
+        "profiles: [mongodb]\n",
+        "kind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      - image: quay.io/mongodb/mongodb-kubernetes:1.10.0\n        env:\n        - {name: MDB_AGENT_IMAGE_REPOSITORY, value: quay.io/mongodb/mongodb-agent}\n        - {name: RELATED_IMAGE_AGENT_IMAGE_108_0_12_8846_1, value: 'quay.io/mongodb/mongodb-agent:108.0.12.8846-1'}\n        - {name: MDB_SEARCH_REPO_URL, value: quay.io/mongodb}\n        - {name: MONGODB_REPO_URL, value: quay.io/mongodb}\n"
+        => "kind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      - image: m.io/quay/mongodb/mongodb-kubernetes:1.10.0\n        env:\n        - {name: MDB_AGENT_IMAGE_REPOSITORY, value: m.io/quay/mongodb/mongodb-agent}\n        - {name: RELATED_IMAGE_AGENT_IMAGE_108_0_12_8846_1, value: 'm.io/quay/mongodb/mongodb-agent:108.0.12.8846-1'}\n        - {name: MDB_SEARCH_REPO_URL, value: m.io/quay/mongodb}\n        - {name: MONGODB_REPO_URL, value: quay.io/mongodb}\n";
+}
+
+/// explain's second section: what would still be pulled from the internet, with the entry that
+/// reaches it; once that entry is configured, the section is empty.
+#[test]
+fn explain_reports_images_outside_image_fields() {
+    let input = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: op, namespace: kafka}\nspec:\n  template:\n    spec:\n      containers:\n      - image: quay.io/strimzi/operator:1.2.0\n        args: [--helper-image, 'quay.io/x/helper:1', --other=ghcr.io/o/t:2]\n        env:\n        - {name: STRIMZI_DEFAULT_BRIDGE_IMAGE, value: 'quay.io/strimzi/kafka-bridge:1.1.0'}\n        - {name: LIST, value: \"4.2.0=quay.io/strimzi/kafka:1\\n4.3.0=quay.io/strimzi/kafka:2\"}\n        - {name: CIDRS, value: 10.0.0.0/8}\n---\napiVersion: example.com/v1\nkind: Thing\nmetadata: {name: t}\nspec: {engine: {image: 'nvcr.io/nvidia/driver:550'}, note: see quay.io/a/b:1 for details}\n";
+    let explain = |config: &str| -> serde_json::Value {
+        let out = util::cmd::Cmd::new().args(["explain", "-o", "json", "--mirror", "m.io", "--map", "quay.io=quay", "--map", "ghcr.io=ghcr"]).args(if config.is_empty() { vec![] } else { vec!["--config", config] }).stdin(input).stdout_ok();
+        serde_json::from_str(&out).unwrap()
+    };
+    let report = explain("");
+    let leaks: Vec<(String, String, String)> = report["leaks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["image"].as_str().unwrap().to_string(), l["would_be"].as_str().unwrap_or("-").to_string(), l["suggestion"].as_str().unwrap().to_string()))
+        .collect();
+    let want: Vec<(&str, &str, &str)> = vec![
+        ("quay.io/x/helper:1", "m.io/quay/x/helper:1", "args: [{flag: --helper-image}]"),
+        ("ghcr.io/o/t:2", "m.io/ghcr/o/t:2", "args: [{flag: --other}]"),
+        ("quay.io/strimzi/kafka-bridge:1.1.0", "m.io/quay/strimzi/kafka-bridge:1.1.0", "env: [{name: STRIMZI_DEFAULT_BRIDGE_IMAGE}]"),
+        ("quay.io/strimzi/kafka:1", "m.io/quay/strimzi/kafka:1", "env: [{name: LIST, separator: \"\\n\", keyed: true}]"),
+        ("quay.io/strimzi/kafka:2", "m.io/quay/strimzi/kafka:2", "env: [{name: LIST, separator: \"\\n\", keyed: true}]"),
+        ("nvcr.io/nvidia/driver:550", "-", "fields: [{kinds: [Thing], group: example.com, paths: ['spec.engine.image']}]"),
+        ("quay.io/a/b:1", "m.io/quay/a/b:1", "fields: [{kinds: [Thing], group: example.com, paths: ['spec.note'], separator: \"\\n\"}]  (the value holds more than the image: an embedded document or a list)"),
+    ];
+    let want: Vec<(String, String, String)> = want.into_iter().map(|(a, b, c)| (a.into(), b.into(), c.into())).collect();
+    assert_eq!(leaks, want);
+    assert_eq!(report["leaks"][5]["reason"], "no rule for nvcr.io");
+    // Configured as suggested: nothing is left (the note is prose, not a field anyone pulls).
+    let dir = util::cmd::TestDir::new();
+    let cfg = dir.write("c.yaml", "args: [{flag: --helper-image}, {flag: --other}]\nenv: [{name: STRIMZI_DEFAULT_BRIDGE_IMAGE}, {name: LIST, separator: \"\\n\", keyed: true}]\nfields: [{kinds: [Thing], group: example.com, paths: [spec.engine.image]}]\n");
+    let report = explain(cfg.to_str().unwrap());
+    let left: Vec<&str> = report["leaks"].as_array().unwrap().iter().map(|l| l["image"].as_str().unwrap()).collect();
+    assert_eq!(left, ["quay.io/a/b:1"]);
+}

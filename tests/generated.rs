@@ -55,3 +55,21 @@ fn generated_static_section_parses_as_the_table() {
         assert_eq!(e["collectionType"], p.collection.as_str());
     }
 }
+
+/// The README's table of built-in profiles is `profiles::markdown_table()`.
+#[test]
+fn readme_profile_table() {
+    let (begin, end) = ("<!-- BEGIN GENERATED: profiles (do not edit; generated from src/manifest/profiles.rs) -->\n", "<!-- END GENERATED: profiles -->");
+    let path = root().join("README.md");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let b = text.find(begin).expect("README: profile table markers") + begin.len();
+    let e = b + text[b..].find(end).expect("README: profile table end marker");
+    let want = format!("{}{}{}", &text[..b], pullthrough::manifest::profiles::markdown_table(), &text[e..]);
+    if want != text {
+        if std::env::var_os("PULLTHROUGH_BLESS").is_some() {
+            std::fs::write(&path, want).unwrap();
+        } else {
+            panic!("README.md's profile table is stale: run `PULLTHROUGH_BLESS=1 cargo test --test generated`");
+        }
+    }
+}

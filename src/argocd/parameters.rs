@@ -56,7 +56,7 @@ pub const PARAMS: &[ParamDef] = &[
     p("mirror", "Mirror registry", Str, Rewrite, false, "Destination registry for relative prefixes: host[:port][/path]; must match the admin's allowedMirrors."),
     p("registries", "Registry map", Map, Rewrite, false, "Upstream registry -> prefix under the mirror, or a full destination host[:port]/path; merged over the configured map (an app entry wins for its registry)."),
     p("exclude", "Excluded images", Array, Rewrite, false, "Globs on the normalized image name (registry/path, no tag) to leave untouched; added to the configured list."),
-    p("profiles", "Image field profiles", Array, Rewrite, false, "Built-in profiles for images named outside pod specs: prometheus-operator, cert-manager, argo-workflows, harbor; replaces the configured list."),
+    p("profiles", "Image field profiles", Array, Rewrite, false, "Built-in profiles for images operators name outside pod specs (env, flags, custom resources, ConfigMaps), e.g. strimzi, cloudnative-pg, nvidia-gpu-operator; all turns on every one (README: Built-in profiles); replaces the configured list."),
     p("allow-empty", "Allow empty output", Str, Rewrite, true, "\"true\" lets a render with no objects succeed (Argo CD would prune every resource of the app)."),
     p("source-type", "Source type", Str, Render, false, "helm, kustomize or directory; empty detects it (Chart.yaml, kustomization.yaml, else directory)."),
     p("release-name", "Helm release name", Str, Render, false, "Helm release name; default: the Application name."),

@@ -452,6 +452,47 @@ pub const PROFILES: &[Profile] = &[
     },
 ];
 
+/// The README's profile table (`tests/generated.rs` keeps the README in step): one row per
+/// profile, what it reads and where it was proven.
+pub fn markdown_table() -> String {
+    let kind = |v: ValueKind| match v {
+        ValueKind::Image => "",
+        ValueKind::Repository => " (repository)",
+        ValueKind::Prefix => " (prefix)",
+    };
+    let mut out = String::from("| profile | reads | proven on |\n|---|---|---|\n");
+    for p in PROFILES {
+        let mut parts: Vec<String> = Vec::new();
+        for (name, v, f) in p.env {
+            let list = match (f.separator, f.keyed) {
+                (Some('\n'), true) => " (`VERSION=IMAGE` lines)",
+                (Some(','), false) => " (comma list)",
+                _ => "",
+            };
+            parts.push(format!("env `{name}`{}{list}", kind(*v)));
+        }
+        for (flag, v) in p.args {
+            parts.push(format!("arg `{flag}`{}", kind(*v)));
+        }
+        for f in p.fields {
+            let who = if f.kinds == ["ConfigMap"] && !f.names.is_empty() {
+                format!("ConfigMap `{}`", f.names.join("`, `"))
+            } else {
+                f.kinds.join(", ")
+            };
+            let paths = f.paths.iter().map(|x| format!("`{x}`")).collect::<Vec<_>>().join(", ");
+            let what = match f.embedded {
+                Some([]) => format!("{who} {paths}: the containers of the document embedded there"),
+                Some(inner) => format!("{who} {paths}: {} inside the document embedded there", inner.iter().map(|x| format!("`{x}`")).collect::<Vec<_>>().join(", ")),
+                None => format!("{who} {paths}"),
+            };
+            parts.push(format!("{what}{}{}", kind(f.value), if f.qualified { " (only with a registry host)" } else { "" }));
+        }
+        out.push_str(&format!("| `{}` | {} | {} |\n", p.name, parts.join("; "), p.evidence));
+    }
+    out
+}
+
 /// The name that turns every profile on.
 pub const ALL: &str = "all";
 

@@ -385,8 +385,16 @@ impl<'a, 'f> Scanner<'a, 'f> {
                 if !self.in_key_position() {
                     self.root_items_value(if is_null(&value, style) && tag.is_none() { Items::Null } else { Items::Other });
                 }
-                if let Some(r) = go_refuses_scalar(self.text, &value, style, tag.as_deref(), span, self.in_key_position()) {
-                    self.refuse(span, r);
+                let suspect = tag.is_some()
+                    || match style {
+                        Style::DoubleQuoted => memchr::memchr(b'\\', span.slice(self.text).as_bytes()).is_some(),
+                        Style::Plain => value.len() <= 5 && matches!(value.as_bytes().first(), None | Some(b'~' | b'n' | b'N' | b'.' | b'+' | b'-')),
+                        _ => false,
+                    };
+                if suspect {
+                    if let Some(r) = go_refuses_scalar(self.text, &value, style, tag.as_deref(), span, self.in_key_position()) {
+                        self.refuse(span, r);
+                    }
                 }
                 self.scalar(value, style, anchor, tag, span);
                 self.advance();
@@ -693,8 +701,9 @@ impl<'a, 'f> Scanner<'a, 'f> {
         let now = self.marks();
         let depth = self.frames.len();
         let mut dead = None;
-        let parent_object = match depth.checked_sub(2).map(|i| &self.frames[i]) {
-            Some(Frame::Map { key: Key::Text(k), object: Some(o), .. }) if k == "metadata" => Some(*o),
+        // Only `name`/`namespace` of an object's `metadata` need the parent frame.
+        let parent_object = match (key.as_ref(), depth.checked_sub(2).map(|i| &self.frames[i])) {
+            ("name" | "namespace", Some(Frame::Map { key: Key::Text(k), object: Some(o), .. })) if k == "metadata" => Some(*o),
             _ => None,
         };
         let Some(Frame::Map { key: k, object, at_key, live, .. }) = self.frames.last_mut() else { return };
@@ -734,7 +743,7 @@ impl<'a, 'f> Scanner<'a, 'f> {
     /// After a complete node: a mapping flips between key and value (remembering a value that
     /// produced something), a sequence counts.
     fn advance(&mut self) {
-        let now = self.marks();
+        let now = Marks { sites: self.doc.sites.len(), findings: self.doc.findings.len(), objects: self.doc.objects.len(), leaks: self.doc.leaks.len() };
         match self.frames.last_mut() {
             Some(Frame::Map { key, expect_key, merge, at_key, live, .. }) => {
                 if *expect_key {
@@ -768,7 +777,7 @@ impl<'a, 'f> Scanner<'a, 'f> {
     /// A node that is an item of the root's `items` sequence but not a mapping: Argo CD's List
     /// flattening refuses it ("items member is not an object").
     fn not_a_list_item(&mut self, span: Span, not_a_map: bool) {
-        if not_a_map && self.object_position() && !self.frames.is_empty() {
+        if not_a_map && self.frames.len() == 2 && self.object_position() {
             let obj = Some(0);
             self.doc.findings.push((Finding::GoRefuses { span, refusal: GoRefusal::ListItemNotAnObject }, obj));
         }
@@ -776,6 +785,9 @@ impl<'a, 'f> Scanner<'a, 'f> {
 
     /// The value of the root's `items` key starts here.
     fn root_items_value(&mut self, v: Items) {
+        if self.frames.len() != 1 {
+            return;
+        }
         if let [root @ Frame::Map { expect_key: false, object: Some(0), .. }] = self.frames.as_slice() {
             if root.key_is(&["items"]) {
                 self.doc.objects[0].items = v;
@@ -960,11 +972,13 @@ impl<'a, 'f> Scanner<'a, 'f> {
         if self.replay_depth > 0 || !self.doc.recording.is_empty() {
             *self.doc.visits.entry(span.start()).or_insert(0) += 1;
         }
-        if go_string(&value, style, tag.as_deref()) {
+        // Whether Go reads a string here is resolved only where it matters: for the object
+        // fields kept and for explain's report (resolving every scalar costs a tenth of the scan).
+        if self.metadata_position() && go_string(&value, style, tag.as_deref()) {
             self.record_metadata(&value);
-            if self.collect {
-                self.collect_leaks(&value, span);
-            }
+        }
+        if self.collect && go_string(&value, style, tag.as_deref()) {
+            self.collect_leaks(&value, span);
         }
         let in_flow = self.in_flow();
         let site_value = || site_value(&value, style, in_flow, anchor, tag.as_deref());
@@ -1039,6 +1053,19 @@ impl<'a, 'f> Scanner<'a, 'f> {
 
     /// Records `kind`, `apiVersion`, `metadata.name` and `metadata.namespace` of objects (only
     /// values Go reads as strings; the key's reset in [`Self::set_key`] makes the last one win).
+    /// The top frame's current key is `kind`/`apiVersion` of an object, or `name`/`namespace`
+    /// of an object's `metadata`.
+    fn metadata_position(&self) -> bool {
+        let n = self.frames.len();
+        match self.frames.last() {
+            Some(Frame::Map { key: Key::Text(k), object: Some(_), .. }) => matches!(k.as_ref(), "kind" | "apiVersion"),
+            Some(Frame::Map { key: Key::Text(k), object: None, .. }) if n >= 2 && matches!(k.as_ref(), "name" | "namespace") => {
+                matches!(&self.frames[n - 2], Frame::Map { key: Key::Text(p), object: Some(_), .. } if p == "metadata")
+            }
+            _ => false,
+        }
+    }
+
     fn record_metadata(&mut self, value: &str) {
         let n = self.frames.len();
         let Some(Frame::Map { key: Key::Text(key), object, .. }) = self.frames.last() else { return };
@@ -1193,9 +1220,20 @@ pub(super) fn go_refuses_scalar(text: &str, value: &str, style: Style, tag: Opti
     if style == Style::DoubleQuoted && has_slash_escape(span.slice(text)) {
         return Some(GoRefusal::UnknownEscape);
     }
+    // Untagged, the only refusals are a null key and an infinite/NaN number: decided without
+    // resolving every scalar (that would cost a tenth of the scan).
+    if tag.is_none() {
+        if style != Style::Plain {
+            return None;
+        }
+        if key {
+            return matches!(value, "" | "~" | "null" | "Null" | "NULL").then_some(GoRefusal::NullKey);
+        }
+        let inf_or_nan = value.len() <= 5 && value.trim_start_matches(['+', '-']).starts_with('.') && is_inf_or_nan(value);
+        return inf_or_nan.then_some(GoRefusal::NotAJsonNumber);
+    }
     let resolved = match tag {
-        None if style == Style::Plain => resolve_plain(value),
-        None => Resolved::Str,
+        None => unreachable!("handled above"),
         Some(t) => {
             let Some(core) = t.strip_prefix(CORE_TAG_PREFIX) else { return None };
             let r = resolve_plain(value);

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use crate::manifest::fields::{FieldSet, ValueKind, BUILTIN, NEVER_TOUCHED_KINDS};
 use crate::manifest::yaml::{ParseLimits, Style};
 use crate::manifest::{self, Finding, Object, Site, SiteValue, Span};
-use crate::rules::{Decision, Reason, Rules};
+use crate::rules::{Decision, Reason, RuleError, Rules};
 use crate::settings::Limits;
 use crate::splice::{self, Edit};
 
@@ -401,8 +401,11 @@ fn plan_segment(
     let mut seen_warning: HashSet<String> = HashSet::new();
     for site in scan.sites {
         let Site { doc, object, path, span, value, rule, kind, prefix, separator } = site;
-        let decide = |v: &str| decide_value(rules, v, &prefix, separator, kind, object.namespace.as_deref());
         let span = shift(span);
+        // A rule whose output is invalid or not final stops the run at the image it was given.
+        let decide = |v: &str| {
+            decide_value(rules, v, &prefix, separator, kind, object.namespace.as_deref()).map_err(|e| err_at(span.start(), format!("{path}: {e}")))
+        };
         let (before, decision, edit) = match value {
             SiteValue::Scalar { value, style, in_flow, anchor, .. } => {
                 // A block scalar's value ends with its line break(s) (clip/keep chomping); the
@@ -411,7 +414,7 @@ fn plan_segment(
                     Style::Literal | Style::Folded => value.trim_end_matches('\n').to_string(),
                     _ => value,
                 };
-                let d = decide(&value);
+                let d = decide(&value)?;
                 let edit = match &d.to {
                     Some(to) => Some(
                         splice::scalar_edit(text, span, style, in_flow, &value, to)
@@ -428,7 +431,7 @@ fn plan_segment(
                 if image_anchors.contains_key(&(doc, anchor)) {
                     (v, Decision { to: None, reason: Reason::FollowsAnchor }, None)
                 } else {
-                    let d = decide(&v);
+                    let d = decide(&v)?;
                     let edit = d.to.as_ref().map(|to| Edit { span, text: splice::quote(to, Style::Plain, in_flow) });
                     (v, d, edit)
                 }
@@ -499,15 +502,15 @@ fn plan_segment(
 
 /// The decision for a whole field value: the image after `prefix` (an argument's `--flag=`),
 /// or each item of a `separator`-split list, decided on its own.
-fn decide_value(rules: &Rules, value: &str, prefix: &str, separator: Option<char>, kind: ValueKind, ns: Option<&str>) -> Decision {
+fn decide_value(rules: &Rules, value: &str, prefix: &str, separator: Option<char>, kind: ValueKind, ns: Option<&str>) -> Result<Decision, RuleError> {
     let Some(image) = value.strip_prefix(prefix) else {
-        return Decision { to: None, reason: Reason::Unparseable(format!("does not start with {prefix:?}")) };
+        return Ok(Decision { to: None, reason: Reason::Unparseable(format!("does not start with {prefix:?}")) });
     };
     let Some(sep) = separator else {
-        let d = rules.decide_as(image, ns, kind);
-        return Decision { to: d.to.map(|to| format!("{prefix}{to}")), reason: d.reason };
+        let d = rules.decide_as(image, ns, kind)?;
+        return Ok(Decision { to: d.to.map(|to| format!("{prefix}{to}")), reason: d.reason });
     };
-    let items: Vec<Decision> = image.split(sep).map(|item| rules.decide_as(item, ns, kind)).collect();
+    let items: Vec<Decision> = image.split(sep).map(|item| rules.decide_as(item, ns, kind)).collect::<Result<_, _>>()?;
     let changed = items.iter().any(|d| d.to.is_some());
     let to = changed.then(|| {
         let parts: Vec<&str> = image.split(sep).zip(&items).map(|(orig, d)| d.to.as_deref().unwrap_or(orig)).collect();
@@ -515,7 +518,7 @@ fn decide_value(rules: &Rules, value: &str, prefix: &str, separator: Option<char
     });
     // The reason of the first item that changed, else of the first item.
     let reason = items.iter().find(|d| d.to.is_some()).or(items.first()).map(|d| d.reason.clone()).unwrap_or(Reason::NoRule(String::new()));
-    Decision { to, reason }
+    Ok(Decision { to, reason })
 }
 
 /// Applies the plan's edits to each input and joins the inputs into one stream (a `---` line

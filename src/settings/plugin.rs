@@ -108,12 +108,11 @@ pub fn resolve(
                     app_mirror = Some((origin.clone(), s.clone()));
                 }
                 ("registries", Value::Map(m)) => {
-                    let mut merged = rewrite.registries.value.clone();
-                    for (k, v) in m {
-                        merged.insert(k.clone(), v.clone());
-                        app_destinations.push((origin.clone(), v.clone()));
+                    let entries: std::collections::BTreeMap<String, String> = m.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                    for (k, v) in &entries {
+                        app_destinations.push((format!("{origin}.{k}"), v.clone()));
                     }
-                    rewrite.registries.set(merged, origin.clone());
+                    rewrite.merge_registries(&entries, origin.clone());
                 }
                 ("exclude", Value::Array(a)) => {
                     let mut ex = rewrite.exclude.value.clone();

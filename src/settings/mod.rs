@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod fields;
+pub mod mirrors;
 pub mod plugin;
 pub mod seed;
 

@@ -18,6 +18,7 @@
 //! (deciding it again keeps it), else the run fails naming the rule: a second run with the same
 //! settings changes nothing.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -27,7 +28,9 @@ use regex_syntax::hir::Look;
 
 use crate::manifest::fields::{FieldSet, ValueKind};
 use crate::reference::location::path_under;
-use crate::reference::{grammar, ImageRef, Location, DEFAULT_DOMAIN, LEGACY_DEFAULT_DOMAIN};
+use crate::reference::{
+    grammar, ImageRef, Location, ReferenceError, DEFAULT_DOMAIN, LEGACY_DEFAULT_DOMAIN, MAX_INPUT_LEN, NAME_TOTAL_LENGTH_MAX,
+};
 use crate::settings::{RewriteSettings, Setting};
 
 /// Why an image got the value it got; `explain` prints it.
@@ -101,7 +104,31 @@ struct RegistryRule {
     key: String,
     /// `host[:port][/path]` the image's path goes under.
     dest: String,
+    /// Length of `dest`'s path (0 for a bare host).
+    dest_path_len: usize,
     origin: String,
+}
+
+/// Which entry or rule rewrote an image.
+#[derive(Clone, Copy)]
+enum By<'a> {
+    /// A `registries` entry, and the path length of what it made.
+    Registry(&'a RegistryRule, usize),
+    Regex(&'a RegexRule),
+}
+
+impl<'a> By<'a> {
+    fn origin(self) -> &'a str {
+        match self {
+            By::Registry(e, _) => &e.origin,
+            By::Regex(r) => &r.name,
+        }
+    }
+}
+
+/// The message for a rule's output that is not an image reference.
+fn invalid_output(image: &str, to: &str, e: &ReferenceError) -> String {
+    format!("{image:?} became {to:?}, which is not a valid image reference ({e})")
 }
 
 /// A place pullthrough writes to (the mirror, a full destination, where an anchored regex rule's
@@ -182,12 +209,14 @@ pub fn mirror_text(raw: &str) -> Option<&str> {
 
 /// A registry as the rules compare it: ASCII lowercase (host names are case-insensitive), and
 /// `docker.io` for `index.docker.io` and every Docker Hub alias.
-pub fn fold_registry(domain: &str, aliases: &[String]) -> String {
-    let d = domain.to_ascii_lowercase();
-    if d == LEGACY_DEFAULT_DOMAIN || aliases.iter().any(|a| a.eq_ignore_ascii_case(&d)) {
-        DEFAULT_DOMAIN.to_string()
+pub fn fold_registry<'a>(domain: &'a str, aliases: &[String]) -> Cow<'a, str> {
+    if domain.eq_ignore_ascii_case(LEGACY_DEFAULT_DOMAIN) || aliases.iter().any(|a| a.eq_ignore_ascii_case(domain)) {
+        Cow::Borrowed(DEFAULT_DOMAIN)
+    } else if domain.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(domain.to_ascii_lowercase())
     } else {
-        d
+        // The common case, once per image: no allocation.
+        Cow::Borrowed(domain)
     }
 }
 
@@ -201,7 +230,7 @@ fn upstream_key(key: &str, aliases: &[String], origin: &str) -> Result<String, R
             msg: format!("{key:?} is not a registry host[:port] (a key names the registry an image is pulled from; exclude and rules match paths)"),
         });
     }
-    Ok(fold_registry(&lower, aliases))
+    Ok(fold_registry(&lower, aliases).into_owned())
 }
 
 /// Whether every match of `pattern` starts at the beginning of the text (`^…`, `\A…`).
@@ -232,7 +261,7 @@ fn replacement_destination(replace: &str, aliases: &[String]) -> Result<Option<(
         format!("replacement {replace:?} can never give a valid image reference: no reference starts with {start:?} ({e})")
     })?;
     let path = r.path().strip_suffix("x/x").unwrap_or("").trim_end_matches('/').to_string();
-    Ok(Some((fold_registry(r.domain(), aliases), path, prefix.to_string())))
+    Ok(Some((fold_registry(r.domain(), aliases).into_owned(), path, prefix.to_string())))
 }
 
 impl Rules {
@@ -250,15 +279,16 @@ impl Rules {
         let aliases: Vec<String> = s.docker_hub_aliases.value.iter().map(|a| a.to_ascii_lowercase()).collect();
         let mirror = s.mirror.value.as_deref().and_then(mirror_text).map(str::to_string);
         let mut destinations = Vec::new();
-        let mut add_destination = |dest: &str, origin: &str| -> Result<(), RuleError> {
+        // Returns the length of the destination's path.
+        let mut add_destination = |dest: &str, origin: &str| -> Result<usize, RuleError> {
             let loc = Location::parse(dest).map_err(|e| RuleError { origin: origin.into(), msg: e.to_string() })?;
             destinations.push(Destination {
-                domain: fold_registry(&loc.domain(), &aliases),
+                domain: fold_registry(&loc.domain(), &aliases).into_owned(),
                 path: loc.path().to_string(),
                 shown: dest.to_string(),
                 origin: origin.to_string(),
             });
-            Ok(())
+            Ok(loc.path().len())
         };
         if let Some(m) = &mirror {
             add_destination(m, &s.mirror.origin)?;
@@ -276,7 +306,7 @@ impl Rules {
                     if p.is_empty() { m.clone() } else { format!("{m}/{p}") }
                 }
             };
-            add_destination(&dest, &origin)?;
+            let dest_path_len = add_destination(&dest, &origin)?;
             if let Some(prev) = registries.iter().find(|r| r.upstream == upstream) {
                 if prev.dest != dest {
                     return Err(RuleError {
@@ -289,7 +319,7 @@ impl Rules {
                 }
                 continue;
             }
-            registries.push(RegistryRule { upstream, key: key.to_ascii_lowercase(), dest, origin });
+            registries.push(RegistryRule { upstream, key: key.to_ascii_lowercase(), dest, dest_path_len, origin });
         }
         let mut regex: Vec<RegexRule> = Vec::new();
         for (i, r) in s.rules.value.iter().enumerate() {
@@ -400,33 +430,62 @@ impl Rules {
     /// the image and what it became, when the result does not parse (`m.example.com//gcr/x`,
     /// `…/x:1:mirrored`), or when the rules would rewrite the result again.
     pub fn decide_as(&self, image: &str, namespace: Option<&str>, kind: ValueKind) -> Result<Decision, RuleError> {
-        let (d, by) = self.decide_once(image, namespace, kind);
-        let (Some(to), Some(by)) = (&d.to, by) else { return Ok(d) };
-        let fail = |msg: String| Err(RuleError { origin: by.to_string(), msg });
-        if let Err(e) = to.parse::<ImageRef>() {
-            return fail(format!("{image:?} became {to:?}, which is not a valid image reference ({e})"));
-        }
-        let (again, by_again) = self.decide_once(to, namespace, kind);
-        if let Some(to_again) = again.to.filter(|t| t != to) {
-            return fail(format!(
-                "{image:?} became {to:?}, which {} would rewrite again to {to_again:?}; a rule's output must be final (write it under the mirror or a destination)",
-                by_again.unwrap_or("another rule")
-            ));
-        }
-        Ok(d)
-    }
-
-    /// One pass of the decision order; also returns the origin of the entry or rule that
-    /// rewrote the image.
-    fn decide_once(&self, image: &str, namespace: Option<&str>, kind: ValueKind) -> (Decision, Option<&str>) {
-        let keep = |reason| (Decision { to: None, reason }, None);
         if !self.enabled {
-            return keep(Reason::Disabled);
+            return Ok(Decision { to: None, reason: Reason::Disabled });
         }
         let parsed = match image.parse::<ImageRef>() {
             Ok(r) => r,
-            Err(e) => return keep(Reason::Unparseable(e.to_string())),
+            Err(e) => return Ok(Decision { to: None, reason: Reason::Unparseable(e.to_string()) }),
         };
+        let (d, by) = self.decide_parsed(parsed, namespace, kind);
+        let (Some(to), Some(by)) = (&d.to, by) else { return Ok(d) };
+        match by {
+            // `<dest>/<path>[:tag][@digest]` from a valid destination and a parsed image: it can
+            // only fail on length, and it lies under the entry's own destination, so deciding
+            // it again keeps it. Checked without a second parse (this is the common case, once
+            // per image); debug builds, so the test suite, also check it the long way.
+            By::Registry(entry, path_len) => {
+                let too_long = if to.len() > MAX_INPUT_LEN {
+                    Some(ReferenceError::InputTooLong(to.len()))
+                } else {
+                    (path_len > NAME_TOTAL_LENGTH_MAX).then_some(ReferenceError::NameTooLong)
+                };
+                let result = match too_long {
+                    Some(e) => Err(RuleError { origin: entry.origin.clone(), msg: invalid_output(image, to, &e) }),
+                    None => Ok(()),
+                };
+                debug_assert_eq!(
+                    result.as_ref().err().map(|e| e.to_string()),
+                    self.check_output(image, to, &entry.origin, namespace, kind).err().map(|e| e.to_string()),
+                    "the fast check of a registries output disagrees with the parser"
+                );
+                result.map(|()| d)
+            }
+            By::Regex(rule) => self.check_output(image, to, &rule.name, namespace, kind).map(|()| d),
+        }
+    }
+
+    /// `to`, made from `image` by `origin`, must parse and be kept when decided again.
+    fn check_output(&self, image: &str, to: &str, origin: &str, namespace: Option<&str>, kind: ValueKind) -> Result<(), RuleError> {
+        let fail = |msg: String| Err(RuleError { origin: origin.to_string(), msg });
+        let output = match to.parse::<ImageRef>() {
+            Ok(r) => r,
+            Err(e) => return fail(invalid_output(image, to, &e)),
+        };
+        let (again, by_again) = self.decide_parsed(output, namespace, kind);
+        if let Some(to_again) = again.to.filter(|t| t != to) {
+            return fail(format!(
+                "{image:?} became {to:?}, which {} would rewrite again to {to_again:?}; a rule's output must be final (write it under the mirror or a destination)",
+                by_again.map_or("another rule", |b| b.origin())
+            ));
+        }
+        Ok(())
+    }
+
+    /// One pass of the decision order on a parsed image; also returns the origin of the entry
+    /// or rule that rewrote it.
+    fn decide_parsed(&self, parsed: ImageRef, namespace: Option<&str>, kind: ValueKind) -> (Decision, Option<By<'_>>) {
+        let keep = |reason| (Decision { to: None, reason }, None);
         let r = self.fold(parsed);
         if self.destinations.iter().any(|d| d.holds(&r)) {
             return keep(Reason::AlreadyMirrored);
@@ -442,7 +501,8 @@ impl Rules {
         let suffix = tag_and_digest(&r, kind);
         if let Some(e) = self.registries.iter().find(|e| e.upstream == r.domain()) {
             let to = format!("{}/{}{suffix}", e.dest, r.path());
-            return (Decision { to: Some(to), reason: Reason::Registry(e.key.clone()) }, Some(&e.origin));
+            let path_len = if e.dest_path_len == 0 { r.path().len() } else { e.dest_path_len + 1 + r.path().len() };
+            return (Decision { to: Some(to), reason: Reason::Registry(e.key.clone()) }, Some(By::Registry(e, path_len)));
         }
         let normalized = format!("{name}{suffix}");
         for (i, rule) in self.regex.iter().enumerate() {
@@ -459,7 +519,7 @@ impl Rules {
             };
             if rule.re.is_match(subject) {
                 let to = rule.re.replace(subject, rule.replace.as_str()).into_owned();
-                return (Decision { to: Some(to), reason: Reason::Regex(i + 1) }, Some(&rule.name));
+                return (Decision { to: Some(to), reason: Reason::Regex(i + 1) }, Some(By::Regex(rule)));
             }
         }
         keep(Reason::NoRule(r.domain().to_string()))
@@ -684,6 +744,12 @@ mod tests {
         let r = rules(&format!("mirror: m.example.com/{long}\nregistries: {{docker.io: hub}}\n"));
         let img = format!("docker.io/{}/x:1", "b".repeat(60));
         fails!(r, &img => format!("c.yaml: registries.docker.io: \"{img}\" became \"m.example.com/{long}/hub/{}/x:1\", which is not a valid image reference (repository name must not be more than 255 characters)", "b".repeat(60)));
+        // …or too long a reference.
+        let host = format!("{}.io", "a".repeat(3900));
+        let r = rules(&format!("mirror: {host}\nregistries: {{docker.io: hub}}\n"));
+        let (path, tag) = ("b".repeat(150), "t".repeat(128));
+        let img = format!("docker.io/{path}:{tag}");
+        fails!(r, &img => format!("c.yaml: registries.docker.io: \"{img}\" became \"{host}/hub/library/{path}:{tag}\", which is not a valid image reference (invalid reference format: 4195 bytes is longer than the 4096 accepted)"));
         // Valid outputs pass.
         let r = rules("rules: [{match: '^gcr\\.io/(.*)$', replace: 'mirror.example.com/gcr/$1'}]\n");
         rewrites!(r, "gcr.io/x/y:1" => "mirror.example.com/gcr/x/y:1", "regex #1");

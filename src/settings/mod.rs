@@ -118,7 +118,7 @@ impl RewriteSettings {
     /// over `docker.io`; compared as [`crate::rules::fold_registry`] folds them). Two entries of
     /// `entries` themselves for one registry both stay, for the rules to refuse if they differ.
     pub fn merge_registries(&mut self, entries: &BTreeMap<String, String>, origin: impl Into<String>) {
-        let fold = |k: &str| crate::rules::fold_registry(k, &self.docker_hub_aliases.value);
+        let fold = |k: &str| crate::rules::fold_registry(k, &self.docker_hub_aliases.value).into_owned();
         let upper: Vec<String> = entries.keys().map(|k| fold(k)).collect();
         let mut merged: BTreeMap<String, String> =
             self.registries.value.iter().filter(|(k, _)| !upper.contains(&fold(k))).map(|(k, v)| (k.clone(), v.clone())).collect();

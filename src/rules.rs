@@ -76,7 +76,8 @@ pub struct Decision {
     pub reason: Reason,
 }
 
-/// A settings value that cannot be compiled into a rule; names where it came from.
+/// A settings value that cannot be compiled into a rule, or a rule whose output for one image is
+/// not a valid reference or not final; `origin` names the setting (`config.yaml: rules[0]`).
 #[derive(Debug, thiserror::Error)]
 #[error("{origin}: {msg}")]
 pub struct RuleError {

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use crate::manifest::fields::{FieldSet, ValueFormat, ValueKind, BUILTIN, NEVER_TOUCHED_KINDS};
 use crate::manifest::yaml::{ParseLimits, Style};
 use crate::manifest::{self, Finding, Object, Site, SiteValue, Span};
-use crate::rules::{Decision, Reason, Rules};
+use crate::rules::{Decision, Reason, RuleError, Rules};
 use crate::settings::Limits;
 use crate::splice::{self, Edit};
 
@@ -480,13 +480,17 @@ fn plan_segment(
     for site in scan.sites {
         let Site { doc, object, path, span, value, rule, kind, prefix, format, qualified, embedded } = site;
         let container = rule == BUILTIN[0].label;
-        let decide = |v: &str| decide_site(rules, v, &prefix, format, kind, object.namespace.as_deref(), qualified, container);
         let span = shift(span);
+        // A rule whose output is invalid or not final stops the run at the image it was given.
+        let decide = |v: &str| {
+            decide_site(rules, v, &prefix, format, kind, object.namespace.as_deref(), qualified, container)
+                .map_err(|e| err_at(span.start(), format!("{path}: {e}")))
+        };
         if let Some(inner) = &embedded {
             // The value is a document of its own: its records, not one for the whole value.
             let found = match &value {
                 SiteValue::Scalar { value, style: Style::Literal, .. } => {
-                    plan_embedded(text, input_index, doc_base + doc, &object, &path, span, value, inner, rules, opts)
+                    plan_embedded(text, input_index, doc_base + doc, &object, &path, span, value, inner, rules, opts, &err_at)?
                 }
                 _ => Err("it is not a literal block (`|`), so its lines cannot be edited in place".to_string()),
             };
@@ -516,7 +520,7 @@ fn plan_segment(
                     Style::Literal | Style::Folded => value.trim_end_matches('\n').to_string(),
                     _ => value,
                 };
-                let d = decide(&value);
+                let d = decide(&value)?;
                 let edit = match &d.to {
                     Some(to) => Some(
                         splice::scalar_edit(text, span, style, in_flow, &value, to)
@@ -533,7 +537,7 @@ fn plan_segment(
                 if image_anchors.contains_key(&(doc, anchor)) {
                     (v, Decision { to: None, reason: Reason::FollowsAnchor }, None)
                 } else {
-                    let d = decide(&v);
+                    let d = decide(&v)?;
                     let edit = d.to.as_ref().map(|to| Edit { span, text: splice::quote(to, Style::Plain, in_flow) });
                     (v, d, edit)
                 }
@@ -549,7 +553,7 @@ fn plan_segment(
             SiteValue::Tagged { go_value, tag } => {
                 // Go reads an image here; if the rules would rewrite it, leaving it would pull from
                 // the internet while explain and the exit status say nothing: refuse.
-                let d = decide(&go_value);
+                let d = decide(&go_value)?;
                 if let (Some(to), true) = (&d.to, rules.enabled()) {
                     return Err(err_at(
                         span.start(),
@@ -646,12 +650,21 @@ fn plan_segment(
 /// The decision for one site's value: [`decide_value`], except for what is never an image here:
 /// Istio's `image: auto` placeholder in a container, and a bare word in a `qualified` field.
 #[allow(clippy::too_many_arguments)]
-fn decide_site(rules: &Rules, value: &str, prefix: &str, format: ValueFormat, kind: ValueKind, ns: Option<&str>, qualified: bool, container: bool) -> Decision {
+fn decide_site(
+    rules: &Rules,
+    value: &str,
+    prefix: &str,
+    format: ValueFormat,
+    kind: ValueKind,
+    ns: Option<&str>,
+    qualified: bool,
+    container: bool,
+) -> Result<Decision, RuleError> {
     if container && value == ISTIO_AUTO.0 {
-        return Decision { to: None, reason: Reason::Placeholder(ISTIO_AUTO.1) };
+        return Ok(Decision { to: None, reason: Reason::Placeholder(ISTIO_AUTO.1) });
     }
     if qualified && !names_a_registry(value.strip_prefix(prefix).unwrap_or(value)) {
-        return Decision { to: None, reason: Reason::NotQualified };
+        return Ok(Decision { to: None, reason: Reason::NotQualified });
     }
     decide_value(rules, value, prefix, format, kind, ns)
 }
@@ -669,8 +682,9 @@ fn names_a_registry(value: &str) -> bool {
 
 /// The records of the image fields of a document embedded in a literal block scalar (a
 /// ConfigMap's `helperPod.yaml`): its container images and the `inner` fields, each decided and
-/// edited in place in the block's lines. `Err` (a warning for the caller) when the document does
-/// not parse, or an image in it cannot be edited where it stands.
+/// edited in place in the block's lines. `Ok(Err(why))` (a warning for the caller) when the
+/// document does not parse, or an image in it cannot be edited where it stands; `Err` when a
+/// rule's output is invalid (as for any image).
 #[allow(clippy::too_many_arguments)]
 fn plan_embedded(
     text: &str,
@@ -683,7 +697,45 @@ fn plan_embedded(
     inner: &[crate::manifest::fields::InnerField],
     rules: &Rules,
     opts: &Options,
-) -> Result<Vec<Record>, String> {
+    err_at: &dyn Fn(usize, String) -> RewriteError,
+) -> Result<Result<Vec<Record>, String>, RewriteError> {
+    match embedded_records(text, input, doc, object, outer, span, value, inner, rules, opts) {
+        Ok(records) => Ok(Ok(records)),
+        Err(Embedded::Skip(why)) => Ok(Err(why)),
+        Err(Embedded::Rule(at, e)) => Err(err_at(at, e)),
+    }
+}
+
+enum Embedded {
+    Skip(String),
+    Rule(usize, String),
+}
+
+impl From<String> for Embedded {
+    fn from(s: String) -> Self {
+        Embedded::Skip(s)
+    }
+}
+
+impl From<&str> for Embedded {
+    fn from(s: &str) -> Self {
+        Embedded::Skip(s.to_string())
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn embedded_records(
+    text: &str,
+    input: usize,
+    doc: usize,
+    object: &Object,
+    outer: &str,
+    span: Span,
+    value: &str,
+    inner: &[crate::manifest::fields::InnerField],
+    rules: &Rules,
+    opts: &Options,
+) -> Result<Vec<Record>, Embedded> {
     use crate::manifest::fields::KindField;
     let fields = FieldSet {
         kinds: inner
@@ -712,22 +764,24 @@ fn plan_embedded(
             continue;
         }
         let container = site.rule == BUILTIN[0].label;
-        let d = decide_site(rules, v, "", site.format, site.kind, object.namespace.as_deref(), site.qualified, container);
+        let path = format!("{outer} ⟶ {}", site.path);
+        let d = decide_site(rules, v, "", site.format, site.kind, object.namespace.as_deref(), site.qualified, container)
+            .map_err(|e| Embedded::Rule(span.start(), format!("{path}: {e}")))?;
         // Where the scalar's bytes are in the outer text: on one line of the block.
         let (s, e) = (site.span.start(), site.span.end());
         let Some(&(dec, src, len)) = lines.iter().find(|(dec, _, len)| *dec <= s && e <= dec + len) else {
-            return Err(format!("{} spans several lines", site.path));
+            return Err(format!("{} spans several lines", site.path).into());
         };
         let _ = len;
         let outer_span = Span::within(src + (s - dec), src + (e - dec), text).ok_or("a span outside the block")?;
         if outer_span.slice(text) != site.span.slice(value) {
-            return Err(format!("{} is not where its text is", site.path));
+            return Err(format!("{} is not where its text is", site.path).into());
         }
         if d.reason == Reason::NotQualified {
             continue;
         }
         let edit = match &d.to {
-            Some(to) => Some(splice::scalar_edit(text, outer_span, *style, *in_flow, v, to).map_err(|e| e.to_string())?),
+            Some(to) => Some(splice::scalar_edit(text, outer_span, *style, *in_flow, v, to).map_err(|e| Embedded::Skip(e.to_string()))?),
             None => None,
         };
         out.push(Record {
@@ -735,7 +789,7 @@ fn plan_embedded(
             doc,
             offset: outer_span.start(),
             object: object.clone(),
-            path: format!("{outer} ⟶ {}", site.path),
+            path,
             field: if container { format!("{} (embedded)", site.rule) } else { site.rule.clone() },
             before: v.clone(),
             decision: d,
@@ -749,38 +803,38 @@ fn plan_embedded(
 /// or each item of a list split on `format.separator`, decided on its own; with `format.keyed`
 /// each item is `KEY=IMAGE` and only `IMAGE` is decided. Blank items (a list's trailing line
 /// break) are kept as they are, and so is the whitespace around an item.
-fn decide_value(rules: &Rules, value: &str, prefix: &str, format: ValueFormat, kind: ValueKind, ns: Option<&str>) -> Decision {
+fn decide_value(rules: &Rules, value: &str, prefix: &str, format: ValueFormat, kind: ValueKind, ns: Option<&str>) -> Result<Decision, RuleError> {
     let Some(image) = value.strip_prefix(prefix) else {
-        return Decision { to: None, reason: Reason::Unparseable(format!("does not start with {prefix:?}")) };
+        return Ok(Decision { to: None, reason: Reason::Unparseable(format!("does not start with {prefix:?}")) });
     };
     // One item: (decision, the item's text with its decided part replaced).
-    let item = |text: &str| -> Option<(Decision, Option<String>)> {
+    let item = |text: &str| -> Result<Option<(Decision, Option<String>)>, RuleError> {
         let trimmed = text.trim();
         if trimmed.is_empty() && format.separator.is_some() {
-            return None;
+            return Ok(None);
         }
         let lead = &text[..text.len() - text.trim_start().len()];
         let trail = &text[text.trim_end().len()..];
         let (key, image) = if format.keyed {
             match trimmed.split_once('=') {
                 Some((k, v)) => (Some(k), v),
-                None => return Some((Decision { to: None, reason: Reason::Unparseable("no `=` in a KEY=IMAGE item".into()) }, None)),
+                None => return Ok(Some((Decision { to: None, reason: Reason::Unparseable("no `=` in a KEY=IMAGE item".into()) }, None))),
             }
         } else {
             (None, trimmed)
         };
-        let d = rules.decide_as(image, ns, kind);
+        let d = rules.decide_as(image, ns, kind)?;
         let to = d.to.as_ref().map(|to| match key {
             Some(k) => format!("{lead}{k}={to}{trail}"),
             None => format!("{lead}{to}{trail}"),
         });
-        Some((d, to))
+        Ok(Some((d, to)))
     };
     let Some(sep) = format.separator else {
-        let Some((d, to)) = item(image) else { unreachable!("a value without separator is never a blank item") };
-        return Decision { to: to.map(|to| format!("{prefix}{to}")), reason: d.reason };
+        let Some((d, to)) = item(image)? else { unreachable!("a value without separator is never a blank item") };
+        return Ok(Decision { to: to.map(|to| format!("{prefix}{to}")), reason: d.reason });
     };
-    let items: Vec<Option<(Decision, Option<String>)>> = image.split(sep).map(item).collect();
+    let items: Vec<Option<(Decision, Option<String>)>> = image.split(sep).map(item).collect::<Result<_, _>>()?;
     let changed = items.iter().flatten().any(|(_, to)| to.is_some());
     let to = changed.then(|| {
         let parts: Vec<&str> = image
@@ -798,7 +852,7 @@ fn decide_value(rules: &Rules, value: &str, prefix: &str, format: ValueFormat, k
         .or(decided.first())
         .map(|(d, _)| d.reason.clone())
         .unwrap_or(Reason::NoRule(String::new()));
-    Decision { to, reason }
+    Ok(Decision { to, reason })
 }
 
 /// Applies the plan's edits to each input and joins the inputs into one stream (a `---` line

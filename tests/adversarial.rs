@@ -997,6 +997,115 @@ fn bad_parameters_are_usage_errors_naming_the_parameter() {
     );
 }
 
+/// Issue 18: `allowedMirrors` matches the host label by label, the port, and the path component
+/// by component; `*` never crosses `.`, `:` or `/`, and the value is first read as the
+/// `host[:port][/path]` the rules will use (userinfo, trailing dots, `..`, `//`, non-ASCII and
+/// schemes are not locations at all). Each hostile spelling: one line naming the parameter and
+/// the sidecar's allowedMirrors, exit 1, nothing on stdout.
+#[test]
+fn allowed_mirrors_never_cross_a_host_boundary() {
+    let repo = Repo::helm();
+    repo.config(&format!(
+        "{}overrides:\n  allow: [\"*\"]\nallowedMirrors: [\"111111111111.dkr.ecr.*.amazonaws.com\", \"mirror.example.com/cache/**\"]\n",
+        base_config()
+    ));
+    let list = "111111111111.dkr.ecr.*.amazonaws.com, mirror.example.com/cache/**";
+    let mirror_param = |m: &str| serde_json::json!([{"name": "mirror", "string": m}]).to_string();
+    let refused = |origin: &str, what: &str, dest: &str, why: &str| {
+        format!("pullthrough: {origin}: {what} {dest:?} is not in the sidecar's allowedMirrors ({list}){why}\n")
+    };
+    let invalid = |m: &str| format!(": {m:?} does not make valid image names: invalid reference format");
+    // (mirror parameter, why it is refused beyond "not in allowedMirrors")
+    let hostile: Vec<(&str, String)> = vec![
+        // The issue's two spellings: `*` would have crossed `.`/`:`/`/`.
+        ("111111111111.dkr.ecr.attacker.io/x.amazonaws.com", String::new()),
+        ("111111111111.dkr.ecr.attacker.io:443/x.amazonaws.com", String::new()),
+        // The README's old `…amazonaws.com*` example admitted this one.
+        ("111111111111.dkr.ecr.eu-west-1.amazonaws.com.attacker.io", String::new()),
+        ("111111111111.dkr.ecr.a.b.amazonaws.com", String::new()),
+        ("111111111111.dkr.ecr.ATTACKER.io/x.amazonaws.com", String::new()),
+        // No port and no path in the pattern: none allowed.
+        ("111111111111.dkr.ecr.eu-west-1.amazonaws.com:443", String::new()),
+        ("111111111111.dkr.ecr.eu-west-1.amazonaws.com/x", String::new()),
+        // Path components, not string prefixes.
+        ("mirror.example.com/cachex", String::new()),
+        ("mirror.example.com/x/cache", String::new()),
+        ("mirror.example.com", String::new()),
+        ("[::1]:5000", String::new()),
+        // Not a location at all.
+        ("111111111111.dkr.ecr.eu-west-1.amazonaws.com@attacker.io", invalid("111111111111.dkr.ecr.eu-west-1.amazonaws.com@attacker.io")),
+        ("attacker.io@111111111111.dkr.ecr.eu-west-1.amazonaws.com", invalid("attacker.io@111111111111.dkr.ecr.eu-west-1.amazonaws.com")),
+        ("user:pass@111111111111.dkr.ecr.eu-west-1.amazonaws.com", invalid("user:pass@111111111111.dkr.ecr.eu-west-1.amazonaws.com")),
+        ("111111111111.dkr.ecr.eu-west-1.amazonaws.com.", invalid("111111111111.dkr.ecr.eu-west-1.amazonaws.com.")),
+        ("111111111111.dkr.ecr..amazonaws.com", invalid("111111111111.dkr.ecr..amazonaws.com")),
+        ("111111111111.dkr.ecr.eu-west-1.amazonаws.com", invalid("111111111111.dkr.ecr.eu-west-1.amazonаws.com")),
+        ("mirror.example.com/cache/../../attacker", invalid("mirror.example.com/cache/../../attacker")),
+        ("mirror.example.com/cache//x", invalid("mirror.example.com/cache//x")),
+        ("//attacker.io/x", invalid("//attacker.io/x")),
+        ("https://111111111111.dkr.ecr.eu-west-1.amazonaws.com", invalid("https://111111111111.dkr.ecr.eu-west-1.amazonaws.com")),
+        (" 111111111111.dkr.ecr.eu-west-1.amazonaws.com", invalid(" 111111111111.dkr.ecr.eu-west-1.amazonaws.com")),
+        ("mirror.example.com/cache\nx", invalid("mirror.example.com/cache\nx")),
+        ("attacker/x.amazonaws.com", ": \"attacker/x.amazonaws.com\" is not a registry host[:port][/path]".to_string()),
+        ("", ": \"\" is not a registry host[:port][/path]".to_string()),
+    ];
+    for (m, why) in &hostile {
+        let out = generate(&repo, &mirror_param(m), &[]);
+        let err = assert_error(m, &out, EXIT_USAGE, &["parameter mirror", "allowedMirrors"]);
+        assert_eq!(err, refused("parameter mirror", "mirror", m, why), "mirror {m:?}");
+    }
+    // The same check for the ARGOCD_ENV_ fallback and for full `registries` destinations; a
+    // leading `/` does not turn a full destination into an unchecked relative prefix.
+    let env = generate(&repo, "null", &[("ARGOCD_ENV_MIRROR", "111111111111.dkr.ecr.attacker.io/x.amazonaws.com")]);
+    let err = assert_error("env mirror", &env, EXIT_USAGE, &[]);
+    assert_eq!(err, refused("ARGOCD_ENV_MIRROR", "mirror", "111111111111.dkr.ecr.attacker.io/x.amazonaws.com", ""));
+    for (raw, shown) in [
+        ("111111111111.dkr.ecr.attacker.io/x.amazonaws.com", "111111111111.dkr.ecr.attacker.io/x.amazonaws.com"),
+        ("/evil.example.com/hub", "evil.example.com/hub"),
+        ("evil.example.com/hub/", "evil.example.com/hub"),
+        ("mirror.example.com/cachex/hub", "mirror.example.com/cachex/hub"),
+    ] {
+        let json = serde_json::json!([{"name": "registries", "map": {"docker.io": raw}}]).to_string();
+        let err = assert_error(raw, &generate(&repo, &json, &[]), EXIT_USAGE, &[]);
+        assert_eq!(err, refused("parameter registries.docker.io", "destination", shown, ""), "destination {raw:?}");
+    }
+    // Allowed: each pattern's own locations, any case of the host, a trailing `/`, a `*` label
+    // being any one label (punycode included: still a subdomain of amazonaws.com).
+    for (m, image) in [
+        ("111111111111.dkr.ecr.us-east-1.amazonaws.com", "111111111111.dkr.ecr.us-east-1.amazonaws.com/docker-hub/library/nginx:1.27"),
+        ("111111111111.DKR.ECR.us-east-1.amazonaws.com", "111111111111.DKR.ECR.us-east-1.amazonaws.com/docker-hub/library/nginx:1.27"),
+        ("111111111111.dkr.ecr.xn--w-east-1-abc.amazonaws.com", "111111111111.dkr.ecr.xn--w-east-1-abc.amazonaws.com/docker-hub/library/nginx:1.27"),
+        ("111111111111.dkr.ecr.us-east-1.amazonaws.com/", "111111111111.dkr.ecr.us-east-1.amazonaws.com/docker-hub/library/nginx:1.27"),
+        ("mirror.example.com/cache", "mirror.example.com/cache/docker-hub/library/nginx:1.27"),
+        ("mirror.example.com/cache/team-a", "mirror.example.com/cache/team-a/docker-hub/library/nginx:1.27"),
+    ] {
+        let out = generate(&repo, &mirror_param(m), &[]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "mirror {m:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.contains(&format!("image: {image}\n")), "mirror {m:?}: {stdout}");
+    }
+    let json = serde_json::json!([{"name": "registries", "map": {"docker.io": "mirror.example.com/cache/hub"}}]).to_string();
+    let out = generate(&repo, &json, &[]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("image: mirror.example.com/cache/hub/library/nginx:1.27\n"), "{out:?}");
+}
+
+/// An `allowedMirrors` pattern that is not `host[:port][/path]` is a config error at its place.
+#[test]
+fn bad_allowed_mirrors_patterns_are_config_errors() {
+    let repo = Repo::helm();
+    for (pattern, msg) in [
+        ("*.example.com*/**x", "`**` is only allowed as a whole path component"),
+        ("a?.example.com", "'?' is not allowed (a pattern is host[:port][/path]; `*` is the only wildcard)"),
+        ("**.example.com", "`**` is only allowed as a whole path component; in a host label `*` matches within the label"),
+        ("example.com:x", "port \"x\" must be digits or `*`"),
+    ] {
+        let cfg = repo.config(&format!("{}allowedMirrors: [{pattern:?}]\n", base_config()));
+        let out = generate(&repo, "null", &[]);
+        let err = assert_error(pattern, &out, EXIT_USAGE, &[]);
+        let want = format!("pullthrough: {}: 4:18: allowedMirrors pattern {pattern:?}: {msg}\n", cfg.display());
+        assert_eq!(err, want);
+    }
+}
+
 #[test]
 fn null_and_empty_parameters_mean_none() {
     let repo = Repo::helm();

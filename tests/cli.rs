@@ -31,7 +31,7 @@ fn expected_playground() -> Vec<String> {
 }
 
 fn images_of(yaml: &str) -> Vec<String> {
-    yaml.lines().filter_map(|l| l.trim().strip_prefix("image: ")).map(str::to_string).collect()
+    yaml.lines().filter_map(|l| l.trim().trim_start_matches("- ").strip_prefix("image: ")).map(str::to_string).collect()
 }
 
 #[test]
@@ -168,4 +168,64 @@ fn works_as_a_helm3_post_renderer() {
     for i in &images {
         assert!(i.trim_matches('"').starts_with(ECR), "{i}");
     }
+}
+
+/// Issue 14 through the binary: a rule whose output is not an image reference stops the run at
+/// the image (one line, exit 2, nothing on stdout); one that can never make one stops it before
+/// any input is read (exit 1); keys spelled as Docker Hub aliases and mirrors with a path work as
+/// written; and a second run changes nothing.
+#[test]
+fn rules_never_fail_silently() {
+    let dir = util::cmd::TestDir::new();
+    let pod = "kind: Pod\nspec:\n  containers:\n  - image: nginx\n  - image: quay.io/a/b:1\n";
+    let cfg = dir.write("out.yaml", "mirror: m.example.com\nrules:\n- match: '^quay\\.io/(.*)$'\n  replace: 'm.example.com/quay/$1:mirrored'\n");
+    let c = cfg.to_str().unwrap();
+    bad(&["rewrite", "--config", c], pod.as_bytes(), 2,
+        &format!("pullthrough: <stdin>:5:12: spec.containers[1].image: {c}: rules[0]: \"quay.io/a/b:1\" became \"m.example.com/quay/a/b:1:mirrored\", which is not a valid image reference (invalid reference format)\n"));
+    let cfg = dir.write("never.yaml", "mirror: m.example.com\nrules:\n- match: '^quay\\.io/(.*)$'\n  replace: 'mirror.example.com//quay/$1'\n");
+    let c = cfg.to_str().unwrap();
+    bad(&["rewrite", "--config", c], pod.as_bytes(), 1,
+        &format!("pullthrough: {c}: rules[0]: replacement \"mirror.example.com//quay/$1\" can never give a valid image reference: no reference starts with \"mirror.example.com//quay/\" (invalid reference format)\n"));
+    let cfg = dir.write("again.yaml", "mirror: m.example.com\nregistries: {docker.io: hub}\nrules:\n- match: '^old\\.example\\.com/(.*)$'\n  replace: '$1'\n");
+    let c = cfg.to_str().unwrap();
+    bad(&["rewrite", "--config", c], b"kind: Pod\nspec: {containers: [{image: old.example.com/x/y:1}]}\n", 2,
+        &format!("pullthrough: <stdin>:2:29: spec.containers[0].image: {c}: rules[0]: \"old.example.com/x/y:1\" became \"x/y:1\", which {c}: registries.docker.io would rewrite again to \"m.example.com/hub/x/y:1\"; a rule's output must be final (write it under the mirror or a destination)\n"));
+
+    let cfg = dir.write(
+        "good.yaml",
+        "mirror: us-docker.pkg.dev/my-project/cache\nregistries:\n  registry-1.docker.io: docker-hub\n  us-docker.pkg.dev: gar\nrules:\n- match: '^old\\.example\\.com/(.*)$'\n  replace: 'docker.io/mirrored/$1'\n",
+    );
+    let input = "kind: Pod\nspec:\n  containers:\n  - image: registry-1.docker.io/library/nginx:1.25\n  - image: index.docker.io/bitnami/redis:7\n  - image: us-docker.pkg.dev/google-samples/containers/gke/hello-app:1.0\n  - image: us-docker.pkg.dev/my-project/cache/gar/x:1\n  - image: old.example.com/tool:2\n";
+    let run = |stdin: &str| Cmd::new().arg("rewrite").arg("--config").arg(&cfg).stdin(stdin).stdout_ok();
+    let once = run(input);
+    let m = "us-docker.pkg.dev/my-project/cache";
+    assert_eq!(
+        images_of(&once),
+        [
+            format!("{m}/docker-hub/library/nginx:1.25"),
+            format!("{m}/docker-hub/bitnami/redis:7"),
+            format!("{m}/gar/google-samples/containers/gke/hello-app:1.0"),
+            format!("{m}/gar/x:1"),
+            "docker.io/mirrored/tool:2".to_string(),
+        ]
+    );
+    assert_eq!(run(&once), once, "a second run changed the output");
+}
+
+/// The seed format with a `registriesToOverwrite` key spelled as a Docker Hub alias: it rewrites
+/// images written that way, as the seed's policy does, and every other Docker Hub spelling too.
+#[test]
+fn seed_keys_spelled_as_docker_hub_aliases() {
+    let dir = util::cmd::TestDir::new();
+    let cfg = dir.write(
+        "values.yaml",
+        format!("common:\n  ecrRegistryFullname: {ECR}\nregistriesToOverwrite:\n  registry-1.docker.io:\n    upstreamUrlRegexp: '^registry-1\\\\.docker\\\\.io/(.*)$'\n    ecrPrefixName: docker-hub\n"),
+    );
+    let out = Cmd::new()
+        .arg("rewrite")
+        .arg("--config")
+        .arg(&cfg)
+        .stdin("kind: Pod\nspec:\n  containers:\n  - image: registry-1.docker.io/library/nginx:1.25\n  - image: nginx\n  - image: quay.io/a/b:1\n")
+        .stdout_ok();
+    assert_eq!(images_of(&out), [format!("{ECR}/docker-hub/library/nginx:1.25"), format!("{ECR}/docker-hub/library/nginx:latest"), "quay.io/a/b:1".to_string()]);
 }

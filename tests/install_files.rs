@@ -326,15 +326,13 @@ fn config_example_is_a_valid_native_config() {
         assert!(name == "*" || parameters::find(&name).is_some(), "overrides.allow names unknown parameter {name}");
     }
     let allowed = cfg.allowed_mirrors.clone().expect("allowedMirrors example");
-    let set = {
-        let mut b = globset::GlobSetBuilder::new();
-        for g in &allowed {
-            b.add(globset::Glob::new(g).unwrap());
-        }
-        b.build().unwrap()
-    };
-    assert!(set.is_match(&mirror), "the configured mirror must satisfy allowedMirrors");
-    assert!(!set.is_match("evil.example.com"));
+    let admits = |m: &str| pullthrough::settings::mirrors::allowed(&allowed, &pullthrough::reference::Location::parse(m).unwrap());
+    assert!(admits(&mirror), "the configured mirror must satisfy allowedMirrors");
+    // Any region of the account, nothing else (issue 18: `*` stays inside one host label).
+    assert!(admits("111111111111.dkr.ecr.us-east-1.amazonaws.com"));
+    assert!(!admits("evil.example.com"));
+    assert!(!admits("111111111111.dkr.ecr.attacker.io/x.amazonaws.com"));
+    assert!(!admits("111111111111.dkr.ecr.attacker.io:443/x.amazonaws.com"));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ fn rules() -> &'static Rules {
                 replace: "111111111111.dkr.ecr.eu-west-1.amazonaws.com/gcr/$1".into(),
                 require_capture: false,
                 origin: None,
+                name: None,
             }],
             "fuzz",
         );

@@ -213,7 +213,7 @@ pub fn apply_rule_flags(a: &RuleArgs, s: &mut RewriteSettings) -> Result<()> {
         s.mirror.set(Some(m.clone()), "--mirror");
     }
     if !a.map.is_empty() {
-        let mut map = s.registries.value.clone();
+        let mut map = std::collections::BTreeMap::new();
         for m in &a.map {
             let (up, dest) = m
                 .split_once('=')
@@ -221,7 +221,7 @@ pub fn apply_rule_flags(a: &RuleArgs, s: &mut RewriteSettings) -> Result<()> {
                 .ok_or_else(|| UsageError(format!("--map {m:?}: expected UPSTREAM=PREFIX_OR_DEST")))?;
             map.insert(up.to_string(), dest.to_string());
         }
-        s.registries.set(map, "--map");
+        s.merge_registries(&map, "--map");
     }
     if !a.exclude.is_empty() {
         let mut ex = s.exclude.value.clone();

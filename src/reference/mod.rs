@@ -12,7 +12,8 @@
 //! * [`AnyReference`] is `ParseAnyReference` (a name or a bare digest) and `FamiliarMatch`.
 //!
 //! The grammar is hand-written ([`grammar`]), digests are checked in [`digest`], Docker Hub's
-//! naming heuristics live in `normalize`, and Go's `path.Match` in [`pattern`]. Every entry point
+//! naming heuristics live in `normalize`, and Go's `path.Match` in [`pattern`]. [`Location`]
+//! (`host[:port][/path]`, a mirror or destination) is read with the same parser. Every entry point
 //! refuses input longer than [`MAX_INPUT_LEN`] bytes before looking at it.
 
 pub mod digest;
@@ -21,6 +22,7 @@ pub mod pattern;
 
 mod any;
 mod image_ref;
+pub mod location;
 mod normalize;
 mod raw;
 
@@ -30,6 +32,7 @@ mod tests;
 pub use any::AnyReference;
 pub use grammar::MAX_INPUT_LEN;
 pub use image_ref::ImageRef;
+pub use location::{Location, LocationError};
 pub use normalize::{DEFAULT_DOMAIN, DEFAULT_TAG, LEGACY_DEFAULT_DOMAIN, OFFICIAL_REPO_PREFIX};
 pub use raw::Reference;
 

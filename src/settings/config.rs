@@ -33,8 +33,9 @@ pub struct ConfigFile {
     pub allow_empty: Option<bool>,
     /// What Applications may override with parameters or `ARGOCD_ENV_` variables.
     pub overrides: Option<OverridesConfig>,
-    /// Globs on the mirror an app may point at (`mirror` parameter, registry destinations).
-    pub allowed_mirrors: Option<Vec<String>>,
+    /// Where an app may point pullthrough (`mirror` parameter, full registry destinations):
+    /// `host[:port][/path]` patterns, each part matched on its own ([`super::mirrors`]).
+    pub allowed_mirrors: Option<Vec<super::mirrors::MirrorPattern>>,
     pub render: Option<RenderConfig>,
     pub limits: Option<LimitsConfig>,
     /// Extra fields of custom resources holding an image.

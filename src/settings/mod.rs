@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod fields;
+pub mod mirrors;
 pub mod plugin;
 pub mod seed;
 
@@ -41,8 +42,10 @@ pub struct RuleSetting {
     pub replace: String,
     /// Seed rules replace with `$1` and must have a capture group.
     pub require_capture: bool,
-    /// Error label, e.g. `values.yaml: registriesToOverwrite.docker.io.upstreamUrlRegexp`.
+    /// Error label of the regex, e.g. `values.yaml: registriesToOverwrite.docker.io.upstreamUrlRegexp`.
     pub origin: Option<String>,
+    /// Error label of the rule as a whole, for what it produces, e.g. `config.yaml: rules[0]`.
+    pub name: Option<String>,
 }
 
 /// Everything the rewrite engine needs.
@@ -114,6 +117,19 @@ impl Default for Limits {
 }
 
 impl RewriteSettings {
+    /// Merges `entries` over the registry map, each winning for its registry: a lower layer's
+    /// entry for the same registry goes, also when spelled another way (`registry-1.docker.io`
+    /// over `docker.io`; compared as [`crate::rules::fold_registry`] folds them). Two entries of
+    /// `entries` themselves for one registry both stay, for the rules to refuse if they differ.
+    pub fn merge_registries(&mut self, entries: &BTreeMap<String, String>, origin: impl Into<String>) {
+        let fold = |k: &str| crate::rules::fold_registry(k, &self.docker_hub_aliases.value).into_owned();
+        let upper: Vec<String> = entries.keys().map(|k| fold(k)).collect();
+        let mut merged: BTreeMap<String, String> =
+            self.registries.value.iter().filter(|(k, _)| !upper.contains(&fold(k))).map(|(k, v)| (k.clone(), v.clone())).collect();
+        merged.extend(entries.iter().map(|(k, v)| (k.clone(), v.clone())));
+        self.registries.set(merged, origin);
+    }
+
     /// Applies a native config file on top of `self`; `file` labels the origins.
     pub fn apply_config(&mut self, file: &str, c: &ConfigFile) {
         let at = |key: &str| format!("{file}: {key}");
@@ -147,6 +163,7 @@ impl RewriteSettings {
                     replace: r.replace.clone(),
                     require_capture: false,
                     origin: Some(at(&format!("rules[{i}].match"))),
+                    name: Some(at(&format!("rules[{i}]"))),
                 })
                 .collect();
             self.rules.set(rules, at("rules"));

@@ -9,14 +9,14 @@
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
-use globset::{Glob, GlobSetBuilder};
-
 use super::config::ConfigFile;
-use super::{Limits, RewriteSettings};
+use super::{mirrors, Limits, RewriteSettings};
 use crate::argocd::env::ArgoEnv;
 use crate::argocd::params::{self, Param, ParamError, Value};
 use crate::environ::Environ;
+use crate::reference::Location;
 use crate::render::{self, RenderSettings, SourceType, Tools};
+use crate::rules::Target;
 
 /// Everything a plugin command needs.
 #[derive(Debug, Clone)]
@@ -108,12 +108,11 @@ pub fn resolve(
                     app_mirror = Some((origin.clone(), s.clone()));
                 }
                 ("registries", Value::Map(m)) => {
-                    let mut merged = rewrite.registries.value.clone();
-                    for (k, v) in m {
-                        merged.insert(k.clone(), v.clone());
-                        app_destinations.push((origin.clone(), v.clone()));
+                    let entries: std::collections::BTreeMap<String, String> = m.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                    for (k, v) in &entries {
+                        app_destinations.push((format!("{origin}.{k}"), v.clone()));
                     }
-                    rewrite.registries.set(merged, origin.clone());
+                    rewrite.merge_registries(&entries, origin.clone());
                 }
                 ("exclude", Value::Array(a)) => {
                     let mut ex = rewrite.exclude.value.clone();
@@ -161,25 +160,26 @@ pub fn resolve(
         }
     }
 
-    if let Some(globs) = config.and_then(|c| c.allowed_mirrors.as_ref()) {
-        let mut b = GlobSetBuilder::new();
-        for g in globs {
-            b.add(Glob::new(g).map_err(|e| ParamError(format!("allowedMirrors: invalid glob {g:?}: {}", e.kind())))?);
-        }
-        let set = b.build().map_err(|e| ParamError(format!("allowedMirrors: {e}")))?;
-        let check = |origin: &str, dest: &str| {
-            if set.is_match(dest.trim_end_matches('/')) {
-                Ok(())
-            } else {
-                Err(ParamError(format!("{origin}: mirror {dest:?} is not in the sidecar's allowedMirrors ({})", globs.join(", "))))
+    if let Some(patterns) = config.and_then(|c| c.allowed_mirrors.as_ref()) {
+        // The values are read exactly as the rules will read them (mirror_text, Target::of), so
+        // the check and the rewrite can never see two different destinations.
+        let check = |origin: &str, what: &str, dest: &str| {
+            let refused = |why: String| {
+                let list: Vec<&str> = patterns.iter().map(|p| p.as_str()).collect();
+                ParamError(format!("{origin}: {what} {dest:?} is not in the sidecar's allowedMirrors ({}){why}", list.join(", ")))
+            };
+            match Location::parse(dest) {
+                Ok(loc) if mirrors::allowed(patterns, &loc) => Ok(()),
+                Ok(_) => Err(refused(String::new())),
+                Err(e) => Err(refused(format!(": {e}"))),
             }
         };
         if let Some((origin, m)) = &app_mirror {
-            check(origin, m)?;
+            check(origin, "mirror", crate::rules::mirror_text(m).unwrap_or(""))?;
         }
-        for (origin, dest) in &app_destinations {
-            if crate::rules::is_full_destination(dest) {
-                check(origin, dest)?;
+        for (origin, raw) in &app_destinations {
+            if let Target::Full(dest) = Target::of(raw) {
+                check(origin, "destination", dest)?;
             }
         }
     }

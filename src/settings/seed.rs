@@ -24,6 +24,7 @@ pub fn apply(s: &mut RewriteSettings, file: &str, v: &SeedValues) -> Vec<String>
             replace: format!("{ecr}/{}/${{1}}", r.ecr_prefix_name.trim_matches('/')),
             require_capture: true,
             origin: Some(format!("{file}: registriesToOverwrite.{registry}.upstreamUrlRegexp")),
+            name: Some(format!("{file}: registriesToOverwrite.{registry}")),
         })
         .collect();
     s.rules.set(rules, format!("{file}: registriesToOverwrite"));

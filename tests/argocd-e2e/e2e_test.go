@@ -429,6 +429,18 @@ func TestForbiddenOverrideIsAnError(t *testing.T) {
 func TestMirrorOutsideAllowedMirrorsIsAnError(t *testing.T) {
 	mustFail(t, env.named, request("dir-repo", "apps/web", pluginSource(param("mirror", "evil.example.com"))),
 		`pullthrough: parameter mirror: mirror "evil.example.com" is not in the sidecar's allowedMirrors (111111111111.dkr.ecr.*.amazonaws.com)`)
+	// Issue 18: the shipped pattern's `*` is one host label; it never reaches across `.`, `:`
+	// or `/` to an attacker's host, and a value that is not host[:port][/path] is refused too.
+	for _, m := range []string{
+		"111111111111.dkr.ecr.attacker.io/x.amazonaws.com",
+		"111111111111.dkr.ecr.attacker.io:443/x.amazonaws.com",
+		"111111111111.dkr.ecr.eu-west-1.amazonaws.com.attacker.io",
+	} {
+		mustFail(t, env.named, request("dir-repo", "apps/web", pluginSource(param("mirror", m))),
+			fmt.Sprintf(`pullthrough: parameter mirror: mirror %q is not in the sidecar's allowedMirrors (111111111111.dkr.ecr.*.amazonaws.com)`, m))
+	}
+	mustFail(t, env.named, request("dir-repo", "apps/web", pluginSource(param("mirror", "111111111111.dkr.ecr.eu-west-1.amazonaws.com@attacker.io"))),
+		`pullthrough: parameter mirror: mirror "111111111111.dkr.ecr.eu-west-1.amazonaws.com@attacker.io" is not in the sidecar's allowedMirrors (111111111111.dkr.ecr.*.amazonaws.com): "111111111111.dkr.ecr.eu-west-1.amazonaws.com@attacker.io" does not make valid image names: invalid reference format`)
 }
 
 func TestAllowedMirrorOverrideIsUsed(t *testing.T) {

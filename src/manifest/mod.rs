@@ -10,6 +10,7 @@
 //! when the document ends, because `kind` may come after `spec` in hand-written or JSON input.
 //! Documents of a never-touched kind (CustomResourceDefinition) lose their sites then.
 
+pub mod fastpath;
 pub mod fields;
 pub mod prefilter;
 pub mod profiles;

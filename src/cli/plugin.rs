@@ -91,6 +91,7 @@ pub fn render_and_plan(ps: &PluginSettings) -> Result<(Vec<Input>, rewrite::Plan
         }
     };
     let (rendered, early_plan) = render::render_early(&ps.render, Some(early))?;
+    print_warnings(&rendered.warnings);
     let mut inputs = Vec::with_capacity(rendered.parts.len());
     for part in rendered.parts {
         inputs.push(Input::from_bytes(part.origin, part.text.into_bytes(), &ps.limits)?);

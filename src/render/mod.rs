@@ -217,6 +217,8 @@ impl Default for Limits {
 pub struct Rendered {
     pub source_type: SourceType,
     pub parts: Vec<Part>,
+    /// Printed once each on stderr (a directory app's skipped unrelated files).
+    pub warnings: Vec<String>,
 }
 
 /// One piece of output: a tool's stdout, or one file of a directory app.
@@ -299,6 +301,12 @@ pub enum RenderError {
         kind: &'static str,
         reason: String,
     },
+
+    #[error("directory: {place}: {msg}")]
+    DirectoryFile { place: String, msg: String },
+
+    #[error("directory: '{file}' is a Jsonnet file, which Argo CD would evaluate; pullthrough cannot (it would drop the file's objects, and Argo CD would prune them): render it to YAML or JSON in the repository, or exclude it with directory-exclude")]
+    Jsonnet { file: String },
 
     #[error("directory: the manifest files total more than {limit} bytes; raise render.maxOutputBytes in the config if this app is really that large")]
     DirectoryTooLarge { limit: u64 },
@@ -387,12 +395,24 @@ where
 {
     let deadline = Instant::now() + s.limits.timeout;
     let source_type = s.source_type.unwrap_or_else(|| detect(&s.app_dir));
+    let mut warnings = Vec::new();
     let (parts, result) = match source_type {
         SourceType::Helm => helm::render(s, deadline, early)?,
         SourceType::Kustomize => kustomize::render(s, deadline, early)?,
-        SourceType::Directory => (directory::render(s)?, None),
+        SourceType::Directory => {
+            let files = directory::render(s)?;
+            warnings = files.warnings;
+            (files.parts, None)
+        }
     };
-    Ok((Rendered { source_type, parts }, result))
+    Ok((
+        Rendered {
+            source_type,
+            parts,
+            warnings,
+        },
+        result,
+    ))
 }
 
 /// Work started on a tool's output before the tool has exited ([`render_early`]): it gets the

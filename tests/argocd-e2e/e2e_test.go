@@ -408,6 +408,34 @@ func TestDirectoryRecurseNativeParity(t *testing.T) {
 	sameExceptImages(t, native, plugin, directoryMirror)
 }
 
+// Directory apps read file by file (getObjsFromYAMLOrJSON): unrelated YAML ignored, a JSON file
+// first and another later, all through the plugin's one joined stream.
+
+func TestDirectoryFileByFileParity(t *testing.T) {
+	native := mustGenerate(t, env.named, request("e2e", "mixed-dir", v1alpha1.ApplicationSource{}))
+	plugin := mustGenerate(t, env.named, request("e2e", "mixed-dir", pluginSource()))
+	var names []string
+	for _, o := range native {
+		names = append(names, id(o))
+	}
+	sort.Strings(names)
+	want := []string{"ConfigMap/b-config", "ConfigMap/g-flow", "Pod/b-pod", "Pod/first-json", "Pod/second-json"}
+	if !reflect.DeepEqual(names, want) {
+		t.Fatalf("native directory source read %q, the fixture has %q", names, want)
+	}
+	sameExceptImages(t, native, plugin, map[string]string{
+		"nginx:1.27.4":                            M + "/docker-hub/library/nginx:1.27.4",
+		"quay.io/prometheus/node-exporter:v1.8.2": M + "/quay/prometheus/node-exporter:v1.8.2",
+		"ghcr.io/stefanprodan/podinfo:6.7.0":      M + "/ghcr/stefanprodan/podinfo:6.7.0",
+	})
+}
+
+func TestDirectoryObjectsThenNonObjectIsAnError(t *testing.T) {
+	mustFail(t, env.named, request("e2e", "mixed-dir-bad", v1alpha1.ApplicationSource{}), "objects-then-values.yaml")
+	mustFail(t, env.named, request("e2e", "mixed-dir-bad", pluginSource()),
+		"pullthrough: directory: objects-then-values.yaml:6:1: document 2 is a mapping without a string `kind` (not a Kubernetes object), after Kubernetes objects in the same file; Argo CD fails the app on it")
+}
+
 // ---------------------------------------------------------------------------------------------
 // Switched off, refused, failing and empty apps.
 

@@ -252,6 +252,17 @@ struct ChartName {
     name: Option<String>,
 }
 
+/// Reads Chart.yaml / requirements.yaml as Helm does (sigs.k8s.io/yaml over go-yaml, not
+/// strict): of duplicate keys the last wins, merge keys merge, unknown fields are ignored. Only
+/// what is read here has to be valid; anything else is Helm's to judge when it renders.
+fn chart_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, serde_saphyr::Error> {
+    let options = serde_saphyr::options! {
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
+        merge_keys: serde_saphyr::MergeKeyPolicy::Merge,
+    };
+    serde_saphyr::from_str_with_options(text, options)
+}
+
 /// Declared dependency names (Chart.yaml, or requirements.yaml for apiVersion v1 charts).
 fn declared_dependencies(app_dir: &Path) -> Result<Vec<(String, Option<String>)>, RenderError> {
     let mut deps = Vec::new();
@@ -265,7 +276,7 @@ fn declared_dependencies(app_dir: &Path) -> Result<Vec<(String, Option<String>)>
         if text.trim().is_empty() {
             continue;
         }
-        let parsed: ChartDeps = serde_saphyr::from_str(&text).map_err(|e| {
+        let parsed: ChartDeps = chart_yaml(&text).map_err(|e| {
             RenderError::ChartYaml(format!("{file}: cannot read its dependencies: {e}"))
         })?;
         deps.extend(
@@ -291,7 +302,7 @@ fn present_charts(app_dir: &Path) -> Vec<String> {
         let file_name = e.file_name().to_string_lossy().into_owned();
         if p.is_dir() {
             if let Ok(text) = std::fs::read_to_string(p.join("Chart.yaml")) {
-                if let Ok(ChartName { name: Some(n) }) = serde_saphyr::from_str::<ChartName>(&text)
+                if let Ok(ChartName { name: Some(n) }) = chart_yaml::<ChartName>(&text)
                 {
                     names.push(n);
                 }
@@ -438,6 +449,22 @@ mod tests {
              --values https://x/v.yaml --values <temp file with inline values> <api versions removed> \
              --skip-schema-validation --skip-tests"
         );
+    }
+
+    #[test]
+    fn chart_yaml_reads_like_helm() {
+        #[rustfmt::skip]
+        let cases: &[(&str, &[&str])] = &[
+            ("name: a\nname: b\ndependencies:\n- name: x\n", &["x"]),
+            ("dependencies:\n- name: x\ndependencies:\n- name: y\n  name: z\n", &["z"]),
+            ("base: &d {name: m, repository: file://../m}\ndependencies:\n- <<: *d\n", &["m"]),
+            ("name: a\nunknown: {deep: [1]}\n", &[]),
+        ];
+        for (text, want) in cases {
+            let deps: ChartDeps = chart_yaml(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+            let names: Vec<String> = deps.dependencies.unwrap_or_default().into_iter().map(|d| d.name).collect();
+            assert_eq!(names, *want, "{text:?}");
+        }
     }
 
     #[test]

@@ -1626,3 +1626,74 @@ fn renderer_children_that_call_setsid_do_not_outlive_the_request() {
         assert_none_left(case, &token);
     }
 }
+
+/// `$VAR` in Helm `set` values knows Argo CD's build env (`ARGOCD_APP_*`) and nothing else:
+/// `KUBE_VERSION`/`KUBE_API_VERSIONS` are in the plugin's environment but not in Argo CD's
+/// `Env.Envsubst`, so a native source gets "" for them, and so does the plugin (issue 13).
+#[test]
+fn set_values_substitute_only_argo_cds_build_variables() {
+    let repo = Repo::helm();
+    repo.config(&allow_all_config());
+    let out = generate(
+        &repo,
+        r#"[{"name":"set","map":{"x":"$ARGOCD_APP_NAME|$KUBE_VERSION|${KUBE_API_VERSIONS}|$HOME"}}]"#,
+        &[("KUBE_VERSION", "1.30.0"), ("KUBE_API_VERSIONS", "v1,apps/v1"), ("HOME", "/home/x")],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("    x: \"web|||\"\n"), "{stdout}");
+}
+
+/// A bad parameter must not break the UI's Parameters tab: `parameters` still prints every
+/// entry, the bad one left at its default with the error in its title and tooltip, while
+/// `generate` with the same parameters refuses (issue 13).
+#[test]
+fn parameters_announcement_survives_bad_parameters() {
+    let repo = Repo::helm();
+    repo.config(&format!(
+        "{}overrides:\n  allow: [mirror, skip-crds, skip-tests, set, kustomize-replicas]\nallowedMirrors: [\"*.dkr.ecr.*.amazonaws.com\"]\n",
+        base_config()
+    ));
+    let params = r#"[{"name":"skip-crds","string":"maybe"},{"name":"mirror","string":"evil.example.com"},
+        {"name":"exclude","array":["x"]},{"name":"nonsense","string":"1"},{"name":"set","map":{"x":"kept"}},
+        {"name":"kustomize-replicas","map":{"web":"three"}}]"#;
+    let run = |cmd: &str| {
+        let mut c = Cmd::new();
+        c.current_dir(repo.app())
+            .arg(cmd)
+            .env("PULLTHROUGH_CONFIG", repo.dir.join("config.yaml"))
+            .env("PULLTHROUGH_HELM", tools::helm3())
+            .env("ARGOCD_APP_NAME", "web")
+            .env("ARGOCD_APP_NAMESPACE", "prod")
+            .env("ARGOCD_APP_SOURCE_PATH", "apps/web")
+            .env("ARGOCD_APP_PARAMETERS", params)
+            .env("ARGOCD_ENV_SKIP_TESTS", "perhaps");
+        c.output()
+    };
+    let gen = run("generate");
+    assert_error("generate", &gen, EXIT_USAGE, &["parameter"]);
+    let out = run("parameters");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ann: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(ann.len(), pullthrough::argocd::parameters::PARAMS.len());
+    let entry = |name: &str| ann.iter().find(|e| e["name"] == name).unwrap_or_else(|| panic!("no {name}")).clone();
+    #[rustfmt::skip]
+    let bad: &[(&str, &str)] = &[
+        ("skip-crds", "Error: parameter skip-crds: expected \"true\" or \"false\", got \"maybe\" — "),
+        ("mirror", "Error: parameter mirror: mirror \"evil.example.com\" is not in the sidecar's allowedMirrors (*.dkr.ecr.*.amazonaws.com) — "),
+        ("exclude", "Error: parameter exclude: not allowed by the sidecar config (add \"exclude\" to overrides.allow to let apps set it) — "),
+        ("enabled", "Error: parameter nonsense: unknown parameter (see `pullthrough parameters` for the list) — "),
+        ("kustomize-replicas", "Error: parameter kustomize-replicas: web: expected integer value for count. Received: three — "),
+        ("skip-tests", "Error: ARGOCD_ENV_SKIP_TESTS: expected \"true\" or \"false\", got \"perhaps\" — "),
+    ];
+    for (name, tooltip) in bad {
+        let e = entry(name);
+        assert!(e["tooltip"].as_str().unwrap().starts_with(tooltip), "{name}: {e}");
+        assert!(e["title"].as_str().unwrap().ends_with(" (invalid: ignored)"), "{name}: {e}");
+    }
+    // Bad entries fall back to their defaults; good ones are announced with their values.
+    assert_eq!(entry("mirror")["string"], MIRROR);
+    assert_eq!(entry("skip-crds")["string"], "false");
+    assert_eq!(entry("set")["map"], serde_json::json!({"x": "kept"}));
+    assert_eq!(entry("set")["title"], "Helm --set");
+}

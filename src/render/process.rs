@@ -134,6 +134,10 @@ pub struct Cmd {
     pub display: String,
     /// The tool's name for "install …" hints.
     pub tool: String,
+    /// When the tool fails, show its first stderr line starting with this (the prefix
+    /// removed) instead of the tail, for tools that print their usage after the error
+    /// (`kustomize edit`).
+    pub error_line: Option<&'static str>,
 }
 
 impl Cmd {
@@ -153,6 +157,7 @@ impl Cmd {
             cwd: cwd.into(),
             env: Vec::new(),
             tool: tool.to_string(),
+            error_line: None,
         }
     }
 }
@@ -395,10 +400,15 @@ where
                 });
             }
             if !status.success() {
+                let picked = cmd.error_line.and_then(|prefix| {
+                    String::from_utf8_lossy(&stderr)
+                        .lines()
+                        .find_map(|l| l.strip_prefix(prefix).map(|l| l.trim().to_string()))
+                });
                 return Err(RenderError::Failed {
                     command: cmd.display.clone(),
                     status: exit_text(status),
-                    stderr: stderr_tail(&stderr),
+                    stderr: picked.unwrap_or_else(|| stderr_tail(&stderr)),
                 });
             }
             let (stdout, result) = match read.started {

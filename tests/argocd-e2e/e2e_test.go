@@ -369,6 +369,92 @@ func TestKustomizeNativeParity(t *testing.T) {
 	sameExceptImages(t, native, plugin, kustomizeMirror)
 }
 
+// spec.source.kustomize options (util/kustomize/kustomize.go Build) as native source and as the
+// plugin's kustomize-* parameters: the same objects, only the images differ.
+
+const kustomizePatch = "- op: add\n  path: /metadata/annotations/patched\n  value: \"yes\"\n"
+
+func kustomizeNative(t *testing.T, js string) v1alpha1.ApplicationSource {
+	t.Helper()
+	var k v1alpha1.ApplicationSourceKustomize
+	if err := json.Unmarshal([]byte(js), &k); err != nil {
+		t.Fatalf("native kustomize options: %v", err)
+	}
+	return v1alpha1.ApplicationSource{Kustomize: &k}
+}
+
+func TestKustomizeOptionsNativeParity(t *testing.T) {
+	patchJSON, _ := json.Marshal(kustomizePatch)
+	native := kustomizeNative(t, `{
+		"namePrefix": "team-", "nameSuffix": "-v2",
+		"images": ["nginx=mirror.example.com/nginx:1.28.0", "docker.io/library/redis:$ARGOCD_APP_NAME"],
+		"replicas": [{"name": "web", "count": "3"}],
+		"commonLabels": {"team": "$ARGOCD_APP_NAME"},
+		"commonAnnotations": {"owner": "$ARGOCD_APP_NAME"},
+		"forceCommonLabels": true,
+		"namespace": "other",
+		"patches": [{"target": {"kind": "Deployment"}, "patch": `+string(patchJSON)+`}],
+		"components": ["../../components/tier", "../../components/missing"],
+		"ignoreMissingComponents": true
+	}`)
+	plugin := pluginSource(
+		param("kustomize-name-prefix", "team-"),
+		param("kustomize-name-suffix", "-v2"),
+		paramArray("kustomize-images", "nginx=mirror.example.com/nginx:1.28.0", "docker.io/library/redis:$ARGOCD_APP_NAME"),
+		paramMap("kustomize-replicas", map[string]string{"web": "3"}),
+		paramMap("kustomize-common-labels", map[string]string{"team": "$ARGOCD_APP_NAME"}),
+		paramMap("kustomize-common-annotations", map[string]string{"owner": "$ARGOCD_APP_NAME"}),
+		param("kustomize-force-common-labels", "true"),
+		param("kustomize-namespace", "other"),
+		param("kustomize-patches", "- target: {kind: Deployment}\n  patch: |\n    - op: add\n      path: /metadata/annotations/patched\n      value: \"yes\"\n"),
+		paramArray("kustomize-components", "../../components/tier", "../../components/missing"),
+		param("kustomize-ignore-missing-components", "true"),
+	)
+	n := mustGenerate(t, env.named, request("kustomize-repo", "apps/web", native))
+	p := mustGenerate(t, env.named, request("kustomize-repo", "apps/web", plugin))
+	mirror := map[string]string{"docker.io/library/redis:web": M + "/docker-hub/library/redis:web"}
+	for k, v := range kustomizeMirror {
+		mirror[k] = v
+	}
+	sameExceptImages(t, n, p, mirror)
+	// The options did reach kustomize (the same in both).
+	d := byID(p)["apps/v1 Deployment other/team-web-v2"]
+	if d == nil {
+		t.Fatalf("no Deployment other/team-web-v2 in %v", keys(byID(p)))
+	}
+	meta := d["metadata"].(map[string]any)
+	if meta["annotations"].(map[string]any)["patched"] != "yes" || meta["labels"].(map[string]any)["tier"] != "frontend" || meta["labels"].(map[string]any)["team"] != "web" {
+		t.Fatalf("options not applied: %v", meta)
+	}
+}
+
+func TestKustomizeLabelAndAnnotationFlagsNativeParity(t *testing.T) {
+	native := kustomizeNative(t, `{
+		"commonLabels": {"team": "a"}, "labelWithoutSelector": true, "labelIncludeTemplates": true,
+		"commonAnnotations": {"owner": "$ARGOCD_APP_NAME"}, "commonAnnotationsEnvsubst": true, "forceCommonAnnotations": true
+	}`)
+	plugin := pluginSource(
+		paramMap("kustomize-common-labels", map[string]string{"team": "a"}),
+		param("kustomize-label-without-selector", "true"),
+		param("kustomize-label-include-templates", "true"),
+		paramMap("kustomize-common-annotations", map[string]string{"owner": "$ARGOCD_APP_NAME"}),
+		param("kustomize-common-annotations-envsubst", "true"),
+		param("kustomize-force-common-annotations", "true"),
+	)
+	n := mustGenerate(t, env.named, request("kustomize-repo", "apps/web", native))
+	p := mustGenerate(t, env.named, request("kustomize-repo", "apps/web", plugin))
+	sameExceptImages(t, n, p, kustomizeMirror)
+}
+
+func TestKustomizeBadOptionsAreErrorsNamingTheParameter(t *testing.T) {
+	// pullthrough: kustomize-images: `<path>/kustomize edit set image …` failed …
+	mustFail(t, env.named, request("kustomize-repo", "apps/web", pluginSource(paramArray("kustomize-images", "bad image!"))),
+		"kustomize edit set image 'bad image!'` failed exit status 1: invalid format of image, use one of the following options:")
+	mustFail(t, env.named, request("kustomize-repo", "apps/web", kustomizeNative(t, `{"images": ["bad image!"]}`)), "invalid format of image")
+	mustFail(t, env.named, request("kustomize-repo", "apps/web", pluginSource(paramArray("kustomize-components", "../../components/missing"))),
+		"kustomize edit add component ../../components/missing` failed exit status 1: ../../components/missing has no match")
+}
+
 // ---------------------------------------------------------------------------------------------
 // Directory: YAML and JSON files, a non-manifest file, a nested folder.
 

@@ -1697,3 +1697,46 @@ fn parameters_announcement_survives_bad_parameters() {
     assert_eq!(entry("set")["map"], serde_json::json!({"x": "kept"}));
     assert_eq!(entry("set")["title"], "Helm --set");
 }
+
+/// `namespace` is spec.source.helm.namespace: for Helm it is `--namespace` only, and objects
+/// without a namespace are decided as being in the destination namespace (where Argo CD's
+/// controller puts them); a Kustomize or directory app that sets it is refused, naming the
+/// parameter and what to use instead (issue 13).
+#[test]
+fn namespace_parameter_is_helms_and_rules_use_the_destination_namespace() {
+    let repo = Repo::helm();
+    // The chart's Pod writes `namespace: {{ .Release.Namespace }}`; add one without.
+    repo.dir.write(
+        "repo/apps/web/templates/bare.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: bare\nspec:\n  containers:\n  - name: c\n    image: redis\n",
+    );
+    repo.config(&format!("{}overrides:\n  allow: [\"*\"]\nnamespaces:\n  exclude: [prod]\n", base_config()));
+    let out = generate(&repo, r#"[{"name":"namespace","string":"other"}]"#, &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // In `other` (helm --namespace): rewritten; without a namespace, so in `prod`: excluded.
+    assert!(stdout.contains("  namespace: other\n"), "{stdout}");
+    assert!(stdout.contains(&format!("image: {MIRROR}/docker-hub/library/nginx:1.27")), "{stdout}");
+    assert!(stdout.contains("    image: redis\n"), "{stdout}");
+
+    let dir = TestDir::new();
+    dir.mkdir("repo/.git");
+    dir.write("repo/apps/web/pod.yaml", pod("nginx"));
+    dir.write("repo/apps/k/kustomization.yaml", "resources: [../web/pod.yaml]\n");
+    dir.write("config.yaml", format!("{}overrides:\n  allow: [\"*\"]\n", base_config()));
+    for (app, want) in [
+        ("web", "pullthrough: parameter namespace: applies to Helm apps only (spec.source.helm.namespace), this is a directory app; objects without a namespace go to the Application's destination namespace"),
+        ("k", "pullthrough: parameter namespace: applies to Helm apps only (spec.source.helm.namespace), this is a kustomize app; use kustomize-namespace (spec.source.kustomize.namespace) to set one"),
+    ] {
+        let out = dir
+            .cmd()
+            .arg("render")
+            .arg(dir.join(format!("repo/apps/{app}")))
+            .arg("--config")
+            .arg(dir.join("config.yaml"))
+            .args(["--param", "namespace=other"])
+            .output();
+        let stderr = assert_error(app, &out, EXIT_USAGE, &[]);
+        assert_eq!(stderr.trim_end(), want);
+    }
+}

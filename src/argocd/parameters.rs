@@ -60,7 +60,7 @@ pub const PARAMS: &[ParamDef] = &[
     p("allow-empty", "Allow empty output", Str, Rewrite, true, "\"true\" lets a render with no objects succeed (Argo CD would prune every resource of the app)."),
     p("source-type", "Source type", Str, Render, false, "helm, kustomize or directory; empty detects it (Chart.yaml, kustomization.yaml, else directory)."),
     p("release-name", "Helm release name", Str, Render, false, "Helm release name; default: the Application name."),
-    p("namespace", "Namespace", Str, Render, false, "Namespace passed to helm template and used for objects without one; default: the destination namespace."),
+    p("namespace", "Namespace", Str, Render, false, "spec.source.helm.namespace: helm template --namespace (Helm apps only); default: the destination namespace, where Argo CD puts objects without one."),
     p("kube-version", "Kubernetes version", Str, Render, false, "Helm --kube-version; default: the cluster version Argo CD reports."),
     p("api-versions", "API versions", Array, Render, false, "Helm --api-versions; default: the API versions Argo CD reports."),
     p("values-files", "Helm value files", Array, Render, false, "Value files in order: relative to the app, /x relative to the repository root, globs allowed; they must stay inside the repository."),

@@ -92,6 +92,7 @@ pub fn resolve(
     let allow = config.and_then(|c| c.overrides.as_ref()).and_then(|o| o.allow.clone());
     let mut kustomize_kube_version = None;
     let mut helm_version = String::new();
+    let mut namespace_param = None;
     let mut kustomize_api_versions = None;
     let mut app_mirror = None;
     let mut app_destinations = Vec::new();
@@ -139,9 +140,12 @@ pub fn resolve(
                     }
                 }
                 ("release-name", Value::String(s)) => r.helm.release_name = s.clone(),
+                // spec.source.helm.namespace: `helm template --namespace` only. Objects without a
+                // namespace still land in the destination namespace (Argo CD's controller puts
+                // them there, for every source type), so the namespace rules keep using it.
                 ("namespace", Value::String(s)) => {
                     r.helm.namespace = Some(s.clone());
-                    rewrite.default_namespace = s.clone();
+                    namespace_param = Some(origin.clone());
                 }
                 ("kube-version", Value::String(s)) => {
                     r.helm.kube_version = Some(s.clone());
@@ -196,6 +200,20 @@ pub fn resolve(
                 ("kustomize-api-versions", Value::Array(a)) => kustomize_api_versions = Some(a.clone()),
                 (other, _) => return Err(ParamError(format!("{origin}: parameter {other} is not handled (internal error)"))),
             }
+        }
+    }
+
+    // A namespace parameter has no native counterpart for Kustomize and directory sources:
+    // refused rather than silently without effect.
+    if let Some(origin) = namespace_param {
+        let source = r.source_type.unwrap_or_else(|| render::detect(&r.app_dir));
+        if source != SourceType::Helm {
+            let hint = if source == SourceType::Kustomize {
+                "use kustomize-namespace (spec.source.kustomize.namespace) to set one"
+            } else {
+                "objects without a namespace go to the Application's destination namespace"
+            };
+            return Err(ParamError(format!("{origin}: applies to Helm apps only (spec.source.helm.namespace), this is a {source} app; {hint}")));
         }
     }
 

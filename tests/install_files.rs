@@ -532,7 +532,9 @@ fn example_applications_name_only_existing_parameters() {
                     check_plugin_source(source, &rel, true);
                     let names: Vec<&str> = source["plugin"]["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
                     assert!(names.contains(&"mirror") && names.contains(&"enabled"), "{rel}: per-cluster mirror and enabled");
-                    assert!(gen["values"]["mirror"].as_str().unwrap().contains(".metadata.annotations"), "{rel}: mirror from a cluster annotation");
+                    // Read with `index`, so a secret without annotations gets the example's own
+                    // error (the e2e suite renders it with Argo CD's template code).
+                    assert!(gen["values"]["mirror"].as_str().unwrap().contains(r#"index .metadata "annotations""#), "{rel}: mirror from a cluster annotation");
                     seen += 1;
                 }
                 // Other files (e.g. a pullthrough config for the README demo) are not Applications.

@@ -9,6 +9,10 @@
 //! failure or timeout, [`sweep`] finds every process carrying the tag (`/proc/<pid>/environ`),
 //! stops them all (so none can fork while the list is made), then kills them.
 //!
+//! This process is also made the subreaper of its descendants, so orphans of a tool come back
+//! to it rather than to init: with no child left after a run, nothing survived and the scan is
+//! skipped.
+//!
 //! What is guaranteed: no descendant of the tool that kept the tagged environment outlives the
 //! request, whatever session, group or parent it moved to. Not covered: a descendant that
 //! `exec`s with an environment of its own making without the tag (`env -i`), or runs as another
@@ -92,10 +96,39 @@ fn tagged(tag: &str) -> Vec<Pid> {
     found
 }
 
+/// Makes this process the subreaper of its descendants (once): a tool's descendants whose
+/// parents exit are re-parented to us instead of to init, so after a tool has exited, any
+/// survivor means we have a child. `false` if the kernel refused.
+fn subreaper() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| {
+        rustix::process::set_child_subreaper(Some(rustix::process::getpid())).is_ok()
+    })
+}
+
+/// Whether this process has any child (`/proc/self/task/*/children`); `true` when that cannot
+/// be read (no `CONFIG_PROC_CHILDREN`), so the caller scans.
+fn has_children() -> bool {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return true;
+    };
+    for t in tasks.flatten() {
+        match std::fs::read(t.path().join("children")) {
+            Ok(list) if list.iter().all(|b| b.is_ascii_whitespace()) => {}
+            _ => return true,
+        }
+    }
+    false
+}
+
 /// Kills every process carrying `tag`: stops each one found until a scan finds no new one (a
 /// stopped process cannot fork), checks each again (a pid may have been reused meanwhile: such
-/// a process is continued), then SIGKILL.
+/// a process is continued), then SIGKILL. As a subreaper with no child left, nothing of the
+/// tool survives and the scan of `/proc` (a few ms) is skipped.
 pub fn sweep(tag: &str) {
+    if subreaper() && !has_children() {
+        return;
+    }
     let mut stopped: Vec<Pid> = Vec::new();
     // Bounded: each round stops at least one new process; a fork bomb of the tool's own user
     // is what the round limit guards against.
@@ -113,12 +146,19 @@ pub fn sweep(tag: &str) {
         return;
     }
     let still = tagged(tag);
+    let mut killed = Vec::new();
     for pid in stopped {
         if still.contains(&pid) {
             let _ = rustix::process::kill_process(pid, Signal::KILL);
+            killed.push(pid);
         } else {
             let _ = rustix::process::kill_process(pid, Signal::CONT);
         }
+    }
+    // Those re-parented to us are reaped here (SIGKILL ends them at once); for the others this
+    // returns at once (not our child).
+    for pid in killed {
+        let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
     }
 }
 
@@ -244,6 +284,7 @@ where
     let limit = limits.timeout;
     let max_stdout = limits.max_output_bytes;
     let tag = new_tag();
+    subreaper();
     let mut command = Command::new(&cmd.program);
     command
         .args(&cmd.args)

@@ -341,6 +341,21 @@ func TestHelmNativeParity(t *testing.T) {
 	sameExceptImages(t, native, plugin, helmMirror)
 }
 
+func TestHelmVersionAndPassCredentialsNativeParity(t *testing.T) {
+	for _, v := range []string{"v3", "v4"} {
+		native := helmNative()
+		native.Helm.Version, native.Helm.PassCredentials = v, true
+		n := mustGenerate(t, env.named, request("helm-repo", "apps/web", native))
+		p := mustGenerate(t, env.named, request("helm-repo", "apps/web", helmPlugin(param("helm-version", v), param("pass-credentials", "true"))))
+		sameExceptImages(t, n, p, helmMirror)
+	}
+	native := helmNative()
+	native.Helm.Version = "v2"
+	mustFail(t, env.named, request("helm-repo", "apps/web", native), "helm version 'v2' is not supported")
+	mustFail(t, env.named, request("helm-repo", "apps/web", helmPlugin(param("helm-version", "v2"))),
+		"pullthrough: parameter helm-version: helm version 'v2' is not supported")
+}
+
 // ---------------------------------------------------------------------------------------------
 // Kustomize: overlay apps/web over bases/web (namespace, namePrefix, labels, an images: entry).
 
@@ -630,6 +645,31 @@ func TestParametersAnnouncement(t *testing.T) {
 	if got := byName["source-type"].GetString_(); got != "directory" {
 		t.Errorf("source-type announced as %q", got)
 	}
+}
+
+// A bad parameter does not break the UI's Parameters tab: GetAppDetails still returns the
+// announcement, the bad entry carrying its error, while GenerateManifest refuses.
+func TestParametersAnnouncementWithABadParameter(t *testing.T) {
+	src := pluginSource(param("skip-crds", "maybe"))
+	src.RepoURL, src.Path, src.TargetRevision = env.repos["dir-repo"], "apps/web", "HEAD"
+	resp, err := env.named.client.GetAppDetails(ctx(t), &apiclient.RepoServerAppDetailsQuery{
+		Repo: &v1alpha1.Repository{Repo: env.repos["dir-repo"]}, Source: &src, AppName: appName, NoCache: true,
+	})
+	if err != nil {
+		t.Fatalf("GetAppDetails with a bad parameter: %v", err)
+	}
+	var entry *apiclient.ParameterAnnouncement
+	for _, a := range resp.Plugin.ParametersAnnouncement {
+		if a.Name == "skip-crds" {
+			entry = a
+			break // the dynamic entry comes first
+		}
+	}
+	want := `Error: parameter skip-crds: expected "true" or "false", got "maybe"`
+	if entry == nil || !strings.HasPrefix(entry.Tooltip, want) || entry.Title != "Skip CRDs (invalid: ignored)" || entry.GetString_() != "false" {
+		t.Fatalf("skip-crds announced as %+v; want the tooltip to start with %q", entry, want)
+	}
+	mustFail(t, env.named, request("dir-repo", "apps/web", pluginSource(param("skip-crds", "maybe"))), want[len("Error: "):])
 }
 
 func staticParameterNames(t *testing.T) []string {

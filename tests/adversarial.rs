@@ -1517,6 +1517,9 @@ fn directory_skips_unrelated_yaml_and_reads_json_anywhere() {
     assert_eq!(docs[0].json.as_ref().unwrap()["metadata"]["annotations"]["u"], "https://x/yé");
 }
 
+/// (case, files, the error line's start)
+type FileCase<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
+
 /// Files Argo CD fails the app on: objects followed by a non-object, a non-object in a file
 /// with the three markers, a JSON stream in a YAML file, and JSON escapes go-yaml refuses (in any
 /// JSON file: go-yaml reads every document of a plugin's output). One line naming the file, line and column.
@@ -1529,7 +1532,7 @@ fn directory_files_argo_cd_refuses() {
     let marked = "apiVersion: v1\nkind: [ConfigMap\nmetadata: {}\n";
     let a = cm("a");
     #[rustfmt::skip]
-    let cases: Vec<(&str, Vec<(&str, &str)>, &str)> = vec![
+    let cases: Vec<FileCase> = vec![
         ("objects then values", vec![("a.yaml", &objects_then_values)],
          "pullthrough: directory: a.yaml:6:1: document 2 is a mapping without a string `kind` (not a Kubernetes object), after Kubernetes objects in the same file; Argo CD fails the app on it"),
         ("markers but not an object", vec![("a.yaml", marked)],

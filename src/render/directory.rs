@@ -306,11 +306,12 @@ fn unrelated_yaml(relp: &str, text: &str) -> Result<Option<String>, RenderError>
     }
 }
 
+/// A document's kind and where it is (its root's offset, or the syntax error that ended it).
+type DocAt = (DocKind, Result<usize, yaml::YamlError>);
+
 /// Reads the events of the next document: its kind and the offset of its root; `None` at the
 /// end of the stream.
-fn next_doc(
-    events: &mut yaml::Events<'_>,
-) -> Result<Option<(DocKind, Result<usize, yaml::YamlError>)>, yaml::YamlError> {
+fn next_doc(events: &mut yaml::Events<'_>) -> Result<Option<DocAt>, yaml::YamlError> {
     // Find the document start.
     loop {
         match events.next().transpose()? {
@@ -325,10 +326,7 @@ fn next_doc(
     let mut expect_key = true;
     let mut value_of_kind = false;
     let mut kind_ok = false;
-    loop {
-        let Some((ev, span)) = events.next().transpose()? else {
-            break;
-        };
+    while let Some((ev, span)) = events.next().transpose()? {
         match ev {
             Ev::DocEnd if depth == 0 => break,
             Ev::MapStart { .. } | Ev::SeqStart { .. } => {

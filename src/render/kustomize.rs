@@ -215,18 +215,27 @@ fn dst_root(root: &Path, dir: &Path, dst: &Path) -> PathBuf {
     dst.ancestors().nth(depth).unwrap_or(dst).to_path_buf()
 }
 
+/// Where the edits run: the kustomize binary, the copy's root and app dir, the tool env.
+struct EditCtx<'a> {
+    program: &'a Path,
+    root: &'a Path,
+    app: &'a Path,
+    env: &'a [(OsString, OsString)],
+    deadline: Instant,
+    s: &'a RenderSettings,
+}
+
 /// Runs `kustomize edit …` in the copy's app dir; a failure names `param` and carries
 /// kustomize's own `Error:` line (not the usage text it prints after it).
-fn edit(
-    param: &'static str,
-    args: Vec<OsString>,
-    program: &Path,
-    root: &Path,
-    app: &Path,
-    env: &[(OsString, OsString)],
-    deadline: Instant,
-    s: &RenderSettings,
-) -> Result<(), RenderError> {
+fn edit(c: &EditCtx<'_>, param: &'static str, args: Vec<OsString>) -> Result<(), RenderError> {
+    let EditCtx {
+        program,
+        root,
+        app,
+        env,
+        deadline,
+        s,
+    } = *c;
     let mut all: Vec<OsString> = vec!["edit".into()];
     all.extend(args);
     let mut cmd = Cmd::new(program, all, app, "kustomize");
@@ -285,9 +294,15 @@ fn apply_edits(
     env: &[(OsString, OsString)],
     deadline: Instant,
 ) -> Result<(), RenderError> {
-    let run = |param: &'static str, args: Vec<OsString>| {
-        edit(param, args, program, root, app, env, deadline, s)
+    let ctx = EditCtx {
+        program,
+        root,
+        app,
+        env,
+        deadline,
+        s,
     };
+    let run = |param: &'static str, args: Vec<OsString>| edit(&ctx, param, args);
     let os = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
     if !e.name_prefix.is_empty() {
         run("kustomize-name-prefix", os(&["set", "nameprefix", "--", &e.name_prefix]))?;

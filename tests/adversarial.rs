@@ -1566,3 +1566,296 @@ fn init_writes_only_missing_chart_dependencies() {
     assert_eq!(gen2.stdout, gen.stdout, "generate is deterministic");
     assert!(changed(&after_init, &tree(&root)).is_empty());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Directory apps, read file by file as Argo CD's getObjsFromYAMLOrJSON reads them (issue 18.2)
+
+/// `repo/app` with `files`, rendered with `pullthrough render` (directory source).
+fn render_dir(files: &[(&str, &str)]) -> (TestDir, Output) {
+    let dir = TestDir::new();
+    dir.mkdir("repo/.git");
+    dir.mkdir("repo/app");
+    for (name, text) in files {
+        dir.write(format!("repo/app/{name}"), text);
+    }
+    dir.write("config.yaml", base_config());
+    let out = dir
+        .cmd()
+        .arg("render")
+        .arg(dir.join("repo/app"))
+        .arg("--config")
+        .arg(dir.join("config.yaml"))
+        .output();
+    (dir, out)
+}
+
+fn cm(name: &str) -> String {
+    format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n")
+}
+
+/// Unrelated YAML (no `kind`, a list, a scalar, not YAML at all) without the three markers is
+/// skipped with a warning naming it; the objects of the other files come out, JSON first or not,
+/// and Go's reader of plugin output (the oracle) reads exactly them.
+#[test]
+fn directory_skips_unrelated_yaml_and_reads_json_anywhere() {
+    let first_json = r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "annotations": {"u": "https://x/y\u00e9"}}}"#;
+    let later_json = r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "d"}}"#;
+    let (_dir, out) = render_dir(&[
+        ("a.json", first_json),
+        ("b-values.yaml", "replicaCount: 2\nimage: {repository: nginx}\n"),
+        ("c-list.yaml", "- a\n- b\n"),
+        ("c-objects.yaml", &format!("{}---\n---\n{}", cm("c1"), cm("c2"))),
+        ("d.json", later_json),
+        ("e-scalar.yaml", "just text\n"),
+        ("f-template.yaml", "name: {{ .Values.name }\n"),
+        ("g-null.yaml", "~\n"),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for skipped in [
+        "skipped b-values.yaml:1:1: document 1 is a mapping without a string `kind`",
+        "skipped c-list.yaml:1:1: document 1 is a sequence",
+        "skipped e-scalar.yaml:1:1: document 1 is a scalar",
+        "skipped f-template.yaml:1:",
+    ] {
+        assert!(stderr.contains(skipped), "stderr lacks {skipped:?}:\n{stderr}");
+    }
+    assert_eq!(stderr.lines().count(), 4, "{stderr}");
+    let docs = util::oracle::read_bytes(&out.stdout);
+    let names: Vec<String> = docs
+        .iter()
+        .map(|d| {
+            let json = d.json.as_ref().unwrap_or_else(|| panic!("oracle error {:?}", d.error));
+            json["metadata"]["name"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(names, ["a", "c1", "c2", "d"]);
+    assert_eq!(docs[0].json.as_ref().unwrap()["metadata"]["annotations"]["u"], "https://x/yé");
+}
+
+/// (case, files, the error line's start)
+type FileCase<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
+
+/// Files Argo CD fails the app on: objects followed by a non-object, a non-object in a file
+/// with the three markers, a JSON stream in a YAML file, and JSON escapes go-yaml refuses (in any
+/// JSON file: go-yaml reads every document of a plugin's output). One line naming the file, line and column.
+#[test]
+fn directory_files_argo_cd_refuses() {
+    let bad_later = r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "z", "annotations": {"u": "a\/b"}}}"#;
+    let surrogate = r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "z", "annotations": {"u": "\ud83d\ude00"}}}"#;
+    let json_stream = "{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"s1\"}}\n{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"s2\"}}\n";
+    let objects_then_values = format!("{}---\nfoo: 1\n", cm("ok"));
+    let marked = "apiVersion: v1\nkind: [ConfigMap\nmetadata: {}\n";
+    let a = cm("a");
+    #[rustfmt::skip]
+    let cases: Vec<FileCase> = vec![
+        ("objects then values", vec![("a.yaml", &objects_then_values)],
+         "pullthrough: directory: a.yaml:6:1: document 2 is a mapping without a string `kind` (not a Kubernetes object), after Kubernetes objects in the same file; Argo CD fails the app on it"),
+        ("markers but not an object", vec![("a.yaml", marked)],
+         "pullthrough: directory: a.yaml:3:9: document 1 is not valid YAML: illegal placement of ':' indicator, in a file that holds apiVersion:, kind: and metadata:; Argo CD fails the app on it"),
+        ("JSON stream in a YAML file", vec![("a.yaml", &a), ("s.yaml", json_stream)],
+         "pullthrough: directory: s.yaml:2:1: a second JSON value follows the first without a `---` line between them"),
+        ("\\/ in the first JSON file", vec![("z.json", bad_later), ("a.yaml", &a)],
+         "pullthrough: directory: z.json:1:92: a `\\/` escape: Argo CD reads a plugin's output with go-yaml, which refuses it where its JSON reader of a native directory app does not (write the character itself)"),
+        ("surrogate in a later JSON file", vec![("a.yaml", &a), ("z.json", surrogate)],
+         "pullthrough: directory: z.json:1:91: a surrogate `\\u` escape"),
+        ("Jsonnet", vec![("a.yaml", &a), ("b.jsonnet", "{}")],
+         "pullthrough: directory: 'b.jsonnet' is a Jsonnet file, which Argo CD would evaluate"),
+    ];
+    for (name, files, want) in cases {
+        let (_dir, out) = render_dir(&files);
+        let stderr = assert_error(name, &out, EXIT_INPUT, &[]);
+        assert!(stderr.starts_with(want), "case {name}: {stderr}");
+    }
+}
+
+/// A Chart.yaml with a duplicate key, which Helm (go-yaml, not strict) accepts: `init` builds
+/// the missing dependency and `generate` renders, as Argo CD's native Helm source does
+/// (issue 18.3). The last of the duplicates wins, as in Helm: here the dependency list.
+#[test]
+fn init_reads_chart_yaml_with_duplicate_keys_like_helm() {
+    let checkout = TestDir::new();
+    checkout.copy_tree(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/render/helm-deps/repo"),
+        "repo",
+    );
+    checkout.mkdir("home");
+    checkout.write("config.yaml", allow_all_config());
+    checkout.write(
+        "repo/apps/web/Chart.yaml",
+        "apiVersion: v2\nname: web\nversion: 0.1.0\ndescription: first\ndescription: second\n\
+         dependencies:\n  - name: nothing\n    version: 9.9.9\n    repository: file://../../nowhere\n\
+         dependencies:\n  - name: common\n    version: 0.2.0\n    repository: file://../../libs/common\n",
+    );
+    let (init, gen) = init_and_generate(&checkout, "repo/apps/web", "apps/web");
+    assert!(init.status.success(), "init: {}", String::from_utf8_lossy(&init.stderr));
+    assert!(gen.status.success(), "generate: {}", String::from_utf8_lossy(&gen.stderr));
+    assert!(checkout.join("repo/apps/web/charts/common-0.2.0.tgz").exists(), "init built no dependency");
+    let out = String::from_utf8_lossy(&gen.stdout);
+    assert!(out.contains("# Source: web/charts/common/templates/cm.yaml"), "{out}");
+}
+
+/// Waits up to 5 s for every process whose command line holds `token` to be gone.
+#[track_caller]
+fn assert_none_left(case: &str, token: &str) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let left = processes_with(token);
+        if left.is_empty() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "case {case}: processes left behind: {left:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A renderer child that calls `setsid` leaves the tool's process group (and, forked again, its
+/// parent); it is killed all the same, whether the tool succeeds, fails or hangs, and whether or
+/// not the child holds the tool's stdout open (issue 18.4).
+#[test]
+fn renderer_children_that_call_setsid_do_not_outlive_the_request() {
+    let pod_out = "printf 'apiVersion: v1\\nkind: Pod\\nmetadata:\\n  name: p\\nspec:\\n  containers:\\n  - name: c\\n    image: nginx\\n'";
+    let cases: Vec<(&str, String, Option<&str>)> = vec![
+        // The escaped child keeps the tool's stdout open: the render still ends at once.
+        ("setsid child holding stdout, tool succeeds", format!("setsid -f sleep TOKEN\n{pod_out}"), None),
+        ("daemon with its own stdio, tool succeeds", format!("setsid -f sleep TOKEN </dev/null >/dev/null 2>&1\n{pod_out}"), None),
+        ("setsid child, tool fails", "setsid -f sleep TOKEN >/dev/null 2>&1\necho boom >&2\nexit 3".to_string(), Some("boom")),
+        ("setsid child, tool hangs", "setsid -f sleep TOKEN >/dev/null 2>&1\ntrap '' TERM\nsleep TOKEN1".to_string(), Some("did not finish within 1s")),
+    ];
+    for (i, (case, script, fails)) in cases.into_iter().enumerate() {
+        let repo = Repo::helm();
+        let token = format!("{}.{}{i}", 8000 + std::process::id() % 1000, std::process::id());
+        let helm = repo.fake_helm(&script.replace("TOKEN", &token));
+        repo.config(&format!("{}render:\n  timeoutSeconds: 1\n", base_config()));
+        let mut cmd = repo.render();
+        cmd.env("PULLTHROUGH_HELM", &helm);
+        let started = Instant::now();
+        let out = cmd.output();
+        let took = started.elapsed();
+        match fails {
+            None => {
+                assert!(out.status.success(), "case {case}: {}", String::from_utf8_lossy(&out.stderr));
+                assert!(String::from_utf8_lossy(&out.stdout).contains("docker-hub/library/nginx:latest"), "case {case}");
+            }
+            Some(needle) => {
+                assert_error(case, &out, EXIT_INPUT, &[needle]);
+            }
+        }
+        assert!(took < Duration::from_secs(4), "case {case}: took {took:?}");
+        assert_none_left(case, &token);
+    }
+}
+
+/// `$VAR` in Helm `set` values knows Argo CD's build env (`ARGOCD_APP_*`) and nothing else:
+/// `KUBE_VERSION`/`KUBE_API_VERSIONS` are in the plugin's environment but not in Argo CD's
+/// `Env.Envsubst`, so a native source gets "" for them, and so does the plugin (issue 13).
+#[test]
+fn set_values_substitute_only_argo_cds_build_variables() {
+    let repo = Repo::helm();
+    repo.config(&allow_all_config());
+    let out = generate(
+        &repo,
+        r#"[{"name":"set","map":{"x":"$ARGOCD_APP_NAME|$KUBE_VERSION|${KUBE_API_VERSIONS}|$HOME"}}]"#,
+        &[("KUBE_VERSION", "1.30.0"), ("KUBE_API_VERSIONS", "v1,apps/v1"), ("HOME", "/home/x")],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("    x: \"web|||\"\n"), "{stdout}");
+}
+
+/// A bad parameter must not break the UI's Parameters tab: `parameters` still prints every
+/// entry, the bad one left at its default with the error in its title and tooltip, while
+/// `generate` with the same parameters refuses (issue 13).
+#[test]
+fn parameters_announcement_survives_bad_parameters() {
+    let repo = Repo::helm();
+    repo.config(&format!(
+        "{}overrides:\n  allow: [mirror, skip-crds, skip-tests, set, kustomize-replicas]\nallowedMirrors: [\"*.dkr.ecr.*.amazonaws.com\"]\n",
+        base_config()
+    ));
+    let params = r#"[{"name":"skip-crds","string":"maybe"},{"name":"mirror","string":"evil.example.com"},
+        {"name":"exclude","array":["x"]},{"name":"nonsense","string":"1"},{"name":"set","map":{"x":"kept"}},
+        {"name":"kustomize-replicas","map":{"web":"three"}}]"#;
+    let run = |cmd: &str| {
+        let mut c = Cmd::new();
+        c.current_dir(repo.app())
+            .arg(cmd)
+            .env("PULLTHROUGH_CONFIG", repo.dir.join("config.yaml"))
+            .env("PULLTHROUGH_HELM", tools::helm3())
+            .env("ARGOCD_APP_NAME", "web")
+            .env("ARGOCD_APP_NAMESPACE", "prod")
+            .env("ARGOCD_APP_SOURCE_PATH", "apps/web")
+            .env("ARGOCD_APP_PARAMETERS", params)
+            .env("ARGOCD_ENV_SKIP_TESTS", "perhaps");
+        c.output()
+    };
+    let gen = run("generate");
+    assert_error("generate", &gen, EXIT_USAGE, &["parameter"]);
+    let out = run("parameters");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ann: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(ann.len(), pullthrough::argocd::parameters::PARAMS.len());
+    let entry = |name: &str| ann.iter().find(|e| e["name"] == name).unwrap_or_else(|| panic!("no {name}")).clone();
+    #[rustfmt::skip]
+    let bad: &[(&str, &str)] = &[
+        ("skip-crds", "Error: parameter skip-crds: expected \"true\" or \"false\", got \"maybe\" — "),
+        ("mirror", "Error: parameter mirror: mirror \"evil.example.com\" is not in the sidecar's allowedMirrors (*.dkr.ecr.*.amazonaws.com) — "),
+        ("exclude", "Error: parameter exclude: not allowed by the sidecar config (add \"exclude\" to overrides.allow to let apps set it) — "),
+        ("enabled", "Error: parameter nonsense: unknown parameter (see `pullthrough parameters` for the list) — "),
+        ("kustomize-replicas", "Error: parameter kustomize-replicas: web: expected integer value for count. Received: three — "),
+        ("skip-tests", "Error: ARGOCD_ENV_SKIP_TESTS: expected \"true\" or \"false\", got \"perhaps\" — "),
+    ];
+    for (name, tooltip) in bad {
+        let e = entry(name);
+        assert!(e["tooltip"].as_str().unwrap().starts_with(tooltip), "{name}: {e}");
+        assert!(e["title"].as_str().unwrap().ends_with(" (invalid: ignored)"), "{name}: {e}");
+    }
+    // Bad entries fall back to their defaults; good ones are announced with their values.
+    assert_eq!(entry("mirror")["string"], MIRROR);
+    assert_eq!(entry("skip-crds")["string"], "false");
+    assert_eq!(entry("set")["map"], serde_json::json!({"x": "kept"}));
+    assert_eq!(entry("set")["title"], "Helm --set");
+}
+
+/// `namespace` is spec.source.helm.namespace: for Helm it is `--namespace` only, and objects
+/// without a namespace are decided as being in the destination namespace (where Argo CD's
+/// controller puts them); a Kustomize or directory app that sets it is refused, naming the
+/// parameter and what to use instead (issue 13).
+#[test]
+fn namespace_parameter_is_helms_and_rules_use_the_destination_namespace() {
+    let repo = Repo::helm();
+    // The chart's Pod writes `namespace: {{ .Release.Namespace }}`; add one without.
+    repo.dir.write(
+        "repo/apps/web/templates/bare.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: bare\nspec:\n  containers:\n  - name: c\n    image: redis\n",
+    );
+    repo.config(&format!("{}overrides:\n  allow: [\"*\"]\nnamespaces:\n  exclude: [prod]\n", base_config()));
+    let out = generate(&repo, r#"[{"name":"namespace","string":"other"}]"#, &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // In `other` (helm --namespace): rewritten; without a namespace, so in `prod`: excluded.
+    assert!(stdout.contains("  namespace: other\n"), "{stdout}");
+    assert!(stdout.contains(&format!("image: {MIRROR}/docker-hub/library/nginx:1.27")), "{stdout}");
+    assert!(stdout.contains("    image: redis\n"), "{stdout}");
+
+    let dir = TestDir::new();
+    dir.mkdir("repo/.git");
+    dir.write("repo/apps/web/pod.yaml", pod("nginx"));
+    dir.write("repo/apps/k/kustomization.yaml", "resources: [../web/pod.yaml]\n");
+    dir.write("config.yaml", format!("{}overrides:\n  allow: [\"*\"]\n", base_config()));
+    for (app, want) in [
+        ("web", "pullthrough: parameter namespace: applies to Helm apps only (spec.source.helm.namespace), this is a directory app; objects without a namespace go to the Application's destination namespace"),
+        ("k", "pullthrough: parameter namespace: applies to Helm apps only (spec.source.helm.namespace), this is a kustomize app; use kustomize-namespace (spec.source.kustomize.namespace) to set one"),
+    ] {
+        let out = dir
+            .cmd()
+            .arg("render")
+            .arg(dir.join(format!("repo/apps/{app}")))
+            .arg("--config")
+            .arg(dir.join("config.yaml"))
+            .args(["--param", "namespace=other"])
+            .output();
+        let stderr = assert_error(app, &out, EXIT_USAGE, &[]);
+        assert_eq!(stderr.trim_end(), want);
+    }
+}

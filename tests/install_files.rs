@@ -242,6 +242,20 @@ fn kustomize_install_builds_and_patches_repo_server() {
         .expect("the plugin ConfigMap");
     assert_eq!(cm["data"]["plugin.yaml"].as_str().unwrap(), read("argocd/plugin.yaml"), "one copy of plugin.yaml");
 
+    // The merge puts the sidecar first; the annotation keeps kubectl's default container.
+    let names: Vec<&str> = containers.iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["pullthrough", "argocd-repo-server"]);
+    assert_eq!(
+        deploy["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/default-container"],
+        "argocd-repo-server"
+    );
+    // Pinned to the Argo CD release the suite runs against, never :latest.
+    for c in containers.iter().chain(pod["initContainers"].as_array().unwrap()) {
+        if c["name"] != "pullthrough" {
+            assert_eq!(c["image"], "quay.io/argoproj/argocd:v3.5.1", "{}", c["name"]);
+        }
+    }
+
     let config = objs
         .iter()
         .find(|o| o["kind"] == "ConfigMap" && o["metadata"]["name"] == "pullthrough-config")
@@ -276,6 +290,9 @@ fn helm_values_match_plugin_yaml_and_argo_cd_paths() {
         "metadata": {"name": "pullthrough"}, "spec": spec,
     });
     validate_plugin(&rendered, "argocd-cmp-cm pullthrough.yaml");
+
+    // The chart creates the sidecar's ConfigMap (else the Pod waits for it): argocd/config.yaml.
+    assert_eq!(values["extraObjects"], Value::Array(vec![one_doc("argocd/config.yaml")]), "extraObjects must hold argocd/config.yaml");
 
     let rs = &values["repoServer"];
     let containers = rs["extraContainers"].as_array().unwrap();
@@ -513,7 +530,9 @@ fn example_applications_name_only_existing_parameters() {
                     check_plugin_source(source, &rel, true);
                     let names: Vec<&str> = source["plugin"]["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
                     assert!(names.contains(&"mirror") && names.contains(&"enabled"), "{rel}: per-cluster mirror and enabled");
-                    assert!(gen["values"]["mirror"].as_str().unwrap().contains(".metadata.annotations"), "{rel}: mirror from a cluster annotation");
+                    // Read with `index`, so a secret without annotations gets the example's own
+                    // error (the e2e suite renders it with Argo CD's template code).
+                    assert!(gen["values"]["mirror"].as_str().unwrap().contains(r#"index .metadata "annotations""#), "{rel}: mirror from a cluster annotation");
                     seen += 1;
                 }
                 // Other files (e.g. a pullthrough config for the README demo) are not Applications.

@@ -24,11 +24,14 @@ pub struct ArgoEnv {
     pub parameters: Option<String>,
     /// `ARGOCD_ENV_<NAME>` variables, prefix removed.
     pub plugin_env: BTreeMap<String, String>,
-    /// The variables Argo CD substitutes into `$VAR` references (`ARGOCD_APP_*`, `KUBE_*`).
+    /// The variables Argo CD substitutes into `$VAR` references: `ARGOCD_APP_*` only.
     pub build_env: BTreeMap<String, String>,
 }
 
-/// Variables of the build environment, as `repository.go` `newEnv` sets them.
+/// Variables of the build environment, as `repository.go` `newEnv` sets them: what Argo CD's
+/// `Env.Envsubst` knows. `KUBE_VERSION`/`KUBE_API_VERSIONS` reach a plugin's environment
+/// (`getPluginEnvs`) but not that env, so `$KUBE_VERSION` in a native source's value becomes ""
+/// and does here too.
 const BUILD_VARS: &[&str] = &[
     "ARGOCD_APP_NAME",
     "ARGOCD_APP_NAMESPACE",
@@ -39,8 +42,6 @@ const BUILD_VARS: &[&str] = &[
     "ARGOCD_APP_SOURCE_REPO_URL",
     "ARGOCD_APP_SOURCE_PATH",
     "ARGOCD_APP_SOURCE_TARGET_REVISION",
-    "KUBE_VERSION",
-    "KUBE_API_VERSIONS",
 ];
 
 impl ArgoEnv {

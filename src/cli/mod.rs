@@ -92,8 +92,8 @@ pub fn run() -> Result<ExitCode> {
             plugin::init(&ps)?;
         }
         Command::Parameters(a) => {
-            let ps = plugin::settings(&a, plugin::ParamSource::Argo, &env, &plugin::app_dir(None)?)?;
-            crate::emit::stdout(plugin::announcement(&ps).as_bytes()).context("writing stdout")?;
+            let text = plugin::parameters(&a, &env, &plugin::app_dir(None)?)?;
+            crate::emit::stdout(text.as_bytes()).context("writing stdout")?;
         }
         Command::Verify(a) => return verify(a, &env),
         Command::Render(a) => {

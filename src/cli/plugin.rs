@@ -58,6 +58,80 @@ pub fn settings(plugin: &PluginArgs, src: ParamSource<'_>, env: &Environ, dir: &
     Ok(ps)
 }
 
+/// The `parameters` command: the announcement even when some app parameters are bad, so the
+/// UI's Parameters tab still shows every parameter (where `generate` refuses). Each bad entry
+/// (or `ARGOCD_ENV_` variable) is left out of the effective values and its error is shown in
+/// the title and tooltip of the parameter it concerns. Errors of the admin's config file still
+/// fail the command.
+pub fn parameters(plugin: &PluginArgs, env: &Environ, dir: &Path) -> Result<String> {
+    use std::collections::BTreeMap;
+    let argo = ArgoEnv::from_environ(env);
+    let mut errors: BTreeMap<&'static str, String> = BTreeMap::new();
+    // Each JSON entry and each ARGOCD_ENV_ variable on its own: one bad one costs only itself.
+    let mut layers = AppLayers { env: Vec::new(), params: Vec::new() };
+    match params::parse_json(argo.parameters.as_deref()) {
+        Ok(p) => layers.params = p,
+        Err(whole) => match serde_json::from_str::<Vec<Json>>(argo.parameters.as_deref().unwrap_or("[]")) {
+            Ok(entries) => {
+                for entry in entries {
+                    let one = Json::Array(vec![entry.clone()]).to_string();
+                    match params::parse_json(Some(&one)) {
+                        Ok(p) => {
+                            if p.iter().all(|q| !layers.params.iter().any(|x| x.def.name == q.def.name)) {
+                                layers.params.extend(p);
+                            }
+                        }
+                        Err(e) => {
+                            let name = entry.get("name").and_then(Json::as_str).and_then(crate::argocd::parameters::find).map_or(PARAMS[0].name, |d| d.name);
+                            errors.entry(name).or_insert(e.0);
+                        }
+                    }
+                }
+            }
+            Err(_) => {
+                errors.insert(PARAMS[0].name, whole.0);
+            }
+        },
+    }
+    for def in PARAMS {
+        let var = crate::argocd::parameters::env_name(def.name);
+        let Some(v) = argo.plugin_env.get(&var["ARGOCD_ENV_".len()..]) else { continue };
+        let one: std::collections::BTreeMap<String, String> = [(var["ARGOCD_ENV_".len()..].to_string(), v.clone())].into();
+        match params::from_plugin_env(&one) {
+            Ok(p) => layers.env.extend(p),
+            Err(e) => {
+                errors.entry(def.name).or_insert(e.0);
+            }
+        }
+    }
+    // Then the checks that need every layer (overrides.allow, allowedMirrors, values): drop the
+    // parameter an error names and try again.
+    let mut s = RewriteSettings::default();
+    let mut limits = Limits::default();
+    let path = config_path(plugin.config.as_deref(), env);
+    let (warnings, native) = load_config(path.as_deref(), &mut s, &mut limits)?;
+    print_warnings(&warnings);
+    let ps = loop {
+        match plugin_settings::resolve(env, &argo, native.as_ref(), s.clone(), limits, dir, &layers) {
+            Ok(ps) => break ps,
+            Err(e) => {
+                let named = PARAMS.iter().find(|d| {
+                    e.0.starts_with(&format!("parameter {}:", d.name)) || e.0.starts_with(&format!("{}:", crate::argocd::parameters::env_name(d.name)))
+                });
+                let Some(def) = named else { return Err(e.into()) };
+                let before = layers.env.len() + layers.params.len();
+                layers.env.retain(|p| p.def.name != def.name);
+                layers.params.retain(|p| p.def.name != def.name);
+                if layers.env.len() + layers.params.len() == before {
+                    return Err(e.into());
+                }
+                errors.entry(def.name).or_insert(e.0);
+            }
+        }
+    };
+    Ok(announcement_with(&ps, &errors))
+}
+
 /// Renders and plans: the inputs and edits whose splice `generate` prints.
 pub fn generate(ps: &PluginSettings) -> Result<(Vec<Input>, rewrite::Plan)> {
     let (inputs, plan, _) = render_and_plan(ps)?;
@@ -91,6 +165,7 @@ pub fn render_and_plan(ps: &PluginSettings) -> Result<(Vec<Input>, rewrite::Plan
         }
     };
     let (rendered, early_plan) = render::render_early(&ps.render, Some(early))?;
+    print_warnings(&rendered.warnings);
     let mut inputs = Vec::with_capacity(rendered.parts.len());
     for part in rendered.parts {
         inputs.push(Input::from_bytes(part.origin, part.text.into_bytes(), &ps.limits)?);
@@ -133,12 +208,19 @@ pub fn init(ps: &PluginSettings) -> Result<()> {
 
 /// The dynamic parameter announcement: every parameter with this app's effective value.
 pub fn announcement(ps: &PluginSettings) -> String {
+    announcement_with(ps, &Default::default())
+}
+
+/// [`announcement`], with the errors of the parameters that were left out shown in their
+/// entries (title and tooltip).
+pub fn announcement_with(ps: &PluginSettings, errors: &std::collections::BTreeMap<&'static str, String>) -> String {
     let r = &ps.render;
     let w = &ps.rewrite;
     let b = |v: bool| Json::String(v.to_string());
     let arr = |v: &[String]| json!(v);
     let pairs = |v: &[(String, String)]| Json::Object(v.iter().map(|(k, x)| (k.clone(), Json::String(x.clone()))).collect());
     let source = r.source_type.unwrap_or_else(|| render::detect(&r.app_dir));
+    let k = &r.kustomize.edits;
     let mut out = Vec::new();
     for def in PARAMS {
         let value = match def.name {
@@ -162,15 +244,42 @@ pub fn announcement(ps: &PluginSettings) -> String {
             "skip-tests" => b(r.helm.skip_tests),
             "skip-schema-validation" => b(r.helm.skip_schema_validation),
             "ignore-missing-value-files" => b(r.helm.ignore_missing_value_files),
+            "helm-version" => json!(ps.helm_version),
+            "pass-credentials" => b(r.helm.pass_credentials),
             "directory-recurse" => b(r.directory.recurse),
             "directory-include" => arr(&r.directory.include),
             "directory-exclude" => arr(&r.directory.exclude),
+            "kustomize-name-prefix" => json!(k.name_prefix),
+            "kustomize-name-suffix" => json!(k.name_suffix),
+            "kustomize-images" => arr(&k.images),
+            "kustomize-replicas" => pairs(&k.replicas),
+            "kustomize-common-labels" => pairs(&k.common_labels),
+            "kustomize-common-annotations" => pairs(&k.common_annotations),
+            "kustomize-common-annotations-envsubst" => b(k.common_annotations_envsubst),
+            "kustomize-force-common-labels" => b(k.force_common_labels),
+            "kustomize-force-common-annotations" => b(k.force_common_annotations),
+            "kustomize-label-without-selector" => b(k.label_without_selector),
+            "kustomize-label-include-templates" => b(k.label_include_templates),
+            "kustomize-namespace" => json!(k.namespace),
+            "kustomize-patches" => json!(k.patches.clone().unwrap_or_default()),
+            "kustomize-components" => arr(&k.components),
+            "kustomize-ignore-missing-components" => b(k.ignore_missing_components),
+            "kustomize-kube-version" => json!(r.kustomize.kube_version.clone().unwrap_or_default()),
+            "kustomize-api-versions" => arr(&r.kustomize.api_versions),
             other => unreachable!("parameter {other} has no announced value"),
         };
         let mut m = Map::new();
         m.insert("name".into(), json!(def.name));
-        m.insert("title".into(), json!(def.title));
-        m.insert("tooltip".into(), json!(def.help));
+        match errors.get(def.name) {
+            Some(err) => {
+                m.insert("title".into(), json!(format!("{} (invalid: ignored)", def.title)));
+                m.insert("tooltip".into(), json!(format!("Error: {} — {}", err.trim_start_matches("pullthrough: "), def.help)));
+            }
+            None => {
+                m.insert("title".into(), json!(def.title));
+                m.insert("tooltip".into(), json!(def.help));
+            }
+        }
         m.insert("collectionType".into(), json!(def.collection.as_str()));
         let key = match def.collection {
             Collection::String => "string",

@@ -3,7 +3,9 @@
 //! * `filepath.Walk` order: depth first, entries of each directory sorted by name (so
 //!   `b/c.yaml` comes before `b.yaml`); sub-directories only when `recurse`; hidden files and
 //!   directories are **not** skipped (Argo CD does not skip them either);
-//! * files named `*.yaml`, `*.yml`, `*.json` (`.jsonnet` is not supported and is ignored);
+//! * files named `*.yaml`, `*.yml`, `*.json`; a `.jsonnet` file Argo CD would evaluate is an
+//!   error naming it (pullthrough has no Jsonnet evaluator, and silently dropping the file would
+//!   make Argo CD prune its objects);
 //! * `include`/`exclude`: gobwas-style globs on the path relative to the app dir, `*` crossing
 //!   `/`; excluded if any `exclude` matches, else taken if `include` is empty or any matches;
 //! * files containing `+argocd:skip-file-rendering` are skipped;
@@ -16,17 +18,29 @@
 //!   pass (the caller flattens them);
 //! * the total size is capped at `max_output_bytes`.
 //!
-//! Each file is one [`Part`] holding its bytes unchanged (they must be UTF-8).
+//! * each YAML file is read on its own, as `getObjsFromYAMLOrJSON` does: its documents in order,
+//!   empty and null documents skipped; at the first document that is not a Kubernetes object (a
+//!   syntax error, a sequence, a scalar, a mapping without a string `kind`), a file that already
+//!   gave objects is an error, a file holding `apiVersion:`, `kind:` and `metadata:` is an error,
+//!   and any other file is "an unrelated YAML file which we will ignore": skipped, with a warning.
 //!
-//! Not mirrored here: Argo CD silently ignores a YAML file that does not parse as Kubernetes
-//! objects and does not contain `apiVersion:`, `kind:` and `metadata:`; that is a property of the
-//! parsed documents, left to the caller.
+//! Each file taken is one [`Part`] holding its bytes unchanged (they must be UTF-8). The caller
+//! joins the parts with `---` lines into one stream, which Argo CD reads with one
+//! YAML-or-JSON decoder (`kube.SplitYAMLToString`, JSON only at the very start of the stream)
+//! and then converts document by document with go-yaml (`kube.SplitYAML`), where the native
+//! source reads each file on its own and a `.json` file with Go's JSON decoder. So that the
+//! stream reads like the files, whatever their order ([`stream_check`]): a YAML file holding
+//! several JSON values back to back is refused (after another file, only its first value would
+//! be read, silently), and so is a JSON file with a `\/` escape or a `\u` surrogate escape
+//! (valid JSON that go-yaml refuses; Argo CD would fail the app without naming the file).
 
 use std::path::{Component, Path, PathBuf};
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 
 use super::{Part, RenderError, RenderSettings};
+use crate::manifest::yaml::{self, Ev, ParseLimits, Style};
+use crate::splice::yaml11::{resolve_plain, Resolved};
 
 const SKIP_MARKER: &[u8] = b"+argocd:skip-file-rendering";
 
@@ -61,9 +75,16 @@ struct Walker {
     limit: u64,
     total: u64,
     parts: Vec<Part>,
+    warnings: Vec<String>,
 }
 
-pub(crate) fn render(s: &RenderSettings) -> Result<Vec<Part>, RenderError> {
+/// The files of a directory app, and the files skipped as unrelated YAML.
+pub(crate) struct Files {
+    pub parts: Vec<Part>,
+    pub warnings: Vec<String>,
+}
+
+pub(crate) fn render(s: &RenderSettings) -> Result<Files, RenderError> {
     let app = std::fs::canonicalize(&s.app_dir)
         .map_err(|e| RenderError::io("app directory", &s.app_dir, e))?;
     let root = std::fs::canonicalize(&s.repo_root)
@@ -78,13 +99,22 @@ pub(crate) fn render(s: &RenderSettings) -> Result<Vec<Part>, RenderError> {
         limit: s.limits.max_output_bytes,
         total: 0,
         parts: Vec::new(),
+        warnings: Vec::new(),
     };
     w.dir(&app)?;
-    Ok(w.parts)
+    stream_check(&w.parts)?;
+    Ok(Files {
+        parts: w.parts,
+        warnings: w.warnings,
+    })
 }
 
+/// Argo CD's `manifestFile`: `^.*\.(yaml|yml|json|jsonnet)$`.
 fn is_manifest_name(name: &str) -> bool {
-    name.ends_with(".yaml") || name.ends_with(".yml") || name.ends_with(".json")
+    name.ends_with(".yaml")
+        || name.ends_with(".yml")
+        || name.ends_with(".json")
+        || name.ends_with(".jsonnet")
 }
 
 /// `/`-separated path relative to the app dir.
@@ -170,6 +200,11 @@ impl Walker {
         if contains(&bytes, SKIP_MARKER) {
             return Ok(());
         }
+        if relp.ends_with(".jsonnet") {
+            return Err(RenderError::Jsonnet {
+                file: relp.to_string(),
+            });
+        }
         let text = String::from_utf8(bytes).map_err(|e| RenderError::InvalidFile {
             file: relp.to_string(),
             kind: "UTF-8",
@@ -177,6 +212,11 @@ impl Walker {
         })?;
         if relp.ends_with(".json") {
             check_json(relp, &text)?;
+        } else if let Some(reason) = unrelated_yaml(relp, &text)? {
+            self.warnings.push(format!(
+                "directory: skipped {reason}; the file does not hold apiVersion:, kind: and metadata:, so Argo CD ignores it as unrelated YAML"
+            ));
+            return Ok(());
         }
         self.parts.push(Part {
             origin: relp.to_string(),
@@ -188,6 +228,226 @@ impl Walker {
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Whether the first non-whitespace character is `{`: apimachinery's YAML-or-JSON decoder then
+/// reads the text as JSON (`IsJSONBuffer`).
+fn json_looking(text: &str) -> bool {
+    text.trim_start_matches([' ', '\t', '\r', '\n']).starts_with('{')
+}
+
+/// What one YAML document is to Argo CD.
+enum DocKind {
+    /// Empty, or a null root: skipped.
+    Empty,
+    Object,
+    /// Not an object, and why.
+    Not(&'static str),
+}
+
+/// Reads a YAML file as `getObjsFromYAMLOrJSON` does. `Ok(None)`: every document is an object
+/// (or empty); `Ok(Some(reason))`: the file is unrelated YAML to skip; an error when Argo CD
+/// fails the app on the file.
+fn unrelated_yaml(relp: &str, text: &str) -> Result<Option<String>, RenderError> {
+    if json_looking(text) {
+        let mut values = serde_json::Deserializer::from_str(text).into_iter::<serde_json::Value>();
+        let first_ok = matches!(values.next(), Some(Ok(_)));
+        let rest = &text[values.byte_offset()..];
+        if first_ok && matches!(values.next(), Some(Ok(_))) {
+            let second = text.len() - rest.trim_start().len();
+            let (line, col) = crate::manifest::line_col(text, second);
+            return Err(RenderError::DirectoryFile {
+                place: format!("{relp}:{line}:{col}"),
+                msg: "a second JSON value follows the first without a `---` line between them; from a plugin's output Argo CD would read only the first (write a `---` line between the values)".into(),
+            });
+        }
+    }
+    let mut objects = 0usize;
+    let mut doc = 0usize;
+    let mut events = yaml::events(text, ParseLimits::default());
+    loop {
+        let (kind, at) = match next_doc(&mut events) {
+            Ok(None) => return Ok(None),
+            Ok(Some((kind, at))) => (kind, at),
+            Err(e) => (DocKind::Not("not valid YAML"), Err(e)),
+        };
+        doc += 1;
+        let what = match kind {
+            DocKind::Empty => continue,
+            DocKind::Object => {
+                objects += 1;
+                continue;
+            }
+            DocKind::Not(what) => what,
+        };
+        let place = |at: &Result<usize, yaml::YamlError>| match at {
+            Ok(off) => {
+                let (l, c) = crate::manifest::line_col(text, *off);
+                (format!("{relp}:{l}:{c}"), String::new())
+            }
+            Err(e) => (format!("{relp}:{}:{}", e.line, e.col), format!(": {}", e.msg)),
+        };
+        let looks_like_manifest =
+            text.contains("apiVersion:") && text.contains("kind:") && text.contains("metadata:");
+        if objects == 0 && !looks_like_manifest {
+            let (file, detail) = place(&at);
+            return Ok(Some(format!("{file}: document {doc} is {what}{detail}")));
+        }
+        let (file, detail) = place(&at);
+        let why = if objects > 0 {
+            "after Kubernetes objects in the same file"
+        } else {
+            "in a file that holds apiVersion:, kind: and metadata:"
+        };
+        return Err(RenderError::DirectoryFile {
+            place: file,
+            msg: format!("document {doc} is {what}{detail}, {why}; Argo CD fails the app on it"),
+        });
+    }
+}
+
+/// A document's kind and where it is (its root's offset, or the syntax error that ended it).
+type DocAt = (DocKind, Result<usize, yaml::YamlError>);
+
+/// Reads the events of the next document: its kind and the offset of its root; `None` at the
+/// end of the stream.
+fn next_doc(events: &mut yaml::Events<'_>) -> Result<Option<DocAt>, yaml::YamlError> {
+    // Find the document start.
+    loop {
+        match events.next().transpose()? {
+            None => return Ok(None),
+            Some((Ev::DocStart, _)) => break,
+            Some(_) => {}
+        }
+    }
+    let mut depth = 0usize;
+    let mut root: Option<(DocKind, usize)> = None;
+    // In the root mapping: whether the next depth-1 event is a key, and whether that key is `kind`.
+    let mut expect_key = true;
+    let mut value_of_kind = false;
+    let mut kind_ok = false;
+    while let Some((ev, span)) = events.next().transpose()? {
+        match ev {
+            Ev::DocEnd if depth == 0 => break,
+            Ev::MapStart { .. } | Ev::SeqStart { .. } => {
+                if depth == 0 {
+                    let is_map = matches!(ev, Ev::MapStart { .. });
+                    let kind = if is_map {
+                        DocKind::Object
+                    } else {
+                        DocKind::Not("a sequence")
+                    };
+                    root = Some((kind, span.start()));
+                } else if depth == 1 {
+                    if value_of_kind {
+                        kind_ok = false;
+                    }
+                    value_of_kind = false;
+                    expect_key = !expect_key;
+                }
+                depth += 1;
+            }
+            Ev::MapEnd | Ev::SeqEnd => {
+                depth = depth.saturating_sub(1);
+            }
+            Ev::Scalar {
+                value, style, tag, ..
+            } => {
+                if depth == 0 {
+                    let null = tag.is_none() && crate::manifest::is_null(&value, style);
+                    let kind = if null {
+                        DocKind::Empty
+                    } else {
+                        DocKind::Not("a scalar")
+                    };
+                    root = Some((kind, span.start()));
+                } else if depth == 1 && matches!(root, Some((DocKind::Object, _))) {
+                    if expect_key {
+                        value_of_kind = value == "kind";
+                    } else if value_of_kind {
+                        // go-yaml v2 keeps the last of duplicate keys.
+                        kind_ok = !value.is_empty() && is_string(&value, style, tag.as_deref());
+                        value_of_kind = false;
+                    }
+                    expect_key = !expect_key;
+                }
+            }
+            Ev::Alias { .. } => {
+                if depth == 0 {
+                    root = Some((DocKind::Not("an alias"), span.start()));
+                } else if depth == 1 {
+                    if value_of_kind && !expect_key {
+                        kind_ok = false;
+                    }
+                    value_of_kind = false;
+                    expect_key = !expect_key;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(Some(match root {
+        None => (DocKind::Empty, Ok(0)),
+        Some((DocKind::Object, at)) if !kind_ok => (
+            DocKind::Not("a mapping without a string `kind` (not a Kubernetes object)"),
+            Ok(at),
+        ),
+        Some((kind, at)) => (kind, Ok(at)),
+    }))
+}
+
+/// Whether go-yaml v2 reads the scalar as a string.
+fn is_string(value: &str, style: Style, tag: Option<&str>) -> bool {
+    match tag {
+        Some(t) => t == "tag:yaml.org,2002:str",
+        None if style == Style::Plain => {
+            matches!(resolve_plain(value), Resolved::Str | Resolved::Timestamp)
+        }
+        None => true,
+    }
+}
+
+/// Every document of a plugin's output goes through go-yaml (`kube.SplitYAML`), JSON ones too:
+/// a JSON part must not hold what JSON allows and go-yaml refuses.
+fn stream_check(parts: &[Part]) -> Result<(), RenderError> {
+    for p in parts.iter().filter(|p| json_looking(&p.text)) {
+        if let Some((off, what)) = yaml_refused_escape(&p.text) {
+            let (line, col) = crate::manifest::line_col(&p.text, off);
+            return Err(RenderError::DirectoryFile {
+                place: format!("{}:{line}:{col}", p.origin),
+                msg: format!("{what}: Argo CD reads a plugin's output with go-yaml, which refuses it where its JSON reader of a native directory app does not (write the character itself)"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The first `\/` or `\uD800`–`\uDFFF` escape inside a JSON string.
+fn yaml_refused_escape(text: &str) -> Option<(usize, &'static str)> {
+    let b = text.as_bytes();
+    let mut in_string = false;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'"' => in_string = !in_string,
+            b'\\' if in_string => {
+                match b.get(i + 1) {
+                    Some(b'/') => return Some((i, "a `\\/` escape")),
+                    Some(b'u') => {
+                        let hex = text.get(i + 2..i + 6).and_then(|h| u16::from_str_radix(h, 16).ok());
+                        if hex.is_some_and(|h| (0xD800..=0xDFFF).contains(&h)) {
+                            return Some((i, "a surrogate `\\u` escape (a character outside the BMP)"));
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 /// Exactly one JSON value, an object.

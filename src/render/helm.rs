@@ -226,7 +226,54 @@ where
         inline.as_deref(),
     );
     cmd.env = helm_env(&tmp.path().join("home"));
+    cmd.env.extend(credential_env(h, tmp.path())?);
     super::tool_part(&cmd, "helm template", deadline, &s.limits, early)
+}
+
+/// `HELM_REPOSITORY_CONFIG` / `HELM_REGISTRY_CONFIG` for the admin's files. With
+/// `pass_credentials`, the repositories file is copied into `tmp` with `pass_credentials_all:
+/// true` on every entry (what `helm repo add --pass-credentials` records, which Argo CD runs).
+fn credential_env(h: &HelmOptions, tmp: &Path) -> Result<Vec<(OsString, OsString)>, RenderError> {
+    let mut env = Vec::new();
+    if let Some(file) = &h.repository_config {
+        let path = if h.pass_credentials {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| RenderError::io("render.helmRepositoryConfig: cannot read", file, e))?;
+            let mut v: serde_json::Value = chart_yaml(&text).map_err(|e| {
+                RenderError::ChartYaml(format!(
+                    "render.helmRepositoryConfig {}: not a Helm repositories file: {}",
+                    file.display(),
+                    e.to_string().lines().next().unwrap_or("")
+                ))
+            })?;
+            if let Some(repos) = v.get_mut("repositories").and_then(|r| r.as_array_mut()) {
+                for r in repos.iter_mut().filter_map(|r| r.as_object_mut()) {
+                    r.insert("pass_credentials_all".into(), serde_json::Value::Bool(true));
+                }
+            }
+            let copy = tmp.join("repositories.yaml");
+            std::fs::write(&copy, serde_json::to_string(&v).expect("JSON serializes"))
+                .map_err(|e| RenderError::io("cannot write", &copy, e))?;
+            copy
+        } else {
+            file.clone()
+        };
+        env.push(("HELM_REPOSITORY_CONFIG".into(), path.into_os_string()));
+    }
+    if let Some(file) = &h.registry_config {
+        env.push(("HELM_REGISTRY_CONFIG".into(), file.clone().into_os_string()));
+    }
+    Ok(env)
+}
+
+/// Argo CD's `helm.NewCmd`: `spec.source.helm.version` may be empty, `v3` or `v4`, all of them
+/// rendered with the one Helm (v3.5.1 ships Helm 4, which renders v3 charts); anything else is
+/// an error.
+pub fn check_helm_version(v: &str) -> Result<(), String> {
+    match v {
+        "" | "v3" | "v4" => Ok(()),
+        other => Err(format!("helm version '{other}' is not supported (Argo CD accepts v3 and v4, both rendered with the configured helm)")),
+    }
 }
 
 fn canonical(p: &Path) -> PathBuf {
@@ -252,6 +299,17 @@ struct ChartName {
     name: Option<String>,
 }
 
+/// Reads Chart.yaml / requirements.yaml as Helm does (sigs.k8s.io/yaml over go-yaml, not
+/// strict): of duplicate keys the last wins, merge keys merge, unknown fields are ignored. Only
+/// what is read here has to be valid; anything else is Helm's to judge when it renders.
+fn chart_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, serde_saphyr::Error> {
+    let options = serde_saphyr::options! {
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
+        merge_keys: serde_saphyr::MergeKeyPolicy::Merge,
+    };
+    serde_saphyr::from_str_with_options(text, options)
+}
+
 /// Declared dependency names (Chart.yaml, or requirements.yaml for apiVersion v1 charts).
 fn declared_dependencies(app_dir: &Path) -> Result<Vec<(String, Option<String>)>, RenderError> {
     let mut deps = Vec::new();
@@ -265,7 +323,7 @@ fn declared_dependencies(app_dir: &Path) -> Result<Vec<(String, Option<String>)>
         if text.trim().is_empty() {
             continue;
         }
-        let parsed: ChartDeps = serde_saphyr::from_str(&text).map_err(|e| {
+        let parsed: ChartDeps = chart_yaml(&text).map_err(|e| {
             RenderError::ChartYaml(format!("{file}: cannot read its dependencies: {e}"))
         })?;
         deps.extend(
@@ -291,7 +349,7 @@ fn present_charts(app_dir: &Path) -> Vec<String> {
         let file_name = e.file_name().to_string_lossy().into_owned();
         if p.is_dir() {
             if let Ok(text) = std::fs::read_to_string(p.join("Chart.yaml")) {
-                if let Ok(ChartName { name: Some(n) }) = serde_saphyr::from_str::<ChartName>(&text)
+                if let Ok(ChartName { name: Some(n) }) = chart_yaml::<ChartName>(&text)
                 {
                     names.push(n);
                 }
@@ -335,6 +393,7 @@ pub(crate) fn init(s: &RenderSettings, deadline: Instant) -> Result<(), RenderEr
         "helm",
     );
     cmd.env = helm_env(&tmp.path().join("home"));
+    cmd.env.extend(credential_env(&s.helm, tmp.path())?);
     let result = process::run(&cmd, deadline, &s.limits);
     // Argo CD's helm/helm#6870 workaround: a Chart.lock that did not exist before goes again.
     if !lock_existed {
@@ -392,6 +451,7 @@ mod tests {
             skip_schema_validation: true,
             ignore_missing_value_files: false,
             value_file_schemes: vec![],
+            ..Default::default()
         };
         let vf = [
             ValueFile::Local("/r/app/values-a.yaml".into()),
@@ -438,6 +498,56 @@ mod tests {
              --values https://x/v.yaml --values <temp file with inline values> <api versions removed> \
              --skip-schema-validation --skip-tests"
         );
+    }
+
+    #[test]
+    fn helm_versions_like_argo_cd() {
+        for ok in ["", "v3", "v4"] {
+            assert_eq!(check_helm_version(ok), Ok(()), "{ok:?}");
+        }
+        for bad in ["v2", "3", "V3", "v4.1"] {
+            assert_eq!(
+                check_helm_version(bad).unwrap_err(),
+                format!("helm version '{bad}' is not supported (Argo CD accepts v3 and v4, both rendered with the configured helm)")
+            );
+        }
+    }
+
+    #[test]
+    fn pass_credentials_marks_every_repository_of_a_private_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("repositories.yaml");
+        std::fs::write(&file, "apiVersion: \"\"\nrepositories:\n- name: a\n  url: https://a.example\n  username: u\n  password: p\n- name: b\n  url: https://b.example\n  pass_credentials_all: false\n").unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let mut h = HelmOptions { repository_config: Some(file.clone()), registry_config: Some("/r/config.json".into()), ..Default::default() };
+        let env = credential_env(&h, tmp.path()).unwrap();
+        assert_eq!(env, [("HELM_REPOSITORY_CONFIG".into(), file.clone().into_os_string()), ("HELM_REGISTRY_CONFIG".into(), "/r/config.json".into())]);
+        h.pass_credentials = true;
+        let env = credential_env(&h, tmp.path()).unwrap();
+        let copy = tmp.path().join("repositories.yaml");
+        assert_eq!(env[0], ("HELM_REPOSITORY_CONFIG".into(), copy.clone().into_os_string()));
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&copy).unwrap()).unwrap();
+        assert_eq!(v["repositories"][0]["pass_credentials_all"], true);
+        assert_eq!(v["repositories"][0]["password"], "p");
+        assert_eq!(v["repositories"][1]["pass_credentials_all"], true);
+        // The admin's file is untouched.
+        assert!(std::fs::read_to_string(&file).unwrap().contains("pass_credentials_all: false"));
+    }
+
+    #[test]
+    fn chart_yaml_reads_like_helm() {
+        #[rustfmt::skip]
+        let cases: &[(&str, &[&str])] = &[
+            ("name: a\nname: b\ndependencies:\n- name: x\n", &["x"]),
+            ("dependencies:\n- name: x\ndependencies:\n- name: y\n  name: z\n", &["z"]),
+            ("base: &d {name: m, repository: file://../m}\ndependencies:\n- <<: *d\n", &["m"]),
+            ("name: a\nunknown: {deep: [1]}\n", &[]),
+        ];
+        for (text, want) in cases {
+            let deps: ChartDeps = chart_yaml(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+            let names: Vec<String> = deps.dependencies.unwrap_or_default().into_iter().map(|d| d.name).collect();
+            assert_eq!(names, *want, "{text:?}");
+        }
     }
 
     #[test]

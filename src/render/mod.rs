@@ -27,7 +27,8 @@ pub mod process;
 pub mod valuefiles;
 
 pub use envsubst::{clean_set_parameter, envsubst};
-pub use helm::helm_template_args;
+pub use kustomize::{atoi, parse_patches};
+pub use helm::{check_helm_version as helm_version_check, helm_template_args};
 
 /// Which native Argo CD source the app is rendered like.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -74,7 +75,8 @@ pub struct RenderSettings {
     pub repo_root: PathBuf,
     /// `None` = [`detect`].
     pub source_type: Option<SourceType>,
-    /// Argo CD's build env (`ARGOCD_APP_*`, `KUBE_*`). Used for `$VAR` substitution like Argo CD's
+    /// Argo CD's build env (`ARGOCD_APP_*`; not `KUBE_*`, which its `Envsubst` does not know).
+    /// Used for `$VAR` substitution like Argo CD's
     /// `Env.Envsubst` (value-file and set-file paths, `--set`/`--set-string` values); never
     /// exported to any tool. (Argo CD's `kustomize build` gets it in its env; in the sidecar the
     /// same variables are already in the process env every tool inherits.)
@@ -131,6 +133,14 @@ pub struct HelmOptions {
     pub ignore_missing_value_files: bool,
     /// URL schemes allowed in `values_files`; empty = URLs refused.
     pub value_file_schemes: Vec<String>,
+    /// `spec.source.helm.passCredentials`: `init` passes the repositories' credentials to
+    /// every domain (`pass_credentials_all` on each entry of a private copy of
+    /// [`HelmOptions::repository_config`]).
+    pub pass_credentials: bool,
+    /// The admin's Helm repositories file (`HELM_REPOSITORY_CONFIG`), if any.
+    pub repository_config: Option<PathBuf>,
+    /// The admin's Helm registry config (`HELM_REGISTRY_CONFIG`), if any.
+    pub registry_config: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -141,6 +151,50 @@ pub struct KustomizeOptions {
     pub kube_version: Option<String>,
     /// Passed as `--helm-api-versions` (one each) with `--enable-helm` on kustomize ≥ 5.3.0.
     pub api_versions: Vec<String>,
+    /// `spec.source.kustomize` edits, applied with `kustomize edit` to a private copy.
+    pub edits: KustomizeEdits,
+}
+
+/// The `spec.source.kustomize` fields Argo CD applies with `kustomize edit` (and, for
+/// `patches`, by rewriting the kustomization file) before it builds, in the order of
+/// `util/kustomize/kustomize.go` `Build`. Empty = not set.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KustomizeEdits {
+    pub name_prefix: String,
+    pub name_suffix: String,
+    /// `kustomize edit set image` arguments (`$VAR` substituted from the build env first).
+    pub images: Vec<String>,
+    /// Deployment/StatefulSet name → count (an integer, as Go's `strconv.Atoi` reads it).
+    pub replicas: Vec<(String, String)>,
+    /// Values get `$VAR` substitution.
+    pub common_labels: Vec<(String, String)>,
+    pub common_annotations: Vec<(String, String)>,
+    /// `commonAnnotationsEnvsubst`: substitute `$VAR` in annotation values.
+    pub common_annotations_envsubst: bool,
+    pub force_common_labels: bool,
+    pub force_common_annotations: bool,
+    pub label_without_selector: bool,
+    pub label_include_templates: bool,
+    pub namespace: String,
+    /// A YAML (or JSON) list of patches, Argo CD's `KustomizePatch` objects.
+    pub patches: Option<String>,
+    pub components: Vec<String>,
+    pub ignore_missing_components: bool,
+}
+
+impl KustomizeEdits {
+    /// Whether any edit is set (the build then runs on a private copy of the repository).
+    pub fn any(&self) -> bool {
+        !(self.name_prefix.is_empty()
+                && self.name_suffix.is_empty()
+                && self.images.is_empty()
+                && self.replicas.is_empty()
+                && self.common_labels.is_empty()
+                && self.common_annotations.is_empty()
+                && self.namespace.is_empty()
+                && self.patches.as_deref().is_none_or(|p| p.trim().is_empty())
+                && self.components.is_empty())
+    }
 }
 
 /// `spec.source.directory` equivalents.
@@ -217,6 +271,8 @@ impl Default for Limits {
 pub struct Rendered {
     pub source_type: SourceType,
     pub parts: Vec<Part>,
+    /// Printed once each on stderr (a directory app's skipped unrelated files).
+    pub warnings: Vec<String>,
 }
 
 /// One piece of output: a tool's stdout, or one file of a directory app.
@@ -300,6 +356,12 @@ pub enum RenderError {
         reason: String,
     },
 
+    #[error("directory: {place}: {msg}")]
+    DirectoryFile { place: String, msg: String },
+
+    #[error("directory: '{file}' is a Jsonnet file, which Argo CD would evaluate; pullthrough cannot (it would drop the file's objects, and Argo CD would prune them): render it to YAML or JSON in the repository, or exclude it with directory-exclude")]
+    Jsonnet { file: String },
+
     #[error("directory: the manifest files total more than {limit} bytes; raise render.maxOutputBytes in the config if this app is really that large")]
     DirectoryTooLarge { limit: u64 },
 
@@ -322,6 +384,15 @@ pub enum RenderError {
         tool: String,
         source: std::io::Error,
     },
+
+    #[error("{param}: {source}")]
+    ForParam {
+        param: &'static str,
+        source: Box<RenderError>,
+    },
+
+    #[error("{param}: {msg}")]
+    BadParam { param: &'static str, msg: String },
 
     #[error("`{command}` failed {status}: {stderr}")]
     Failed {
@@ -387,12 +458,24 @@ where
 {
     let deadline = Instant::now() + s.limits.timeout;
     let source_type = s.source_type.unwrap_or_else(|| detect(&s.app_dir));
+    let mut warnings = Vec::new();
     let (parts, result) = match source_type {
         SourceType::Helm => helm::render(s, deadline, early)?,
         SourceType::Kustomize => kustomize::render(s, deadline, early)?,
-        SourceType::Directory => (directory::render(s)?, None),
+        SourceType::Directory => {
+            let files = directory::render(s)?;
+            warnings = files.warnings;
+            (files.parts, None)
+        }
     };
-    Ok((Rendered { source_type, parts }, result))
+    Ok((
+        Rendered {
+            source_type,
+            parts,
+            warnings,
+        },
+        result,
+    ))
 }
 
 /// Work started on a tool's output before the tool has exited ([`render_early`]): it gets the

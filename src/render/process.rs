@@ -1,7 +1,24 @@
 //! Run one tool: argv only (never a shell), stdin `/dev/null`, its own process group, stdout and
 //! stderr read concurrently, stdout capped, a deadline after which the whole group is killed
 //! (SIGTERM, a short grace, SIGKILL). After the tool exits, whatever it left behind in its group
-//! is killed too, like `argocd-cmp-server` does after every request. Nothing is left running.
+//! is killed too, like `argocd-cmp-server` does after every request.
+//!
+//! A process group is not enough: a child that calls `setsid` (or `setpgid`) leaves it, and a
+//! daemonizing one also leaves its parent. So every tool also gets a tag in its environment,
+//! [`TAG_VAR`]`=<unique per run>`, which its descendants inherit, and after every run, success,
+//! failure or timeout, [`sweep`] finds every process carrying the tag (`/proc/<pid>/environ`),
+//! stops them all (so none can fork while the list is made), then kills them.
+//!
+//! This process is also made the subreaper of its descendants, so orphans of a tool come back
+//! to it rather than to init: with no child left after a run, nothing survived and the scan is
+//! skipped.
+//!
+//! What is guaranteed: no descendant of the tool that kept the tagged environment outlives the
+//! request, whatever session, group or parent it moved to. Not covered: a descendant that
+//! `exec`s with an environment of its own making without the tag (`env -i`), or runs as another
+//! user (a setuid program; its environ cannot be read). A cgroup would cover those, but the
+//! sidecar's cgroup filesystem is read-only in a normal Kubernetes Pod; `render.timeoutSeconds`
+//! still bounds the tool itself.
 
 use std::ffi::OsString;
 use std::io::Read;
@@ -35,6 +52,115 @@ pub const QUIET: Duration = Duration::from_millis(3);
 pub const EARLY_MAX_BYTES: usize = 16 << 20;
 /// After the tool exits and its group is killed, how long to wait for the pipes to close.
 const PIPE_DRAIN: Duration = Duration::from_secs(5);
+/// The environment variable that tags a tool and its descendants (see the module docs).
+pub const TAG_VAR: &str = "PULLTHROUGH_RUN_TAG";
+
+/// A tag no other run carries: this process's pid, a counter, and the time.
+fn new_tag() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{}.{n}.{nanos}", std::process::id())
+}
+
+/// The processes of this user whose environment holds `TAG_VAR=tag` (this process excluded).
+fn tagged(tag: &str) -> Vec<Pid> {
+    use std::os::unix::fs::MetadataExt;
+    let entry = format!("{TAG_VAR}={tag}");
+    let entry = entry.as_bytes();
+    let me = std::process::id();
+    let uid = rustix::process::geteuid().as_raw();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for e in dir.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        if pid as u32 == me || e.metadata().map_or(true, |m| m.uid() != uid) {
+            continue;
+        }
+        let Ok(environ) = std::fs::read(e.path().join("environ")) else {
+            continue;
+        };
+        if environ.split(|&b| b == 0).any(|var| var == entry) {
+            if let Some(pid) = Pid::from_raw(pid) {
+                found.push(pid);
+            }
+        }
+    }
+    found
+}
+
+/// Makes this process the subreaper of its descendants (once): a tool's descendants whose
+/// parents exit are re-parented to us instead of to init, so after a tool has exited, any
+/// survivor means we have a child. `false` if the kernel refused.
+fn subreaper() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| {
+        rustix::process::set_child_subreaper(Some(rustix::process::getpid())).is_ok()
+    })
+}
+
+/// Whether this process has any child (`/proc/self/task/*/children`); `true` when that cannot
+/// be read (no `CONFIG_PROC_CHILDREN`), so the caller scans.
+fn has_children() -> bool {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return true;
+    };
+    for t in tasks.flatten() {
+        match std::fs::read(t.path().join("children")) {
+            Ok(list) if list.iter().all(|b| b.is_ascii_whitespace()) => {}
+            _ => return true,
+        }
+    }
+    false
+}
+
+/// Kills every process carrying `tag`: stops each one found until a scan finds no new one (a
+/// stopped process cannot fork), checks each again (a pid may have been reused meanwhile: such
+/// a process is continued), then SIGKILL. As a subreaper with no child left, nothing of the
+/// tool survives and the scan of `/proc` (a few ms) is skipped.
+pub fn sweep(tag: &str) {
+    if subreaper() && !has_children() {
+        return;
+    }
+    let mut stopped: Vec<Pid> = Vec::new();
+    // Bounded: each round stops at least one new process; a fork bomb of the tool's own user
+    // is what the round limit guards against.
+    for _ in 0..1000 {
+        let new: Vec<Pid> = tagged(tag).into_iter().filter(|p| !stopped.contains(p)).collect();
+        if new.is_empty() {
+            break;
+        }
+        for pid in new {
+            let _ = rustix::process::kill_process(pid, Signal::STOP);
+            stopped.push(pid);
+        }
+    }
+    if stopped.is_empty() {
+        return;
+    }
+    let still = tagged(tag);
+    let mut killed = Vec::new();
+    for pid in stopped {
+        if still.contains(&pid) {
+            let _ = rustix::process::kill_process(pid, Signal::KILL);
+            killed.push(pid);
+        } else {
+            let _ = rustix::process::kill_process(pid, Signal::CONT);
+        }
+    }
+    // Those re-parented to us are reaped here (SIGKILL ends them at once); for the others this
+    // returns at once (not our child).
+    for pid in killed {
+        let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
+    }
+}
 
 /// A command to run.
 #[derive(Clone, Debug)]
@@ -48,6 +174,10 @@ pub struct Cmd {
     pub display: String,
     /// The tool's name for "install …" hints.
     pub tool: String,
+    /// When the tool fails, show its first stderr line starting with this (the prefix
+    /// removed) instead of the tail, for tools that print their usage after the error
+    /// (`kustomize edit`).
+    pub error_line: Option<&'static str>,
 }
 
 impl Cmd {
@@ -67,6 +197,7 @@ impl Cmd {
             cwd: cwd.into(),
             env: Vec::new(),
             tool: tool.to_string(),
+            error_line: None,
         }
     }
 }
@@ -152,11 +283,14 @@ where
 {
     let limit = limits.timeout;
     let max_stdout = limits.max_output_bytes;
+    let tag = new_tag();
+    subreaper();
     let mut command = Command::new(&cmd.program);
     command
         .args(&cmd.args)
         .current_dir(&cmd.cwd)
         .envs(cmd.env.iter().map(|(k, v)| (k, v)))
+        .env(TAG_VAR, &tag)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -242,8 +376,10 @@ where
 
     match &outcome {
         Outcome::Exited(_) => {
-            // The leader is gone; anything it left in its group goes too.
+            // The leader is gone; anything it left in its group goes too, and so does any
+            // descendant that left the group.
             let _ = kill_process_group(pgid, Signal::KILL);
+            sweep(&tag);
         }
         Outcome::TimedOut | Outcome::Overflow => {
             let _ = kill_process_group(pgid, Signal::TERM);
@@ -265,8 +401,10 @@ where
                     }
                 }
             }
-            // Members that outlived the leader (e.g. ignoring SIGTERM) are gone after this.
+            // Members that outlived the leader (e.g. ignoring SIGTERM) are gone after this,
+            // and so are descendants that left the group.
             let _ = kill_process_group(pgid, Signal::KILL);
+            sweep(&tag);
         }
     }
 
@@ -291,7 +429,7 @@ where
             let Ok(read) = stdout else {
                 return Err(RenderError::Failed {
                     command: cmd.display.clone(),
-                    status: "(its stdout was held open by a process outside its process group)"
+                    status: "(its stdout was held open by a process that dropped the run's tag from its environment)"
                         .to_string(),
                     stderr: stderr_tail(&stderr),
                 });
@@ -303,10 +441,15 @@ where
                 });
             }
             if !status.success() {
+                let picked = cmd.error_line.and_then(|prefix| {
+                    String::from_utf8_lossy(&stderr)
+                        .lines()
+                        .find_map(|l| l.strip_prefix(prefix).map(|l| l.trim().to_string()))
+                });
                 return Err(RenderError::Failed {
                     command: cmd.display.clone(),
                     status: exit_text(status),
-                    stderr: stderr_tail(&stderr),
+                    stderr: picked.unwrap_or_else(|| stderr_tail(&stderr)),
                 });
             }
             let (stdout, result) = match read.started {

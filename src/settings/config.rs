@@ -145,6 +145,11 @@ pub struct RenderConfig {
     pub timeout_seconds: Option<u64>,
     /// Largest rendered output accepted.
     pub max_output_bytes: Option<u64>,
+    /// Helm's repositories file (`repositories.yaml`, with credentials) for `init`'s
+    /// `helm dependency build`; Argo CD does not hand its own repository credentials to sidecars.
+    pub helm_repository_config: Option<PathBuf>,
+    /// Helm's OCI registry config (`config.json` as `helm registry login` writes it).
+    pub helm_registry_config: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize, PartialEq)]

@@ -25,6 +25,8 @@ pub struct PluginSettings {
     pub limits: Limits,
     pub render: RenderSettings,
     pub allow_empty: bool,
+    /// The `helm-version` parameter as given (checked; it selects no other binary).
+    pub helm_version: String,
     /// How the planner reads the rendered stream (see [`crate::rewrite::Strategy`]).
     pub strategy: crate::rewrite::Strategy,
 }
@@ -78,6 +80,8 @@ pub fn resolve(
     if let Some(s) = rc.value_file_schemes {
         r.helm.value_file_schemes = s;
     }
+    r.helm.repository_config = rc.helm_repository_config.clone();
+    r.helm.registry_config = rc.helm_registry_config.clone();
     r.limits = render::Limits {
         timeout: rc.timeout_seconds.map(Duration::from_secs).unwrap_or(r.limits.timeout),
         max_output_bytes: rc.max_output_bytes.unwrap_or(r.limits.max_output_bytes),
@@ -86,6 +90,10 @@ pub fn resolve(
     let mut allow_empty = config.and_then(|c| c.allow_empty).unwrap_or(false);
 
     let allow = config.and_then(|c| c.overrides.as_ref()).and_then(|o| o.allow.clone());
+    let mut kustomize_kube_version = None;
+    let mut helm_version = String::new();
+    let mut namespace_param = None;
+    let mut kustomize_api_versions = None;
     let mut app_mirror = None;
     let mut app_destinations = Vec::new();
     for (layer, list) in [("env", &layers.env), ("param", &layers.params)] {
@@ -131,9 +139,12 @@ pub fn resolve(
                     }
                 }
                 ("release-name", Value::String(s)) => r.helm.release_name = s.clone(),
+                // spec.source.helm.namespace: `helm template --namespace` only. Objects without a
+                // namespace still land in the destination namespace (Argo CD's controller puts
+                // them there, for every source type), so the namespace rules keep using it.
                 ("namespace", Value::String(s)) => {
                     r.helm.namespace = Some(s.clone());
-                    rewrite.default_namespace = s.clone();
+                    namespace_param = Some(origin.clone());
                 }
                 ("kube-version", Value::String(s)) => {
                     r.helm.kube_version = Some(s.clone());
@@ -152,12 +163,65 @@ pub fn resolve(
                 ("skip-tests", v) => r.helm.skip_tests = b(v)?,
                 ("skip-schema-validation", v) => r.helm.skip_schema_validation = b(v)?,
                 ("ignore-missing-value-files", v) => r.helm.ignore_missing_value_files = b(v)?,
+                ("helm-version", Value::String(s)) => {
+                    crate::render::helm_version_check(s).map_err(|e| ParamError(format!("{origin}: {e}")))?;
+                    helm_version = s.clone();
+                }
+                ("pass-credentials", v) => r.helm.pass_credentials = b(v)?,
                 ("directory-recurse", v) => r.directory.recurse = b(v)?,
                 ("directory-include", Value::Array(a)) => r.directory.include = a.clone(),
                 ("directory-exclude", Value::Array(a)) => r.directory.exclude = a.clone(),
+                ("kustomize-name-prefix", Value::String(s)) => r.kustomize.edits.name_prefix = s.clone(),
+                ("kustomize-name-suffix", Value::String(s)) => r.kustomize.edits.name_suffix = s.clone(),
+                ("kustomize-images", Value::Array(a)) => r.kustomize.edits.images = a.clone(),
+                ("kustomize-replicas", Value::Map(m)) => {
+                    if let Some((name, count)) = m.iter().find(|(_, c)| render::atoi(c).is_none()) {
+                        return Err(ParamError(format!("{origin}: {name}: expected integer value for count. Received: {count}")));
+                    }
+                    r.kustomize.edits.replicas = pairs(m)
+                }
+                ("kustomize-common-labels", Value::Map(m)) => r.kustomize.edits.common_labels = pairs(m),
+                ("kustomize-common-annotations", Value::Map(m)) => r.kustomize.edits.common_annotations = pairs(m),
+                ("kustomize-common-annotations-envsubst", v) => r.kustomize.edits.common_annotations_envsubst = b(v)?,
+                ("kustomize-force-common-labels", v) => r.kustomize.edits.force_common_labels = b(v)?,
+                ("kustomize-force-common-annotations", v) => r.kustomize.edits.force_common_annotations = b(v)?,
+                ("kustomize-label-without-selector", v) => r.kustomize.edits.label_without_selector = b(v)?,
+                ("kustomize-label-include-templates", v) => r.kustomize.edits.label_include_templates = b(v)?,
+                ("kustomize-namespace", Value::String(s)) => r.kustomize.edits.namespace = s.clone(),
+                ("kustomize-patches", Value::String(s)) => {
+                    // Checked here, so a malformed list is a parameter error before anything runs.
+                    render::parse_patches(s).map_err(|e| ParamError(format!("{origin}: {}", e.to_string().trim_start_matches("kustomize-patches: "))))?;
+                    r.kustomize.edits.patches = Some(s.clone()).filter(|s| !s.trim().is_empty());
+                }
+                ("kustomize-components", Value::Array(a)) => r.kustomize.edits.components = a.clone(),
+                ("kustomize-ignore-missing-components", v) => r.kustomize.edits.ignore_missing_components = b(v)?,
+                ("kustomize-kube-version", Value::String(s)) => kustomize_kube_version = Some(s.clone()),
+                ("kustomize-api-versions", Value::Array(a)) => kustomize_api_versions = Some(a.clone()),
                 (other, _) => return Err(ParamError(format!("{origin}: parameter {other} is not handled (internal error)"))),
             }
         }
+    }
+
+    // A namespace parameter has no native counterpart for Kustomize and directory sources:
+    // refused rather than silently without effect.
+    if let Some(origin) = namespace_param {
+        let source = r.source_type.unwrap_or_else(|| render::detect(&r.app_dir));
+        if source != SourceType::Helm {
+            let hint = if source == SourceType::Kustomize {
+                "use kustomize-namespace (spec.source.kustomize.namespace) to set one"
+            } else {
+                "objects without a namespace go to the Application's destination namespace"
+            };
+            return Err(ParamError(format!("{origin}: applies to Helm apps only (spec.source.helm.namespace), this is a {source} app; {hint}")));
+        }
+    }
+
+    // spec.source.kustomize.kubeVersion/apiVersions win over the source-wide defaults.
+    if let Some(v) = kustomize_kube_version {
+        r.kustomize.kube_version = Some(v);
+    }
+    if let Some(v) = kustomize_api_versions {
+        r.kustomize.api_versions = v;
     }
 
     if let Some(patterns) = config.and_then(|c| c.allowed_mirrors.as_ref()) {
@@ -183,7 +247,12 @@ pub fn resolve(
             }
         }
     }
-    Ok(PluginSettings { rewrite, limits, render: r, allow_empty, strategy: Default::default() })
+    Ok(PluginSettings { rewrite, limits, render: r, allow_empty, helm_version, strategy: Default::default() })
+}
+
+/// A map parameter as ordered pairs.
+fn pairs(m: &std::collections::BTreeMap<String, String>) -> Vec<(String, String)> {
+    m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
 /// The repository root: the app dir minus `ARGOCD_APP_SOURCE_PATH`'s components when it ends

@@ -341,6 +341,21 @@ func TestHelmNativeParity(t *testing.T) {
 	sameExceptImages(t, native, plugin, helmMirror)
 }
 
+func TestHelmVersionAndPassCredentialsNativeParity(t *testing.T) {
+	for _, v := range []string{"v3", "v4"} {
+		native := helmNative()
+		native.Helm.Version, native.Helm.PassCredentials = v, true
+		n := mustGenerate(t, env.named, request("helm-repo", "apps/web", native))
+		p := mustGenerate(t, env.named, request("helm-repo", "apps/web", helmPlugin(param("helm-version", v), param("pass-credentials", "true"))))
+		sameExceptImages(t, n, p, helmMirror)
+	}
+	native := helmNative()
+	native.Helm.Version = "v2"
+	mustFail(t, env.named, request("helm-repo", "apps/web", native), "helm version 'v2' is not supported")
+	mustFail(t, env.named, request("helm-repo", "apps/web", helmPlugin(param("helm-version", "v2"))),
+		"pullthrough: parameter helm-version: helm version 'v2' is not supported")
+}
+
 // ---------------------------------------------------------------------------------------------
 // Kustomize: overlay apps/web over bases/web (namespace, namePrefix, labels, an images: entry).
 
@@ -367,6 +382,92 @@ func TestKustomizeNativeParity(t *testing.T) {
 	native := mustGenerate(t, env.named, request("kustomize-repo", "apps/web", v1alpha1.ApplicationSource{}))
 	plugin := mustGenerate(t, env.named, request("kustomize-repo", "apps/web", pluginSource()))
 	sameExceptImages(t, native, plugin, kustomizeMirror)
+}
+
+// spec.source.kustomize options (util/kustomize/kustomize.go Build) as native source and as the
+// plugin's kustomize-* parameters: the same objects, only the images differ.
+
+const kustomizePatch = "- op: add\n  path: /metadata/annotations/patched\n  value: \"yes\"\n"
+
+func kustomizeNative(t *testing.T, js string) v1alpha1.ApplicationSource {
+	t.Helper()
+	var k v1alpha1.ApplicationSourceKustomize
+	if err := json.Unmarshal([]byte(js), &k); err != nil {
+		t.Fatalf("native kustomize options: %v", err)
+	}
+	return v1alpha1.ApplicationSource{Kustomize: &k}
+}
+
+func TestKustomizeOptionsNativeParity(t *testing.T) {
+	patchJSON, _ := json.Marshal(kustomizePatch)
+	native := kustomizeNative(t, `{
+		"namePrefix": "team-", "nameSuffix": "-v2",
+		"images": ["nginx=mirror.example.com/nginx:1.28.0", "docker.io/library/redis:$ARGOCD_APP_NAME"],
+		"replicas": [{"name": "web", "count": "3"}],
+		"commonLabels": {"team": "$ARGOCD_APP_NAME"},
+		"commonAnnotations": {"owner": "$ARGOCD_APP_NAME"},
+		"forceCommonLabels": true,
+		"namespace": "other",
+		"patches": [{"target": {"kind": "Deployment"}, "patch": `+string(patchJSON)+`}],
+		"components": ["../../components/tier", "../../components/missing"],
+		"ignoreMissingComponents": true
+	}`)
+	plugin := pluginSource(
+		param("kustomize-name-prefix", "team-"),
+		param("kustomize-name-suffix", "-v2"),
+		paramArray("kustomize-images", "nginx=mirror.example.com/nginx:1.28.0", "docker.io/library/redis:$ARGOCD_APP_NAME"),
+		paramMap("kustomize-replicas", map[string]string{"web": "3"}),
+		paramMap("kustomize-common-labels", map[string]string{"team": "$ARGOCD_APP_NAME"}),
+		paramMap("kustomize-common-annotations", map[string]string{"owner": "$ARGOCD_APP_NAME"}),
+		param("kustomize-force-common-labels", "true"),
+		param("kustomize-namespace", "other"),
+		param("kustomize-patches", "- target: {kind: Deployment}\n  patch: |\n    - op: add\n      path: /metadata/annotations/patched\n      value: \"yes\"\n"),
+		paramArray("kustomize-components", "../../components/tier", "../../components/missing"),
+		param("kustomize-ignore-missing-components", "true"),
+	)
+	n := mustGenerate(t, env.named, request("kustomize-repo", "apps/web", native))
+	p := mustGenerate(t, env.named, request("kustomize-repo", "apps/web", plugin))
+	mirror := map[string]string{"docker.io/library/redis:web": M + "/docker-hub/library/redis:web"}
+	for k, v := range kustomizeMirror {
+		mirror[k] = v
+	}
+	sameExceptImages(t, n, p, mirror)
+	// The options did reach kustomize (the same in both).
+	d := byID(p)["apps/v1 Deployment other/team-web-v2"]
+	if d == nil {
+		t.Fatalf("no Deployment other/team-web-v2 in %v", keys(byID(p)))
+	}
+	meta := d["metadata"].(map[string]any)
+	if meta["annotations"].(map[string]any)["patched"] != "yes" || meta["labels"].(map[string]any)["tier"] != "frontend" || meta["labels"].(map[string]any)["team"] != "web" {
+		t.Fatalf("options not applied: %v", meta)
+	}
+}
+
+func TestKustomizeLabelAndAnnotationFlagsNativeParity(t *testing.T) {
+	native := kustomizeNative(t, `{
+		"commonLabels": {"team": "a"}, "labelWithoutSelector": true, "labelIncludeTemplates": true,
+		"commonAnnotations": {"owner": "$ARGOCD_APP_NAME"}, "commonAnnotationsEnvsubst": true, "forceCommonAnnotations": true
+	}`)
+	plugin := pluginSource(
+		paramMap("kustomize-common-labels", map[string]string{"team": "a"}),
+		param("kustomize-label-without-selector", "true"),
+		param("kustomize-label-include-templates", "true"),
+		paramMap("kustomize-common-annotations", map[string]string{"owner": "$ARGOCD_APP_NAME"}),
+		param("kustomize-common-annotations-envsubst", "true"),
+		param("kustomize-force-common-annotations", "true"),
+	)
+	n := mustGenerate(t, env.named, request("kustomize-repo", "apps/web", native))
+	p := mustGenerate(t, env.named, request("kustomize-repo", "apps/web", plugin))
+	sameExceptImages(t, n, p, kustomizeMirror)
+}
+
+func TestKustomizeBadOptionsAreErrorsNamingTheParameter(t *testing.T) {
+	// pullthrough: kustomize-images: `<path>/kustomize edit set image …` failed …
+	mustFail(t, env.named, request("kustomize-repo", "apps/web", pluginSource(paramArray("kustomize-images", "bad image!"))),
+		"kustomize edit set image 'bad image!'` failed exit status 1: invalid format of image, use one of the following options:")
+	mustFail(t, env.named, request("kustomize-repo", "apps/web", kustomizeNative(t, `{"images": ["bad image!"]}`)), "invalid format of image")
+	mustFail(t, env.named, request("kustomize-repo", "apps/web", pluginSource(paramArray("kustomize-components", "../../components/missing"))),
+		"kustomize edit add component ../../components/missing` failed exit status 1: ../../components/missing has no match")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -406,6 +507,34 @@ func TestDirectoryRecurseNativeParity(t *testing.T) {
 		t.Fatalf("recursion found only %d objects", len(native))
 	}
 	sameExceptImages(t, native, plugin, directoryMirror)
+}
+
+// Directory apps read file by file (getObjsFromYAMLOrJSON): unrelated YAML ignored, a JSON file
+// first and another later, all through the plugin's one joined stream.
+
+func TestDirectoryFileByFileParity(t *testing.T) {
+	native := mustGenerate(t, env.named, request("e2e", "mixed-dir", v1alpha1.ApplicationSource{}))
+	plugin := mustGenerate(t, env.named, request("e2e", "mixed-dir", pluginSource()))
+	var names []string
+	for _, o := range native {
+		names = append(names, id(o))
+	}
+	sort.Strings(names)
+	want := []string{"ConfigMap/b-config", "ConfigMap/g-flow", "Pod/b-pod", "Pod/first-json", "Pod/second-json"}
+	if !reflect.DeepEqual(names, want) {
+		t.Fatalf("native directory source read %q, the fixture has %q", names, want)
+	}
+	sameExceptImages(t, native, plugin, map[string]string{
+		"nginx:1.27.4":                            M + "/docker-hub/library/nginx:1.27.4",
+		"quay.io/prometheus/node-exporter:v1.8.2": M + "/quay/prometheus/node-exporter:v1.8.2",
+		"ghcr.io/stefanprodan/podinfo:6.7.0":      M + "/ghcr/stefanprodan/podinfo:6.7.0",
+	})
+}
+
+func TestDirectoryObjectsThenNonObjectIsAnError(t *testing.T) {
+	mustFail(t, env.named, request("e2e", "mixed-dir-bad", v1alpha1.ApplicationSource{}), "objects-then-values.yaml")
+	mustFail(t, env.named, request("e2e", "mixed-dir-bad", pluginSource()),
+		"pullthrough: directory: objects-then-values.yaml:6:1: document 2 is a mapping without a string `kind` (not a Kubernetes object), after Kubernetes objects in the same file; Argo CD fails the app on it")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -528,6 +657,31 @@ func TestParametersAnnouncement(t *testing.T) {
 	if got := byName["source-type"].GetString_(); got != "directory" {
 		t.Errorf("source-type announced as %q", got)
 	}
+}
+
+// A bad parameter does not break the UI's Parameters tab: GetAppDetails still returns the
+// announcement, the bad entry carrying its error, while GenerateManifest refuses.
+func TestParametersAnnouncementWithABadParameter(t *testing.T) {
+	src := pluginSource(param("skip-crds", "maybe"))
+	src.RepoURL, src.Path, src.TargetRevision = env.repos["dir-repo"], "apps/web", "HEAD"
+	resp, err := env.named.client.GetAppDetails(ctx(t), &apiclient.RepoServerAppDetailsQuery{
+		Repo: &v1alpha1.Repository{Repo: env.repos["dir-repo"]}, Source: &src, AppName: appName, NoCache: true,
+	})
+	if err != nil {
+		t.Fatalf("GetAppDetails with a bad parameter: %v", err)
+	}
+	var entry *apiclient.ParameterAnnouncement
+	for _, a := range resp.Plugin.ParametersAnnouncement {
+		if a.Name == "skip-crds" {
+			entry = a
+			break // the dynamic entry comes first
+		}
+	}
+	want := `Error: parameter skip-crds: expected "true" or "false", got "maybe"`
+	if entry == nil || !strings.HasPrefix(entry.Tooltip, want) || entry.Title != "Skip CRDs (invalid: ignored)" || entry.GetString_() != "false" {
+		t.Fatalf("skip-crds announced as %+v; want the tooltip to start with %q", entry, want)
+	}
+	mustFail(t, env.named, request("dir-repo", "apps/web", pluginSource(param("skip-crds", "maybe"))), want[len("Error: "):])
 }
 
 func staticParameterNames(t *testing.T) []string {

@@ -708,99 +708,62 @@ fn chart_printing_200_mb_is_refused() {
     );
 }
 
-/// Value files and set-file paths that leave the repository, directly, absolutely, through a
-/// symlink, or as a URL: refused, naming the parameter; nothing of the target leaks.
+/// Value files and set-file paths that leave the repository, directly, absolutely, or as a URL:
+/// refused, naming the parameter; nothing of the target leaks. Through a symlink: the repository
+/// itself is refused before rendering (the next test), whatever names the link.
 #[test]
 fn value_files_cannot_leave_the_repository() {
     let repo = Repo::helm();
     repo.config(&base_config());
-    repo.dir.symlink("/etc/passwd", "repo/apps/web/evil.yaml");
-    repo.dir.symlink("/etc", "repo/apps/web/etc-link");
-    repo.dir.write("outside.yaml", "x: outside\n");
-    repo.dir
-        .symlink("../../../outside.yaml", "repo/apps/web/rel-evil.yaml");
     let cases: Vec<(&str, &str, &str, &[&str])> = vec![
-        (
-            "dot-dot",
-            "--param-array",
-            "values-files=../../../etc/passwd",
-            &["values-files", "outside repository root"],
-        ),
-        (
-            "deep dot-dot",
-            "--param-array",
-            "values-files=../../../../../../../../etc/passwd",
-            &["values-files", "outside repository root"],
-        ),
-        (
-            "absolute: relative to the repo root",
-            "--param-array",
-            "values-files=/etc/passwd",
-            &["values-files", "not found"],
-        ),
-        (
-            "symlinked file",
-            "--param-array",
-            "values-files=evil.yaml",
-            &["values-files", "outside repository root"],
-        ),
-        (
-            "relative symlink",
-            "--param-array",
-            "values-files=rel-evil.yaml",
-            &["values-files", "outside repository root"],
-        ),
-        (
-            "symlinked dir",
-            "--param-array",
-            "values-files=etc-link/passwd",
-            &["values-files", "outside repository root"],
-        ),
-        (
-            "glob through a symlink",
-            "--param-array",
-            "values-files=*.yaml",
-            &["values-files", "outside repository root"],
-        ),
-        (
-            "URL",
-            "--param-array",
-            "values-files=https://values.example.com/v.yaml",
-            &["values-files", "URL scheme 'https' is not allowed"],
-        ),
-        (
-            "file URL",
-            "--param-array",
-            "values-files=file:///etc/passwd",
-            &["values-files", "URL scheme 'file' is not allowed"],
-        ),
-        (
-            "set-file dot-dot",
-            "--param-map",
-            "set-file.x=../../../etc/passwd",
-            &["set-file", "outside repository root"],
-        ),
-        (
-            "set-file symlink",
-            "--param-map",
-            "set-file.x=evil.yaml",
-            &["set-file", "outside repository root"],
-        ),
-        (
-            "set-file absolute",
-            "--param-map",
-            "set-file.x=/etc/passwd",
-            &["set-file", "not found"],
-        ),
+        ("dot-dot", "--param-array", "values-files=../../../etc/passwd", &["values-files", "outside repository root"]),
+        ("deep dot-dot", "--param-array", "values-files=../../../../../../../../etc/passwd", &["values-files", "outside repository root"]),
+        ("absolute: relative to the repo root", "--param-array", "values-files=/etc/passwd", &["values-files", "not found"]),
+        ("URL", "--param-array", "values-files=https://values.example.com/v.yaml", &["values-files", "URL scheme 'https' is not allowed"]),
+        ("file URL", "--param-array", "values-files=file:///etc/passwd", &["values-files", "URL scheme 'file' is not allowed"]),
+        ("set-file dot-dot", "--param-map", "set-file.x=../../../etc/passwd", &["set-file", "outside repository root"]),
+        ("set-file absolute", "--param-map", "set-file.x=/etc/passwd", &["set-file", "not found"]),
     ];
     for (name, flag, value, needles) in cases {
         let out = repo.render().args([flag, value]).output();
         let err = assert_error(name, &out, EXIT_INPUT, needles);
-        assert!(
-            !err.contains("root:x:0") && !err.contains("outside\n"),
-            "{name}: leaked content: {err}"
-        );
+        assert!(!err.contains("root:x:0"), "{name}: leaked content: {err}");
     }
+}
+
+/// A symlink leaving the repository anywhere in it (a chart template linked to
+/// /proc/self/environ, a value file, a directory): the repository is refused before any tool
+/// runs, as Argo CD's repo-server refuses it; the link is named, nothing of the target leaks.
+#[test]
+fn symlinks_leaving_the_repository_refuse_it_before_rendering() {
+    let outside = TestDir::new();
+    outside.write("outside.yaml", "x: outside-secret\n");
+    let rel = "../../../../outside.yaml";
+    let cases: Vec<(&str, String, &str, &[&str], &[&str])> = vec![
+        ("chart template to the process environment", "/proc/self/environ".into(), "repo/apps/web/templates/env.yaml", &[], &["apps/web/templates/env.yaml", "is absolute"]),
+        ("value file, absolute", "/etc/passwd".into(), "repo/apps/web/evil.yaml", &["--param-array", "values-files=evil.yaml"], &["apps/web/evil.yaml", "is absolute"]),
+        ("value file, relative", rel.into(), "repo/apps/web/rel-evil.yaml", &["--param-array", "values-files=rel-evil.yaml"], &["apps/web/rel-evil.yaml", "rises above the repository root"]),
+        ("set-file", "/etc/passwd".into(), "repo/apps/web/evil.yaml", &["--param-map", "set-file.x=evil.yaml"], &["apps/web/evil.yaml", "is absolute"]),
+        ("directory", "/etc".into(), "repo/apps/web/etc-link", &["--param-array", "values-files=etc-link/passwd"], &["apps/web/etc-link", "is absolute"]),
+        ("unused, elsewhere in the repository", outside.join("outside.yaml").display().to_string(), "repo/other/x.yaml", &[], &["other/x.yaml", "is absolute"]),
+    ];
+    for (name, target, link, args, needles) in cases {
+        let repo = Repo::helm();
+        repo.config(&base_config());
+        repo.dir.symlink(&target, link);
+        let out = repo.render().args(args).output();
+        let mut all = vec!["repository: symlink", "refused before rendering"];
+        all.extend_from_slice(needles);
+        let err = assert_error(name, &out, EXIT_INPUT, &all);
+        assert!(!err.contains("root:x:0") && !err.contains("outside-secret") && !err.contains("PATH="), "{name}: leaked content: {err}");
+    }
+    // A link inside the repository is fine (and followed by Helm).
+    let repo = Repo::helm();
+    repo.config(&base_config());
+    repo.dir.write("repo/shared/values.yaml", "x: from-shared\n");
+    repo.dir.symlink("../../shared/values.yaml", "repo/apps/web/shared.yaml");
+    let out = repo.render().args(["--param-array", "values-files=shared.yaml"]).output();
+    assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("from-shared"), "{out:?}");
 }
 
 /// A plain-directory app with a symlinked directory or file pointing out of the repository.
@@ -840,12 +803,7 @@ fn directory_app_symlinks_cannot_leave_the_repository() {
                 &format!("mirror={MIRROR}"),
             ])
             .output();
-        let err = assert_error(
-            name,
-            &out,
-            EXIT_INPUT,
-            &["symlink", "outside the repository root"],
-        );
+        let err = assert_error(name, &out, EXIT_INPUT, &["repository: symlink", "refused before rendering"]);
         assert!(!err.contains("kind: Secret"), "{err}");
     }
 }

@@ -104,19 +104,19 @@ fn symlinks() {
         ]
     );
 
-    for (target, link, shown) in [
-        ("/etc/hostname", "repo/app/out.yaml", "out.yaml"),
+    // Refused for the whole repository before anything is read (render/symlinks.rs), even when
+    // excluded or dangling, and wherever the link is, as Argo CD's repo-server does.
+    for (target, link, shown, why) in [
+        ("/etc/hostname", "repo/app/out.yaml", "app/out.yaml", "is absolute"),
         (
             "../../../../../../../../../etc/passwd",
             "repo/app/sub/rel-out.yaml",
-            "sub/rel-out.yaml",
+            "app/sub/rel-out.yaml",
+            "rises above the repository root",
         ),
-        ("/etc", "repo/app/etc-dir", "etc-dir"),
-        (
-            "/nonexistent/x.yaml",
-            "repo/app/dangling-out.yaml",
-            "dangling-out.yaml",
-        ),
+        ("/etc", "repo/app/etc-dir", "app/etc-dir", "is absolute"),
+        ("/nonexistent/x.yaml", "repo/app/dangling-out.yaml", "app/dangling-out.yaml", "is absolute"),
+        ("../../outside", "repo/other-app/x.yaml", "other-app/x.yaml", "rises above the repository root"),
     ] {
         let (dir, root) = checkout();
         dir.symlink(target, link);
@@ -125,7 +125,7 @@ fn symlinks() {
         s.directory.exclude = vec!["*".into()]; // refused even when excluded, as in Argo CD
         assert_eq!(
             render::render(&s).unwrap_err().to_string(),
-            format!("directory: symlink '{shown}' points outside the repository root (refused, as Argo CD does since CVE-2022-24904)")
+            format!("repository: symlink '{shown}' -> '{target}' {why}; refused before rendering, as Argo CD's repo-server refuses the repository (out of bounds symlink, CVE-2022-24904)")
         );
     }
 }

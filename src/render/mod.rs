@@ -23,6 +23,7 @@ mod directory;
 pub mod envsubst;
 mod helm;
 mod kustomize;
+mod symlinks;
 pub mod process;
 pub mod valuefiles;
 
@@ -341,6 +342,9 @@ pub enum RenderError {
     #[error("{param}: value file '{file}': too many levels of symbolic links")]
     SymlinkLoop { param: &'static str, file: String },
 
+    #[error("repository: symlink '{file}' -> '{target}' {why}; refused before rendering, as Argo CD's repo-server refuses the repository (out of bounds symlink, CVE-2022-24904)")]
+    OutOfBoundsSymlink { file: String, target: String, why: &'static str },
+
     #[error("directory: symlink '{file}' points outside the repository root (refused, as Argo CD does since CVE-2022-24904)")]
     SymlinkOutside { file: String },
 
@@ -457,6 +461,7 @@ where
     F: EarlyWork<T>,
 {
     let deadline = Instant::now() + s.limits.timeout;
+    symlinks::check_repository(&s.repo_root)?;
     let source_type = s.source_type.unwrap_or_else(|| detect(&s.app_dir));
     let mut warnings = Vec::new();
     let (parts, result) = match source_type {
@@ -516,6 +521,7 @@ where
 /// declared in `Chart.yaml` (or `requirements.yaml`) is missing from `charts/`. Nothing otherwise.
 pub fn init(s: &RenderSettings) -> Result<(), RenderError> {
     let deadline = Instant::now() + s.limits.timeout;
+    symlinks::check_repository(&s.repo_root)?;
     match s.source_type.unwrap_or_else(|| detect(&s.app_dir)) {
         SourceType::Helm => helm::init(s, deadline),
         SourceType::Kustomize | SourceType::Directory => Ok(()),

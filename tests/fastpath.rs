@@ -248,6 +248,12 @@ fn key_spellings() -> Vec<(&'static str, String)> {
         ("items: kind ending in List without items", "---\nkind: AllowList\nspec: {cidrs: [a]}\n".into()),
         ("metadata: duplicate", format!("---\nkind: Pod\nmetadata: {{namespace: kube-system}}\nmetadata: {{name: p}}\n{pod}")),
         ("metadata: quoted namespace", format!("---\nkind: Pod\nmetadata: {{\"namespace\": kube-system}}\n{pod}")),
+        // Found by the rewrite fuzz target (CI): a merge Go refuses, in a document with no
+        // trigger word, was skipped by the fast path while the full parse refused it.
+        ("merge: scalar value, nested", "kind: Pod\nspec:\n  con? iners:\n  - &c {name: a, image: nginx}\n  - <<: c*\n    name: b\n".into()),
+        ("merge: flow scalar, nested", "kind: Pod\nx: &a\nx: &b\n  - <<: {image: nx}\nsof: x\n  - <<: m{!g!ere <<:n ntr\n".into()),
+        ("merge: sequence of scalars", "kind: Service\nspec:\n  a:\n    <<: [x, y]\n".into()),
+        ("merge: valid nested", "kind: Service\nspec:\n  a: &m {p: 1}\n  b:\n    <<: {q: 2}\n".into()),
         ("metadata: merged namespace", format!("---\nkind: Pod\nmetadata:\n  <<: {{namespace: kube-system}}\n{pod}")),
         ("trigger: binary containers", "---\nkind: Pod\nspec:\n  !!binary Y29udGFpbmVycw==: [{name: a, image: nginx}]\n".into()),
         ("trigger: binary image", "---\nkind: Pod\nspec:\n  containers: [{name: a, !!binary aW1hZ2U=: nginx}]\n".into()),

@@ -258,10 +258,13 @@ impl<'a> super::quick::Sink<'a> for DocumentCounter<'a> {
             Ev::Scalar { ref value, style, ref tag, .. } => {
                 let key = self.in_key_position();
                 self.unsure |= tag.is_some() || super::go_refuses_scalar(self.text, value, style, None, span, key).is_some();
+                // A merge key at any depth: Go refuses a merge of anything but a mapping (or a
+                // sequence of mappings), which only the scanner checks (found by fuzzing: a
+                // `<<: c*` in a skipped document passed the fast path, the full parse refused it).
+                self.unsure |= key && style == super::yaml::Style::Plain && value == "<<";
                 match (self.stack.len(), key) {
                     (0, _) => self.unsure |= !super::is_null(value, style),
                     (1, true) => {
-                        self.unsure |= style == super::yaml::Style::Plain && value == "<<";
                         self.at_kind = value == "kind";
                     }
                     (1, false) => {

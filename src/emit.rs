@@ -6,6 +6,16 @@
 
 use std::io::{self, Write};
 
+/// How a report (`explain`, `verify`) is printed.
+#[derive(Debug, Clone, Copy, clap::ValueEnum, Default, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// Aligned columns for people.
+    #[default]
+    Table,
+    /// One JSON document for programs.
+    Json,
+}
+
 /// Writes `bytes` to stdout in one go. A broken pipe counts as success.
 pub fn stdout(bytes: &[u8]) -> io::Result<()> {
     let mut out = io::stdout().lock();

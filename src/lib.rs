@@ -18,6 +18,7 @@ pub mod argocd;
 pub mod cli;
 pub mod emit;
 pub mod environ;
+pub mod error;
 pub mod explain;
 pub mod manifest;
 pub mod reference;

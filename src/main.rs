@@ -9,7 +9,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             // One line: Argo CD shows stderr in the UI and caches it, so the chain is joined, not dumped.
-            let code = pullthrough::cli::exit_code_for(&err);
+            let code = pullthrough::error::exit_code_for(&err);
             let msg = one_line(&err);
             if !msg.is_empty() {
                 eprintln!("pullthrough: {msg}");

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(name = "pullthrough", version, about = "Rewrite container images in rendered Kubernetes manifests to a mirror, byte for byte", long_about = None)]
@@ -117,12 +117,7 @@ pub struct RewriteArgs {
     pub files: Vec<PathBuf>,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
-pub enum OutputFormat {
-    #[default]
-    Table,
-    Json,
-}
+pub use crate::emit::OutputFormat;
 
 #[derive(Debug, Args)]
 pub struct ExplainArgs {

@@ -15,19 +15,11 @@ use clap::Parser;
 
 use crate::environ::Environ;
 use crate::rewrite::{self, Input, RewriteError, Strategy};
-use crate::rules::{RuleError, Rules};
+use crate::rules::Rules;
 use crate::settings::{config, seed, Limits, RewriteSettings};
 use args::{Cli, Command, OutputFormat, RuleArgs};
 
-/// Exit code for bad input.
-pub const EXIT_INPUT: u8 = 2;
-/// Exit code for usage and configuration errors.
-pub const EXIT_USAGE: u8 = 1;
-
-/// A usage error (exit 1) that is not one of the library's typed errors.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
+pub use crate::error::{exit_code_for, UsageError, EXIT_INPUT, EXIT_USAGE, EXIT_VERIFY};
 
 /// Parses the process's arguments and environment and runs the command.
 pub fn run() -> Result<ExitCode> {
@@ -113,9 +105,6 @@ fn write_rewritten(inputs: &[Input], plan: &rewrite::Plan) -> Result<()> {
     crate::emit::stdout_with(|w| out.write_to(w)).context("writing stdout")
 }
 
-/// Exit code when `verify` found an image that is not ok.
-pub const EXIT_VERIFY: u8 = 3;
-
 fn verify(a: args::VerifyCmdArgs, env: &Environ) -> Result<ExitCode> {
     let from_stdin = a.files.is_empty() || a.files.iter().any(|f| f.as_os_str() == "-");
     if from_stdin && a.verify.password_stdin {
@@ -142,19 +131,6 @@ fn verify(a: args::VerifyCmdArgs, env: &Environ) -> Result<ExitCode> {
     let report = crate::verify::run(&a.verify, checks, env)?;
     crate::emit::stdout(crate::verify::render_report(&report, a.verify.output).as_bytes()).context("writing stdout")?;
     Ok(if crate::verify::exit_ok(&report) { ExitCode::SUCCESS } else { ExitCode::from(EXIT_VERIFY) })
-}
-
-/// Maps an error to the documented exit code by the typed errors in its chain.
-pub fn exit_code_for(err: &anyhow::Error) -> ExitCode {
-    for cause in err.chain() {
-        if cause.is::<UsageError>() || cause.is::<RuleError>() || cause.is::<config::ConfigError>() || plugin::is_usage(cause) {
-            return ExitCode::from(EXIT_USAGE);
-        }
-        if cause.is::<RewriteError>() {
-            return ExitCode::from(EXIT_INPUT);
-        }
-    }
-    ExitCode::from(EXIT_INPUT)
 }
 
 fn init_logging() {

@@ -15,7 +15,7 @@ use super::args::{AppArgs, OutputFormat, PluginArgs};
 use super::{config_path, load_config, print_warnings, UsageError};
 use crate::argocd::env::ArgoEnv;
 use crate::argocd::parameters::{Collection, PARAMS};
-use crate::argocd::params::{self, ParamError};
+use crate::argocd::params;
 use crate::environ::Environ;
 use crate::render;
 use crate::rewrite::{self, Input, RewriteError};
@@ -302,7 +302,3 @@ pub fn app_dir(dir: Option<&Path>) -> Result<PathBuf> {
     }
 }
 
-/// Exit code 1 for parameter errors (the chain holds a [`ParamError`]).
-pub fn is_usage(cause: &(dyn std::error::Error + 'static)) -> bool {
-    cause.is::<ParamError>()
-}

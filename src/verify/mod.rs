@@ -21,7 +21,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
-use crate::cli::args::OutputFormat;
+use crate::emit::OutputFormat;
 use crate::environ::Environ;
 use crate::reference::ImageRef;
 use crate::rewrite::Plan;
@@ -237,12 +237,12 @@ pub fn run_with_stdin(
     stdin: &mut dyn Read,
 ) -> Result<Report> {
     if args.username.is_some() != args.password_stdin {
-        bail!(crate::cli::UsageError(
+        bail!(crate::error::UsageError(
             "--username and --password-stdin go together".into()
         ));
     }
     if !(args.timeout > 0.0 && args.timeout <= 3600.0) {
-        bail!(crate::cli::UsageError(
+        bail!(crate::error::UsageError(
             "--timeout must be in (0, 3600] seconds".into()
         ));
     }
@@ -250,7 +250,7 @@ pub fn run_with_stdin(
     let dir = auth::config_dir(args.docker_config.as_deref(), env);
     // A Docker config that cannot be used is a configuration error (exit 1).
     let mut creds = Credentials::load(dir.as_deref(), args.docker_config.is_some())
-        .map_err(|e| crate::cli::UsageError(format!("{e:#}")))?;
+        .map_err(|e| crate::error::UsageError(format!("{e:#}")))?;
     if let Some(user) = &args.username {
         let mut buf = Vec::new();
         stdin
@@ -258,10 +258,10 @@ pub fn run_with_stdin(
             .read_to_end(&mut buf)
             .context("reading the password from stdin")?;
         let pw = String::from_utf8(buf)
-            .map_err(|_| crate::cli::UsageError("the password on stdin is not UTF-8".into()))?;
+            .map_err(|_| crate::error::UsageError("the password on stdin is not UTF-8".into()))?;
         let pw = pw.trim_end_matches(['\n', '\r']);
         if pw.is_empty() {
-            bail!(crate::cli::UsageError(
+            bail!(crate::error::UsageError(
                 "--password-stdin: stdin is empty".into()
             ));
         }

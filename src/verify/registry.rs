@@ -451,7 +451,7 @@ fn proxies(env: &Environ) -> anyhow::Result<Vec<reqwest::Proxy>> {
     for (name, make) in kinds {
         if let Some((n, v)) = var(name) {
             let p = make(v)
-                .map_err(|_| crate::cli::UsageError(format!("${n} is not a valid proxy URL")))?;
+                .map_err(|_| crate::error::UsageError(format!("${n} is not a valid proxy URL")))?;
             out.push(p.no_proxy(no_proxy.clone()));
         }
     }

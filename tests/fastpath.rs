@@ -204,6 +204,9 @@ fn hand_written() -> Vec<(&'static str, String)> {
         ("crd with comment", format!("---\n# Source: x\n{}", c.replace("Definition\n", "Definition # the schema\n"))),
         ("escaped key", "---\nkind: Pod\nspec: {\"c\\u006Fntainers\": [{name: a, \"im\\x61ge\": nginx}]}\n".into()),
         ("escaped line break", "---\nkind: Pod\nspec: {\"contain\\\n  ers\": [{name: a, image: nginx}]}\n".into()),
+        // Found by fuzzing: an empty block scalar as the root, before a marker.
+        ("empty block scalar root", "> \n---\n# :".into()),
+        ("empty literal scalar root", "|\n\n---\nkind: Pod\n".into()),
         ("scalar roots", "--- nginx\n--- |\n  text\n---\n- a\n- b\n".into()),
         ("root block scalar with marker", "--- |\nfoo\n---\nbar\n".into()),
         ("quoted scalar across marker", "a: \"foo\n---\nbar\"\n".into()),

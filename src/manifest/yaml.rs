@@ -233,6 +233,16 @@ impl<'a> Iterator for Events<'a> {
             Some(r) => r,
             None => 0..0,
         };
+        // granit gives an empty block scalar (`a: >` with no content lines) the span from its
+        // indicator to the end at the end of the input, but an empty span after its blank lines
+        // when more text follows: one reading whatever follows (the fast path scans a document
+        // alone, the full parse the whole stream; found by fuzzing), the empty span.
+        let range = match &ev {
+            Event::Scalar(v, ScalarStyle::Literal | ScalarStyle::Folded, ..) if v.bytes().all(|b| b == b'\n') => {
+                range.end..range.end
+            }
+            _ => range,
+        };
         let Some(span) = Span::within(range.start, range.end, self.input) else {
             self.done = true;
             return Some(Err(YamlError {

@@ -1216,7 +1216,7 @@ impl<'a, 'f> Scanner<'a, 'f> {
 /// JSON key for it), a value that does not fit its core tag (`!!int abc`), invalid `!!binary`,
 /// an infinite or NaN float (no JSON number for it), a `\/` escape (YAML 1.2 only).
 pub(super) fn go_refuses_scalar(text: &str, value: &str, style: Style, tag: Option<&str>, span: Span, key: bool) -> Option<GoRefusal> {
-    use crate::splice::yaml11::{resolve_plain, Resolved};
+    use crate::manifest::yaml11::{resolve_plain, Resolved};
     if style == Style::DoubleQuoted && has_slash_escape(span.slice(text)) {
         return Some(GoRefusal::UnknownEscape);
     }
@@ -1370,7 +1370,7 @@ fn not_a_string(value: &str, style: Style) -> Option<&'static str> {
     if style != Style::Plain {
         return None;
     }
-    use crate::splice::yaml11::{resolve_plain, Resolved};
+    use crate::manifest::yaml11::{resolve_plain, Resolved};
     match resolve_plain(value) {
         Resolved::Str | Resolved::Timestamp => None,
         Resolved::Null => Some("null"),

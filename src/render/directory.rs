@@ -40,7 +40,7 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 
 use super::{Part, RenderError, RenderSettings};
 use crate::manifest::yaml::{self, Ev, ParseLimits, Style};
-use crate::splice::yaml11::{resolve_plain, Resolved};
+use crate::manifest::yaml11::{resolve_plain, Resolved};
 
 const SKIP_MARKER: &[u8] = b"+argocd:skip-file-rendering";
 

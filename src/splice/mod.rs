@@ -9,8 +9,7 @@
 //! the line's text changes); a multi-line body is refused. An alias token is replaced by the new
 //! value written as a plain or double-quoted scalar.
 
-pub mod yaml11;
-
+use crate::manifest::yaml11;
 use crate::manifest::yaml::Style;
 use crate::manifest::Span;
 

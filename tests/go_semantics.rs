@@ -137,6 +137,12 @@ rewritten! {
         "kind: Pod\nk: &k containers\nspec:\n  *k :\n  - image: nginx\n" => ["$M/hub/library/nginx:latest"];
     alias_of_a_pod_spec_in_a_list_item:
         "kind: List\nitems:\n- kind: Pod\n  spec: &s\n    containers: [{image: nginx}]\n- kind: Pod\n  metadata: {name: b}\n  spec: *s\n" => ["$M/hub/library/nginx:latest", "$M/hub/library/nginx:latest"];
+    // Found by fuzzing: a read through an alias under a value Go overwrote (a duplicate key)
+    // is not a second read; the image is rewritten, not refused as shared.
+    duplicate_key_drops_an_alias_read_in_an_image_field:
+        "kind: Pod\nspec:\n  containers: &c\n  - image: nginx\n  initContainers: *c\n  initContainers: []\n" => ["$M/hub/library/nginx:latest"];
+    duplicate_key_drops_an_alias_read_elsewhere:
+        "kind: Pod\nspec:\n  containers: &c\n  - image: nginx\nx: *c\nx: 1\n" => ["$M/hub/library/nginx:latest"];
     binary_key_spelling_image:
         "kind: Pod\nspec:\n  containers:\n  - !!binary aW1hZ2U=: nginx\n" => ["$M/hub/library/nginx:latest"];
     binary_key_spelling_containers:
@@ -189,6 +195,10 @@ refused! {
         "in.yaml:4:17: U+0085 (NEXT LINE) outside a quoted string: Go's YAML reader (Argo CD) reads it as a line break, pullthrough's reader does not, so they would not see the same manifest; write it as \\u0085 in a double-quoted string";
     alias_of_a_list_defined_outside_an_image_field:
         "kind: Pod\nx: &c\n- image: nginx\nspec:\n  containers: *c\n" =>
+        "in.yaml:3:10: this image is inside an anchored collection that an alias makes Go read elsewhere too, not as an image; rewriting it would change that value as well: write the collection out instead of the alias";
+    // Two shared images: the first in the text is named, on every run and plan.
+    two_shared_images_first_named:
+        "kind: Pod\nx: &a\n- image: nginx\ny: &b\n- image: redis\nspec:\n  containers: *a\n  initContainers: *b\n" =>
         "in.yaml:3:10: this image is inside an anchored collection that an alias makes Go read elsewhere too, not as an image; rewriting it would change that value as well: write the collection out instead of the alias";
     alias_of_a_container_defined_outside_an_image_field:
         "kind: Pod\nx: &ctr {name: a, image: nginx}\nspec:\n  containers:\n  - *ctr\n" =>

@@ -31,7 +31,7 @@
 //! that fails the whole app without one.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::ops::Range;
 
@@ -65,6 +65,7 @@ struct Marks {
     findings: usize,
     objects: usize,
     leaks: usize,
+    visits: usize,
 }
 
 /// A key of a mapping whose value produced something (a site, a finding, an object): kept so a
@@ -209,8 +210,10 @@ struct Doc<'a> {
     /// Anchors whose node is being read (an alias of one refers to itself).
     open_anchors: HashSet<usize>,
     go: GoBudget,
-    /// How often each scalar inside an anchored collection was read as a value (span start).
-    visits: HashMap<usize, u32>,
+    /// Every read of a scalar inside an anchored collection as a value (its span start), in
+    /// order: a log, not a count, so the reads under a value Go overwrote (a duplicate key, even
+    /// one whose value is an alias) are dropped with it.
+    visits: Vec<usize>,
     refused: bool,
 }
 
@@ -265,7 +268,13 @@ impl<'a, 'f> Scanner<'a, 'f> {
     }
 
     fn marks(&self) -> Marks {
-        Marks { sites: self.doc.sites.len(), findings: self.doc.findings.len(), objects: self.doc.objects.len(), leaks: self.doc.leaks.len() }
+        Marks {
+            sites: self.doc.sites.len(),
+            findings: self.doc.findings.len(),
+            objects: self.doc.objects.len(),
+            leaks: self.doc.leaks.len(),
+            visits: self.doc.visits.len(),
+        }
     }
 
     fn refuse(&mut self, span: Span, refusal: GoRefusal) {
@@ -743,7 +752,7 @@ impl<'a, 'f> Scanner<'a, 'f> {
     /// After a complete node: a mapping flips between key and value (remembering a value that
     /// produced something), a sequence counts.
     fn advance(&mut self) {
-        let now = Marks { sites: self.doc.sites.len(), findings: self.doc.findings.len(), objects: self.doc.objects.len(), leaks: self.doc.leaks.len() };
+        let now = self.marks();
         match self.frames.last_mut() {
             Some(Frame::Map { key, expect_key, merge, at_key, live, .. }) => {
                 if *expect_key {
@@ -970,7 +979,7 @@ impl<'a, 'f> Scanner<'a, 'f> {
             return;
         }
         if self.replay_depth > 0 || !self.doc.recording.is_empty() {
-            *self.doc.visits.entry(span.start()).or_insert(0) += 1;
+            self.doc.visits.push(span.start());
         }
         // Whether Go reads a string here is resolved only where it matters: for the object
         // fields kept and for explain's report (resolving every scalar costs a tenth of the scan).
@@ -1100,8 +1109,10 @@ impl<'a, 'f> Scanner<'a, 'f> {
         let mut dead_findings = vec![false; doc.findings.len()];
         let mut dead_objects = vec![false; doc.objects.len()];
         let mut dead_leaks = vec![false; doc.leaks.len()];
+        let mut dead_visits = vec![false; doc.visits.len()];
         for (from, to) in &doc.dead {
             dead_leaks[from.leaks..to.leaks].iter_mut().for_each(|d| *d = true);
+            dead_visits[from.visits..to.visits].iter_mut().for_each(|d| *d = true);
             dead_sites[from.sites..to.sites].iter_mut().for_each(|d| *d = true);
             dead_findings[from.findings..to.findings].iter_mut().for_each(|d| *d = true);
             dead_objects[from.objects..to.objects].iter_mut().for_each(|d| *d = true);
@@ -1158,7 +1169,15 @@ impl<'a, 'f> Scanner<'a, 'f> {
         }
         // A scalar of an anchored collection read as a value more often than as an image field
         // is also read elsewhere: rewriting its bytes would change that other value too.
-        let mut site_reads: HashMap<usize, (u32, Span)> = HashMap::new();
+        // Counted in text order (a BTreeMap), so the finding reported first is the same whatever
+        // the hasher, and the same on the fast path and the full parse (found by fuzzing).
+        let mut visits: BTreeMap<usize, u32> = BTreeMap::new();
+        for (i, &at) in doc.visits.iter().enumerate() {
+            if !dead_visits[i] {
+                *visits.entry(at).or_insert(0) += 1;
+            }
+        }
+        let mut site_reads: BTreeMap<usize, (u32, Span)> = BTreeMap::new();
         for (i, (mut site, obj)) in doc.sites.into_iter().enumerate() {
             if dead_sites[i] || obj.is_some_and(|o| dead_objects[o]) {
                 continue;
@@ -1198,14 +1217,14 @@ impl<'a, 'f> Scanner<'a, 'f> {
                 }
             }
             if let SiteValue::Scalar { .. } = site.value {
-                if doc.visits.contains_key(&site.span.start()) {
+                if visits.contains_key(&site.span.start()) {
                     site_reads.entry(site.span.start()).or_insert((0, site.span)).0 += 1;
                 }
             }
             self.out.sites.push(site);
         }
         for (start, (reads, span)) in site_reads {
-            if doc.visits.get(&start).is_some_and(|&v| v > reads) {
+            if visits.get(&start).is_some_and(|&v| v > reads) {
                 self.out.findings.push(Finding::SharedImage { doc: self.doc_index, span });
             }
         }

@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use pullthrough::cli::args::OutputFormat;
+use pullthrough::emit::OutputFormat;
 use pullthrough::environ::Environ;
 use pullthrough::rewrite::{self, Input};
 use pullthrough::rules::Rules;
@@ -1093,7 +1093,7 @@ fn bearer_token_flow_with_and_without_credentials() {
 #[test]
 fn unusable_credentials_input_is_a_usage_error() {
     let checks = vec![check("x.example/app:1", "127.0.0.1:9/app:1")];
-    let is_usage = |e: &anyhow::Error| e.chain().any(|c| c.is::<pullthrough::cli::UsageError>());
+    let is_usage = |e: &anyhow::Error| e.chain().any(|c| c.is::<pullthrough::error::UsageError>());
     // --password-stdin with nothing on stdin.
     let (_d, env) = no_creds();
     let a = VerifyArgs {

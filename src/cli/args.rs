@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::emit::OutputFormat;
+
 #[derive(Debug, Parser)]
 #[command(name = "pullthrough", version, about = "Rewrite container images in rendered Kubernetes manifests to a mirror, byte for byte", long_about = None)]
 pub struct Cli {
@@ -116,8 +118,6 @@ pub struct RewriteArgs {
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
 }
-
-pub use crate::emit::OutputFormat;
 
 #[derive(Debug, Args)]
 pub struct ExplainArgs {

@@ -17,9 +17,9 @@ use crate::environ::Environ;
 use crate::rewrite::{self, Input, RewriteError, Strategy};
 use crate::rules::Rules;
 use crate::settings::{config, seed, Limits, RewriteSettings};
-use args::{Cli, Command, OutputFormat, RuleArgs};
-
-pub use crate::error::{exit_code_for, UsageError, EXIT_INPUT, EXIT_USAGE, EXIT_VERIFY};
+use crate::emit::OutputFormat;
+use crate::error::{UsageError, EXIT_USAGE, EXIT_VERIFY};
+use args::{Cli, Command, RuleArgs};
 
 /// Parses the process's arguments and environment and runs the command.
 pub fn run() -> Result<ExitCode> {

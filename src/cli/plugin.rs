@@ -11,8 +11,10 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use serde_json::{json, Map, Value as Json};
 
-use super::args::{AppArgs, OutputFormat, PluginArgs};
-use super::{config_path, load_config, print_warnings, UsageError};
+use super::args::{AppArgs, PluginArgs};
+use super::{config_path, load_config, print_warnings};
+use crate::emit::OutputFormat;
+use crate::error::UsageError;
 use crate::argocd::env::ArgoEnv;
 use crate::argocd::parameters::{Collection, PARAMS};
 use crate::argocd::params;

@@ -313,6 +313,6 @@ pub fn go_string(value: &str, style: Style, tag: Option<&str>) -> bool {
 /// A null scalar as go-yaml v2 reads it (plain empty, `~`, `null`…): a null document root is an
 /// empty document, skipped by Argo CD.
 pub fn is_null(value: &str, style: Style) -> bool {
-    style == Style::Plain && crate::manifest::yaml11::resolve_plain(value) == crate::manifest::yaml11::Resolved::Null
+    style == Style::Plain && yaml11::resolve_plain(value) == yaml11::Resolved::Null
 }
 

@@ -1169,14 +1169,14 @@ impl<'a, 'f> Scanner<'a, 'f> {
         }
         // A scalar of an anchored collection read as a value more often than as an image field
         // is also read elsewhere: rewriting its bytes would change that other value too.
-        // Counted in text order (a BTreeMap), so the finding reported first is the same whatever
-        // the hasher, and the same on the fast path and the full parse (found by fuzzing).
-        let mut visits: BTreeMap<usize, u32> = BTreeMap::new();
+        let mut visits: HashMap<usize, u32> = HashMap::new();
         for (i, &at) in doc.visits.iter().enumerate() {
             if !dead_visits[i] {
                 *visits.entry(at).or_insert(0) += 1;
             }
         }
+        // In text order (a BTreeMap), so the finding reported first is the same whatever the
+        // hasher, and the same on the fast path and the full parse (found by fuzzing).
         let mut site_reads: BTreeMap<usize, (u32, Span)> = BTreeMap::new();
         for (i, (mut site, obj)) in doc.sites.into_iter().enumerate() {
             if dead_sites[i] || obj.is_some_and(|o| dead_objects[o]) {
@@ -1235,7 +1235,7 @@ impl<'a, 'f> Scanner<'a, 'f> {
 /// JSON key for it), a value that does not fit its core tag (`!!int abc`), invalid `!!binary`,
 /// an infinite or NaN float (no JSON number for it), a `\/` escape (YAML 1.2 only).
 pub(super) fn go_refuses_scalar(text: &str, value: &str, style: Style, tag: Option<&str>, span: Span, key: bool) -> Option<GoRefusal> {
-    use crate::manifest::yaml11::{resolve_plain, Resolved};
+    use super::yaml11::{resolve_plain, Resolved};
     if style == Style::DoubleQuoted && has_slash_escape(span.slice(text)) {
         return Some(GoRefusal::UnknownEscape);
     }
@@ -1389,7 +1389,7 @@ fn not_a_string(value: &str, style: Style) -> Option<&'static str> {
     if style != Style::Plain {
         return None;
     }
-    use crate::manifest::yaml11::{resolve_plain, Resolved};
+    use super::yaml11::{resolve_plain, Resolved};
     match resolve_plain(value) {
         Resolved::Str | Resolved::Timestamp => None,
         Resolved::Null => Some("null"),

@@ -1437,5 +1437,13 @@ mod table {
         found_literal_keep_whitespace_line_at_end: "e: |+\n m\n ";
         found_unterminated_single_quote_backslash_at_end: "p: '\\";
         found_quoted_value_comment_then_indented_quoted_key: "---\ntrue: 'a\"b'  #c\n  '#k':\nname: nginx\n";
+        // Go forgets an implicit key of 1,024+ characters in a flow mapping too (the full parser
+        // errors; the quick reader answered): fuzz finding quick-65d93986ea8f53b9.
+        found_flow_map_plain_key_over_limit: &format!("c: {{{}: b}}\n", "k".repeat(1030));
+        found_flow_map_quoted_key_over_limit: &format!("c: {{\"{}\": b}}\n", "k".repeat(1030));
+        flow_map_plain_key_at_limit: &format!("c: {{{}: b}}\n", "k".repeat(1023));
+        flow_map_plain_key_below_quick_limit: &format!("c: {{{}: b}}\n", "k".repeat(999));
+        flow_map_nested_key_over_limit: &format!("c: {{[{}]: b}}\n", "k".repeat(1030));
+        block_map_key_over_limit: &format!("{}: b\n", "k".repeat(1030));
     }
 }

@@ -860,9 +860,15 @@ impl<'a, S: Sink<'a>> Reader<'a, '_, S> {
             return Some(i + 1);
         }
         loop {
+            let key_start = i;
             i = self.flow_node(i, end)?;
             if map {
                 i = skip_spaces(self.b, i, end);
+                // The 1,024-character implicit-key limit holds in flow mappings too: past it,
+                // Go's scanner forgets the key and the `:` is an error (fuzz finding).
+                if i - key_start > MAX_KEY {
+                    return None;
+                }
                 if self.b.get(i) != Some(&b':') || self.b.get(i + 1) != Some(&b' ') {
                     return None;
                 }

@@ -229,3 +229,63 @@ fn seed_keys_spelled_as_docker_hub_aliases() {
         .stdout_ok();
     assert_eq!(images_of(&out), [format!("{ECR}/docker-hub/library/nginx:1.25"), format!("{ECR}/docker-hub/library/nginx:latest"), "quay.io/a/b:1".to_string()]);
 }
+
+/// Runs git in `dir` (argv, no shell) and asserts it succeeded.
+fn git(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .unwrap_or_else(|e| panic!("git {args:?}: {e} (the tests need git)"));
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// The symlink check outside Argo CD judges the files git would ship: a git-ignored, untracked
+/// link (a build directory's) does not refuse the repository, while a tracked link matching an
+/// ignore pattern, an untracked link that is not ignored, and any link under Argo CD (which
+/// archives every file) do. Without git, every file is judged and the error says why.
+#[test]
+fn symlink_check_judges_what_git_would_ship() {
+    let dir = util::cmd::TestDir::new();
+    dir.write("repo/app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n");
+    dir.write("repo/.gitignore", "/build/\n*.secret\n");
+    let repo = dir.join("repo");
+    git(&repo, &["init", "-q"]);
+    git(&repo, &["add", ".gitignore", "app/cm.yaml"]);
+    dir.symlink("/etc/passwd", "repo/build/out");
+    let render = |env: &[(&str, &str)]| {
+        let mut cmd = dir.cmd();
+        cmd.args(["render", "--param", "mirror=mirror.example.com", "repo/app"]);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd
+    };
+    let refusal = |file: &str| {
+        format!("pullthrough: repository: symlink '{file}' -> '/etc/passwd' is absolute; refused before rendering, as Argo CD's repo-server refuses the repository (out of bounds symlink, CVE-2022-24904)\n")
+    };
+
+    // Ignored and untracked: not judged in a working tree.
+    assert!(render(&[]).stdout_ok().contains("kind: ConfigMap"));
+    // Argo CD's archive holds every file: judged there.
+    assert_eq!(render(&[("ARGOCD_APP_SOURCE_PATH", "app")]).stderr(), refusal("build/out"));
+    // No git: every file judged, and the error says why.
+    let no_git = dir.mkdir("empty-path");
+    assert_eq!(
+        render(&[("PATH", no_git.to_str().unwrap())]).stderr(),
+        refusal("build/out").replace(")\n", "); every file was judged because git could not list the working tree's files (git was not found in PATH)\n")
+    );
+
+    // Tracked although it matches an ignore pattern: git ships it, so it is judged. (Outside
+    // the app dir: the directory reader refuses a link it reads on its own.)
+    dir.symlink("/etc/passwd", "repo/other/key.secret");
+    assert!(render(&[]).stdout_ok().contains("kind: ConfigMap"));
+    git(&repo, &["add", "-f", "other/key.secret"]);
+    assert_eq!(render(&[]).stderr(), refusal("other/key.secret"));
+    git(&repo, &["rm", "-q", "--cached", "other/key.secret"]);
+
+    // Untracked and not ignored: it would be committed, so it is judged.
+    dir.symlink("/etc/passwd", "repo/other/new.yaml");
+    assert_eq!(render(&[]).stderr(), refusal("other/new.yaml"));
+}

@@ -28,6 +28,7 @@ pub mod process;
 pub mod valuefiles;
 
 pub use envsubst::{clean_set_parameter, envsubst};
+pub use symlinks::RepoScope;
 pub use kustomize::{atoi, parse_patches};
 pub use helm::{check_helm_version as helm_version_check, helm_template_args};
 
@@ -74,6 +75,8 @@ pub struct RenderSettings {
     pub app_dir: PathBuf,
     /// The repository root: containment boundary for value files and symlinks.
     pub repo_root: PathBuf,
+    /// Which files under it the symlink check judges.
+    pub repo_scope: RepoScope,
     /// `None` = [`detect`].
     pub source_type: Option<SourceType>,
     /// Argo CD's build env (`ARGOCD_APP_*`; not `KUBE_*`, which its `Envsubst` does not know).
@@ -99,6 +102,7 @@ impl RenderSettings {
         RenderSettings {
             app_dir: app_dir.into(),
             repo_root: repo_root.into(),
+            repo_scope: RepoScope::default(),
             source_type: None,
             build_env: BTreeMap::new(),
             helm: HelmOptions {
@@ -216,6 +220,8 @@ pub struct Tools {
     /// `None`: kustomize apps use `kubectl kustomize`.
     pub kustomize: Option<PathBuf>,
     pub kubectl: Option<PathBuf>,
+    /// Lists a local working tree's files for the symlink check ([`RepoScope::GitWorkingTree`]).
+    pub git: Option<PathBuf>,
 }
 
 impl Tools {
@@ -232,6 +238,7 @@ impl Tools {
                 .unwrap_or_else(|| PathBuf::from("helm")),
             kustomize: kustomize.or_else(|| find_in_path("kustomize", path_env)),
             kubectl: find_in_path("kubectl", path_env),
+            git: find_in_path("git", path_env),
         }
     }
 }
@@ -344,6 +351,9 @@ pub enum RenderError {
 
     #[error("repository: symlink '{file}' -> '{target}' {why}; refused before rendering, as Argo CD's repo-server refuses the repository (out of bounds symlink, CVE-2022-24904)")]
     OutOfBoundsSymlink { file: String, target: String, why: &'static str },
+
+    #[error("repository: symlink '{file}' -> '{target}' {why}; refused before rendering, as Argo CD's repo-server refuses the repository (out of bounds symlink, CVE-2022-24904); every file was judged because git could not list the working tree's files ({no_git})")]
+    OutOfBoundsSymlinkNoGit { file: String, target: String, why: &'static str, no_git: String },
 
     #[error("directory: symlink '{file}' points outside the repository root (refused, as Argo CD does since CVE-2022-24904)")]
     SymlinkOutside { file: String },
@@ -461,7 +471,7 @@ where
     F: EarlyWork<T>,
 {
     let deadline = Instant::now() + s.limits.timeout;
-    symlinks::check_repository(&s.repo_root)?;
+    symlinks::check_repository(&s.repo_root, s.repo_scope, s.tools.git.as_deref(), deadline, &s.limits)?;
     let source_type = s.source_type.unwrap_or_else(|| detect(&s.app_dir));
     let mut warnings = Vec::new();
     let (parts, result) = match source_type {
@@ -521,7 +531,7 @@ where
 /// declared in `Chart.yaml` (or `requirements.yaml`) is missing from `charts/`. Nothing otherwise.
 pub fn init(s: &RenderSettings) -> Result<(), RenderError> {
     let deadline = Instant::now() + s.limits.timeout;
-    symlinks::check_repository(&s.repo_root)?;
+    symlinks::check_repository(&s.repo_root, s.repo_scope, s.tools.git.as_deref(), deadline, &s.limits)?;
     match s.source_type.unwrap_or_else(|| detect(&s.app_dir)) {
         SourceType::Helm => helm::init(s, deadline),
         SourceType::Kustomize | SourceType::Directory => Ok(()),

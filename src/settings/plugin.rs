@@ -15,7 +15,7 @@ use crate::argocd::env::ArgoEnv;
 use crate::argocd::params::{self, Param, ParamError, Value};
 use crate::environ::Environ;
 use crate::reference::Location;
-use crate::render::{self, RenderSettings, SourceType, Tools};
+use crate::render::{self, RenderSettings, RepoScope, SourceType, Tools};
 use crate::rules::Target;
 
 /// Everything a plugin command needs.
@@ -58,12 +58,13 @@ pub fn resolve(
     layers: &AppLayers,
 ) -> Result<PluginSettings, ParamError> {
     let app_dir = app_dir.canonicalize().map_err(|e| ParamError(format!("{}: {e}", app_dir.display())))?;
-    let repo_root = repo_root(&app_dir, argo.source_path.as_deref());
+    let (repo_root, repo_scope) = repo_root(&app_dir, argo.source_path.as_deref());
     let release = argo
         .release_name()
         .or_else(|| app_dir.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "release".to_string());
     let mut r = RenderSettings::new(app_dir.clone(), repo_root, release);
+    r.repo_scope = repo_scope;
     r.build_env = argo.build_env.clone();
     r.helm.namespace = argo.app_namespace.clone();
     r.helm.kube_version = argo.kube_version.clone();
@@ -255,20 +256,28 @@ fn pairs(m: &std::collections::BTreeMap<String, String>) -> Vec<(String, String)
     m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
-/// The repository root: the app dir minus `ARGOCD_APP_SOURCE_PATH`'s components when it ends
-/// with them; else the nearest ancestor holding `.git`; else the app dir itself.
-pub fn repo_root(app_dir: &Path, source_path: Option<&str>) -> PathBuf {
+/// The repository root and which of its files the symlink check judges: under Argo CD
+/// (`ARGOCD_APP_SOURCE_PATH` set) the app dir minus its components when it ends with them,
+/// every file judged (Argo CD archived them all); else the nearest ancestor holding `.git`, as a
+/// git working tree; else the app dir itself, every file judged.
+pub fn repo_root(app_dir: &Path, source_path: Option<&str>) -> (PathBuf, RepoScope) {
     if let Some(sp) = source_path {
         let comps: Vec<_> = Path::new(sp).components().filter(|c| matches!(c, Component::Normal(_))).collect();
         let tail: PathBuf = comps.iter().collect();
         if comps.is_empty() {
-            return app_dir.to_path_buf();
+            return (app_dir.to_path_buf(), RepoScope::Everything);
         }
         if app_dir.ends_with(&tail) {
             if let Some(root) = app_dir.ancestors().nth(comps.len()) {
-                return root.to_path_buf();
+                return (root.to_path_buf(), RepoScope::Everything);
             }
         }
+        // The path does not match: the `.git` search below, but the archive is still Argo CD's.
+        let root = app_dir.ancestors().find(|a| a.join(".git").exists()).unwrap_or(app_dir);
+        return (root.to_path_buf(), RepoScope::Everything);
     }
-    app_dir.ancestors().find(|a| a.join(".git").exists()).unwrap_or(app_dir).to_path_buf()
+    match app_dir.ancestors().find(|a| a.join(".git").exists()) {
+        Some(root) => (root.to_path_buf(), RepoScope::GitWorkingTree),
+        None => (app_dir.to_path_buf(), RepoScope::Everything),
+    }
 }

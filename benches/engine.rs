@@ -7,7 +7,8 @@
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use pullthrough::rewrite::{self, Input, Options, Strategy};
+use pullthrough::manifest::fastpath::Strategy;
+use pullthrough::rewrite::{self, Input, Options};
 use pullthrough::rules::Rules;
 use pullthrough::settings::{config, RewriteSettings};
 

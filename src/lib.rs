@@ -9,13 +9,14 @@
 //! | CLI flags, `ARGOCD_*` env, parameters JSON, config file → one [`settings::Settings`] | [`cli`], [`settings`], [`argocd`] |
 //! | Helm / Kustomize / directory rendering | [`render`] |
 //! | finding image fields in the YAML/JSON stream | [`manifest`] |
-//! | parsing image references, deciding the new value | [`reference`], [`rules`] |
+//! | parsing image references, deciding the new value | [`reference`], [`destination`], [`rules`] |
 //! | planning and applying byte-span edits | [`rewrite`], [`splice`] |
 //! | writing the result (stream, `explain` table/JSON) | [`emit`], [`explain`] |
 //! | checking the mirror resolves what was written | [`verify`] |
 
 pub mod argocd;
 pub mod cli;
+pub mod destination;
 pub mod emit;
 pub mod environ;
 pub mod error;

@@ -5,7 +5,8 @@
 
 mod util;
 
-use pullthrough::rewrite::{self, Input, Options, Strategy};
+use pullthrough::manifest::fastpath::Strategy;
+use pullthrough::rewrite::{self, Input, Options};
 use pullthrough::rules::Rules;
 use pullthrough::settings::{config, RewriteSettings};
 

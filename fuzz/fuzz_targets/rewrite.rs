@@ -15,7 +15,8 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use pullthrough::rewrite::{self, Input, Options, Plan, Strategy};
+use pullthrough::manifest::fastpath::Strategy;
+use pullthrough::rewrite::{self, Input, Options, Plan};
 use pullthrough::rules::Rules;
 use pullthrough::settings::{Limits, RewriteSettings, RuleSetting};
 

@@ -14,7 +14,8 @@ use anyhow::{Context, Result};
 use clap::Parser;
 
 use crate::environ::Environ;
-use crate::rewrite::{self, Input, RewriteError, Strategy};
+use crate::manifest::fastpath::Strategy;
+use crate::rewrite::{self, Input, RewriteError};
 use crate::rules::Rules;
 use crate::settings::{config, seed, Limits, RewriteSettings};
 use crate::emit::OutputFormat;

@@ -36,7 +36,7 @@
 //! applies**; a rule missing here would make its documents skipped.
 //!
 //! The caller decides whether a skipped piece is still checked for YAML syntax
-//! ([`crate::rewrite::Strategy`]; `docs/performance.md`).
+//! ([`crate::manifest::fastpath::Strategy`]; `docs/performance.md`).
 
 use memchr::{memchr_iter, memmem};
 

@@ -11,7 +11,7 @@ mod output;
 
 use std::collections::{HashMap, HashSet};
 
-pub use crate::manifest::fastpath::Strategy;
+use crate::manifest::fastpath::Strategy;
 use crate::manifest::fields::BUILTIN;
 use crate::manifest::yaml::{ParseLimits, Style};
 use crate::manifest::{self, split, Finding, Object, Site, SiteValue};

@@ -6,7 +6,6 @@
 //! flag that holds the bad value.
 
 pub mod config;
-pub mod fields;
 pub mod mirrors;
 pub mod plugin;
 pub mod seed;
@@ -119,10 +118,10 @@ impl Default for Limits {
 impl RewriteSettings {
     /// Merges `entries` over the registry map, each winning for its registry: a lower layer's
     /// entry for the same registry goes, also when spelled another way (`registry-1.docker.io`
-    /// over `docker.io`; compared as [`crate::rules::fold_registry`] folds them). Two entries of
+    /// over `docker.io`; compared as [`crate::destination::fold_registry`] folds them). Two entries of
     /// `entries` themselves for one registry both stay, for the rules to refuse if they differ.
     pub fn merge_registries(&mut self, entries: &BTreeMap<String, String>, origin: impl Into<String>) {
-        let fold = |k: &str| crate::rules::fold_registry(k, &self.docker_hub_aliases.value).into_owned();
+        let fold = |k: &str| crate::destination::fold_registry(k, &self.docker_hub_aliases.value).into_owned();
         let upper: Vec<String> = entries.keys().map(|k| fold(k)).collect();
         let mut merged: BTreeMap<String, String> =
             self.registries.value.iter().filter(|(k, _)| !upper.contains(&fold(k))).map(|(k, v)| (k.clone(), v.clone())).collect();

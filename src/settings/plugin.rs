@@ -16,7 +16,7 @@ use crate::argocd::params::{self, Param, ParamError, Value};
 use crate::environ::Environ;
 use crate::reference::Location;
 use crate::render::{self, RenderSettings, RepoScope, SourceType, Tools};
-use crate::rules::Target;
+use crate::destination::{mirror_text, Target};
 
 /// Everything a plugin command needs.
 #[derive(Debug, Clone)]
@@ -27,8 +27,8 @@ pub struct PluginSettings {
     pub allow_empty: bool,
     /// The `helm-version` parameter as given (checked; it selects no other binary).
     pub helm_version: String,
-    /// How the planner reads the rendered stream (see [`crate::rewrite::Strategy`]).
-    pub strategy: crate::rewrite::Strategy,
+    /// How the planner reads the rendered stream (see [`crate::manifest::fastpath::Strategy`]).
+    pub strategy: crate::manifest::fastpath::Strategy,
 }
 
 /// The app-controlled inputs, in the order they apply.
@@ -240,7 +240,7 @@ pub fn resolve(
             }
         };
         if let Some((origin, m)) = &app_mirror {
-            check(origin, "mirror", crate::rules::mirror_text(m).unwrap_or(""))?;
+            check(origin, "mirror", mirror_text(m).unwrap_or(""))?;
         }
         for (origin, raw) in &app_destinations {
             if let Target::Full(dest) = Target::of(raw) {

@@ -18,7 +18,8 @@
 //! (deciding it again keeps it), else the run fails naming the rule: a second run with the same
 //! settings changes nothing.
 
-use std::borrow::Cow;
+mod fields;
+
 use std::fmt;
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -29,8 +30,9 @@ use regex_syntax::hir::Look;
 use crate::manifest::fields::{FieldSet, ValueKind};
 use crate::reference::location::path_under;
 use crate::reference::{
-    grammar, ImageRef, Location, ReferenceError, DEFAULT_DOMAIN, LEGACY_DEFAULT_DOMAIN, MAX_INPUT_LEN, NAME_TOTAL_LENGTH_MAX,
+    grammar, ImageRef, Location, ReferenceError, DEFAULT_DOMAIN, MAX_INPUT_LEN, NAME_TOTAL_LENGTH_MAX,
 };
+use crate::destination::{fold_registry, mirror_text, Target};
 use crate::settings::{RewriteSettings, Setting};
 
 /// Why an image got the value it got; `explain` prints it.
@@ -180,51 +182,6 @@ fn glob_set(s: &Setting<Vec<String>>) -> Result<(GlobSet, Vec<String>), RuleErro
     }
     let set = b.build().map_err(|e| RuleError { origin: s.origin.clone(), msg: e.to_string() })?;
     Ok((set, s.value.clone()))
-}
-
-/// A destination is full when its first component looks like a registry host (has `.` or `:`,
-/// or is `localhost`); otherwise it is a prefix under the mirror.
-pub fn is_full_destination(s: &str) -> bool {
-    let first = s.split('/').next().unwrap_or("");
-    first.contains('.') || first.contains(':') || first == "localhost"
-}
-
-/// What a `registries` value means, read once for both the rules and the `allowedMirrors` check
-/// (so they can never disagree on it): surrounding `/` dropped, then a full destination
-/// (`host[:port][/path]`) or a prefix under the mirror (possibly empty).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Target<'a> {
-    Prefix(&'a str),
-    Full(&'a str),
-}
-
-impl<'a> Target<'a> {
-    pub fn of(raw: &'a str) -> Target<'a> {
-        let t = raw.trim_matches('/');
-        if is_full_destination(t) {
-            Target::Full(t)
-        } else {
-            Target::Prefix(t)
-        }
-    }
-}
-
-/// The mirror as the rules use it: trailing `/` dropped; `None` when that leaves nothing.
-pub fn mirror_text(raw: &str) -> Option<&str> {
-    Some(raw.trim_end_matches('/')).filter(|m| !m.is_empty())
-}
-
-/// A registry as the rules compare it: ASCII lowercase (host names are case-insensitive), and
-/// `docker.io` for `index.docker.io` and every Docker Hub alias.
-pub fn fold_registry<'a>(domain: &'a str, aliases: &[String]) -> Cow<'a, str> {
-    if domain.eq_ignore_ascii_case(LEGACY_DEFAULT_DOMAIN) || aliases.iter().any(|a| a.eq_ignore_ascii_case(domain)) {
-        Cow::Borrowed(DEFAULT_DOMAIN)
-    } else if domain.bytes().any(|b| b.is_ascii_uppercase()) {
-        Cow::Owned(domain.to_ascii_lowercase())
-    } else {
-        // The common case, once per image: no allocation.
-        Cow::Borrowed(domain)
-    }
 }
 
 /// A `registries`/`registriesToOverwrite` key: a registry `host[:port]`, folded.
@@ -399,7 +356,7 @@ impl Rules {
             docker_hub_aliases: aliases,
             destinations,
             default_namespace: s.default_namespace.clone(),
-            fields: crate::settings::fields::compile(s)?,
+            fields: fields::compile(s)?,
         })
     }
 

@@ -7,10 +7,10 @@
 
 use globset::Glob;
 
-use super::RewriteSettings;
+use super::RuleError;
+use crate::settings::RewriteSettings;
 use crate::manifest::fields::{parse_path, ArgField, EnvField, FieldSet, KindField, PathSeg, ValueFormat, ValueKind};
 use crate::manifest::profiles::{self, Profile};
-use crate::rules::RuleError;
 
 /// The value kind of an entry's `repository`/`prefix` flags (both set is an error).
 fn kind_of(origin: &str, repository: bool, prefix: bool) -> Result<ValueKind, RuleError> {

@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 
-use crate::reference::{DEFAULT_DOMAIN, LEGACY_DEFAULT_DOMAIN};
+use pullthrough_reference::{DEFAULT_DOMAIN, LEGACY_DEFAULT_DOMAIN};
 
 /// A destination is full when its first component looks like a registry host (has `.` or `:`,
 /// or is `localhost`); otherwise it is a prefix under the mirror.

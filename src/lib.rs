@@ -9,7 +9,7 @@
 //! | CLI flags, `ARGOCD_*` env, parameters JSON, config file → one [`settings::Settings`] | [`cli`], [`settings`], [`argocd`] |
 //! | Helm / Kustomize / directory rendering | [`render`] |
 //! | finding image fields in the YAML/JSON stream | [`manifest`] |
-//! | parsing image references, deciding the new value | [`reference`], [`destination`], [`rules`] |
+//! | parsing image references, deciding the new value | `pullthrough-reference` (`crates/reference`), [`destination`], [`rules`] |
 //! | planning and applying byte-span edits | [`rewrite`], [`splice`] |
 //! | writing the result (stream, `explain` table/JSON) | [`emit`], [`explain`] |
 //! | checking the mirror resolves what was written | [`verify`] |
@@ -22,7 +22,6 @@ pub mod environ;
 pub mod error;
 pub mod explain;
 pub mod manifest;
-pub mod reference;
 pub mod render;
 pub mod rewrite;
 pub mod rules;

@@ -343,7 +343,7 @@ fn config_example_is_a_valid_native_config() {
         assert!(name == "*" || parameters::find(&name).is_some(), "overrides.allow names unknown parameter {name}");
     }
     let allowed = cfg.allowed_mirrors.clone().expect("allowedMirrors example");
-    let admits = |m: &str| pullthrough::settings::mirrors::allowed(&allowed, &pullthrough::reference::Location::parse(m).unwrap());
+    let admits = |m: &str| pullthrough::settings::mirrors::allowed(&allowed, &pullthrough_reference::Location::parse(m).unwrap());
     assert!(admits(&mirror), "the configured mirror must satisfy allowedMirrors");
     // Any region of the account, nothing else (issue 18: `*` stays inside one host label).
     assert!(admits("111111111111.dkr.ecr.us-east-1.amazonaws.com"));

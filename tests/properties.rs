@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use pullthrough::reference::ImageRef;
+use pullthrough_reference::ImageRef;
 use pullthrough::rewrite::{self, Input, Options};
 use pullthrough::rules::Rules;
 use pullthrough::settings::{Limits, RewriteSettings};

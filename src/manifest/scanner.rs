@@ -1334,7 +1334,7 @@ pub(super) fn image_like_tokens(value: &str) -> Vec<String> {
         let Some((host, rest)) = t.split_once('/') else { continue };
         let registry = host.contains('.') || host.contains(':') || host == "localhost";
         let last = rest.rsplit('/').next().unwrap_or(rest);
-        if registry && (last.contains(':') || t.contains('@')) && t.parse::<crate::reference::ImageRef>().is_ok() {
+        if registry && (last.contains(':') || t.contains('@')) && t.parse::<pullthrough_reference::ImageRef>().is_ok() {
             out.push(t.to_string());
         }
     }

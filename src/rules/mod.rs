@@ -28,8 +28,8 @@ use regex::Regex;
 use regex_syntax::hir::Look;
 
 use crate::manifest::fields::{FieldSet, ValueKind};
-use crate::reference::location::path_under;
-use crate::reference::{
+use pullthrough_reference::location::path_under;
+use pullthrough_reference::{
     grammar, ImageRef, Location, ReferenceError, DEFAULT_DOMAIN, MAX_INPUT_LEN, NAME_TOTAL_LENGTH_MAX,
 };
 use crate::destination::{fold_registry, mirror_text, Target};

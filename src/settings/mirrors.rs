@@ -27,7 +27,7 @@ use std::str::FromStr;
 
 use serde::Deserialize;
 
-use crate::reference::Location;
+use pullthrough_reference::Location;
 
 /// One `allowedMirrors` entry. Built only by [`FromStr`] (also when the config is read, so a bad
 /// pattern is an error at its `line:col`).

@@ -14,7 +14,7 @@ use super::{mirrors, Limits, RewriteSettings};
 use crate::argocd::env::ArgoEnv;
 use crate::argocd::params::{self, Param, ParamError, Value};
 use crate::environ::Environ;
-use crate::reference::Location;
+use pullthrough_reference::Location;
 use crate::render::{self, RenderSettings, RepoScope, SourceType, Tools};
 use crate::destination::{mirror_text, Target};
 

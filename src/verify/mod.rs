@@ -23,7 +23,7 @@ use serde::Serialize;
 
 use crate::emit::OutputFormat;
 use crate::environ::Environ;
-use crate::reference::ImageRef;
+use pullthrough_reference::ImageRef;
 use crate::rewrite::Plan;
 use auth::{Basic, Credentials, Secret};
 use registry::{Client, Outcome, Resolution, Target};

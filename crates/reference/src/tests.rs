@@ -322,7 +322,7 @@ fn raw_builders_follow_upstream() {
 #[test]
 fn round_trip_over_conformance_inputs() {
     let json: serde_json::Value = serde_json::from_str(include_str!(
-        "../../tests/data/conformance/reference-vectors.json"
+        "../tests/data/reference-vectors.json"
     ))
     .unwrap();
     let mut checked = 0;

@@ -1,6 +1,6 @@
-//! Conformance of `pullthrough::reference` with Go's `github.com/distribution/reference`.
+//! Conformance of this crate (`pullthrough-reference`) with Go's `github.com/distribution/reference`.
 //!
-//! Runs every vector of `tests/data/conformance/reference-vectors.json` (349, transcribed from the
+//! Runs every vector of `tests/data/reference-vectors.json` (349, transcribed from the
 //! upstream tests at 0965666a6ade; see the README there) through the function it names, checks
 //! every field the upstream test asserts and the derived ones (normalized form, familiar form,
 //! `ParseDockerRef`, exact error texts), and does the same for the `derived_distribution_reference`
@@ -10,11 +10,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
 
-use pullthrough::reference::{grammar, AnyReference, ImageRef, Reference, ReferenceError};
+use pullthrough_reference::{grammar, AnyReference, ImageRef, Reference, ReferenceError};
 use serde_json::Value;
 
-const REFERENCE_VECTORS: &str = include_str!("data/conformance/reference-vectors.json");
-const PEER_VECTORS: &str = include_str!("data/conformance/peer-vectors.json");
+const REFERENCE_VECTORS: &str = include_str!("data/reference-vectors.json");
+const PEER_VECTORS: &str = include_str!("data/peer-vectors.json");
 
 /// Collects mismatches for one vector and remembers which fields were compared.
 struct Check<'a> {

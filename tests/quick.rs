@@ -206,6 +206,20 @@ impl Tally {
         }
     }
 
+    /// [`Tally::report`], then the quick reader must have *answered* at least `min_percent` of
+    /// the texts: a reader that declined everything would pass every agreement check, so the
+    /// answer rate on real renderer output is part of what is tested (issue 17).
+    fn report_answering(&self, what: &str, min_percent: f64) {
+        self.report(what);
+        let rate = percent(self.answered, self.texts);
+        assert!(
+            rate >= min_percent,
+            "{what}: the quick reader answered {}/{} texts ({rate:.1} %), below the {min_percent} % expected of renderer output",
+            self.answered,
+            self.texts
+        );
+    }
+
     fn report(&self, what: &str) {
         eprintln!(
             "quick reader, {what}: answered {}/{} texts, {} of {} bytes ({:.1} % of bytes); {} disagreements",
@@ -257,14 +271,19 @@ fn corpus_pieces_and_files() {
         crlf_pieces.check_pieces(&format!("{name} (CRLF)"), &crlf(&text));
     }
     let mut failures = Vec::new();
-    for (t, what) in [
-        (&pieces, "corpus pieces"),
-        (&whole, "corpus whole files"),
-        (&crlf_pieces, "corpus pieces as CRLF"),
+    // Measured 2026-12-03: 650/651 pieces, 17/18 whole files; CRLF is outside the subset.
+    for (t, what, min_percent) in [
+        (&pieces, "corpus pieces", 99.0),
+        (&whole, "corpus whole files", 90.0),
+        (&crlf_pieces, "corpus pieces as CRLF", 0.0),
     ] {
-        if let Err(e) = panic::catch_unwind(AssertUnwindSafe(|| t.report(what))) {
+        if let Err(e) = panic::catch_unwind(AssertUnwindSafe(|| t.report_answering(what, min_percent))) {
             failures.push(e);
         }
+    }
+    // The subset has no carriage returns: every CRLF piece must go to the full parser.
+    if crlf_pieces.answered != 0 {
+        failures.push(Box::new(format!("the quick reader answered {} CRLF pieces", crlf_pieces.answered)));
     }
     if let Some(e) = failures.into_iter().next() {
         panic::resume_unwind(e);
@@ -288,7 +307,7 @@ fn workload_stream() {
     let mut t = Tally::default();
     t.check_pieces("workloads", &text);
     t.check(&|| "workloads (whole stream)".into(), &text);
-    t.report("gen-workloads stream, pieces and whole");
+    t.report_answering("gen-workloads stream, pieces and whole", 100.0);
 }
 
 fn fixture_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -1224,18 +1243,17 @@ fn generator_covers_the_pieces() {
     }
 }
 
-/// `QUICK_HUNT=N cargo test --test quick hunt -- --nocapture`: N generated cases (no
+/// `QUICK_HUNT=N cargo test --test quick hunt -- --ignored --nocapture`: N generated cases (no
 /// proptest, no stop at the first), every disagreement minimized, the distinct minimal inputs
-/// printed as table rows (`QUICK_SEED`, `QUICK_HUNT_SKIP` below). Does nothing without the
-/// variable.
+/// printed as table rows (`QUICK_SEED`, `QUICK_HUNT_SKIP` below). A tool run by hand, so it is
+/// ignored by default and fails without the variable rather than passing having done nothing.
 #[test]
+#[ignore = "a tool: QUICK_HUNT=N cargo test --test quick hunt -- --ignored --nocapture"]
 fn hunt() {
-    let Some(n) = std::env::var("QUICK_HUNT")
+    let n = std::env::var("QUICK_HUNT")
         .ok()
         .and_then(|v| v.parse::<usize>().ok())
-    else {
-        return;
-    };
+        .expect("set QUICK_HUNT to a number of cases");
     let mut state: u64 = std::env::var("QUICK_SEED")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -1288,14 +1306,13 @@ fn hunt() {
     }
 }
 
-/// `QUICK_INPUT=FILE cargo test --test quick one_input -- --nocapture`: checks one file (and
-/// minimizes a disagreement); does nothing without the variable. For fuzz artifacts and
-/// reductions by hand.
+/// `QUICK_INPUT=FILE cargo test --test quick one_input -- --ignored --nocapture`: checks one
+/// file (and minimizes a disagreement). For fuzz artifacts and reductions by hand: ignored by
+/// default, and fails without the variable.
 #[test]
+#[ignore = "a tool: QUICK_INPUT=FILE cargo test --test quick one_input -- --ignored --nocapture"]
 fn one_input() {
-    let Some(path) = std::env::var_os("QUICK_INPUT") else {
-        return;
-    };
+    let path = std::env::var_os("QUICK_INPUT").expect("set QUICK_INPUT to a file");
     let text = std::fs::read_to_string(&path).unwrap();
     let limits = ParseLimits::default();
     match check_named(&text, limits, &|| format!("{path:?}")) {

@@ -35,6 +35,7 @@ fn settings(root: &Path, helm: PathBuf) -> RenderSettings {
         helm,
         kustomize: None,
         kubectl: None,
+        jsonnet: PathBuf::from("jsonnet"), // not used by Helm apps
     };
     s
 }

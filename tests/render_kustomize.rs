@@ -31,6 +31,7 @@ fn settings(
         helm: tools::helm3(),
         kustomize,
         kubectl: Some(kubectl),
+        jsonnet: PathBuf::from("jsonnet"), // not used by Kustomize apps
     };
     s
 }

@@ -3,9 +3,9 @@
 //! * `filepath.Walk` order: depth first, entries of each directory sorted by name (so
 //!   `b/c.yaml` comes before `b.yaml`); sub-directories only when `recurse`; hidden files and
 //!   directories are **not** skipped (Argo CD does not skip them either);
-//! * files named `*.yaml`, `*.yml`, `*.json`; a `.jsonnet` file Argo CD would evaluate is an
-//!   error naming it (pullthrough has no Jsonnet evaluator, and silently dropping the file would
-//!   make Argo CD prune its objects);
+//! * files named `*.yaml`, `*.yml`, `*.json`, and `*.jsonnet`, which are evaluated in walk order
+//!   like Argo CD does ([`super::jsonnet`]): one [`Part`] per object of the output, in the same
+//!   stream as the other files (`*.libsonnet` files are only imported, as in Argo CD);
 //! * `include`/`exclude`: gobwas-style globs on the path relative to the app dir, `*` crossing
 //!   `/`; excluded if any `exclude` matches, else taken if `include` is empty or any matches;
 //! * files containing `+argocd:skip-file-rendering` are skipped;
@@ -16,7 +16,8 @@
 //! * a `.json` file must hold exactly one JSON value, an object (Argo CD decodes one
 //!   `unstructured` object and refuses arrays and `Found multiple objects`); `kind: List` objects
 //!   pass (the caller flattens them);
-//! * the total size is capped at `max_output_bytes`.
+//! * the total size is capped at `max_output_bytes` (`.jsonnet` files not counted, as in
+//!   Argo CD).
 //!
 //! * each YAML file is read on its own, as `getObjsFromYAMLOrJSON` does: its documents in order,
 //!   empty and null documents skipped; at the first document that is not a Kubernetes object (a
@@ -35,9 +36,11 @@
 //! (valid JSON that go-yaml refuses; Argo CD would fail the app without naming the file).
 
 use std::path::{Component, Path, PathBuf};
+use std::time::Instant;
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 
+use super::jsonnet::Evaluator;
 use super::{Part, RenderError, RenderSettings};
 use crate::manifest::yaml::{self, Ev, ParseLimits, Style};
 use crate::manifest::yaml11::{resolve_plain, Resolved};
@@ -65,7 +68,7 @@ fn glob_set(param: &'static str, patterns: &[String]) -> Result<GlobSet, RenderE
     })
 }
 
-struct Walker {
+struct Walker<'a> {
     app: PathBuf,
     root: PathBuf,
     recurse: bool,
@@ -76,6 +79,7 @@ struct Walker {
     total: u64,
     parts: Vec<Part>,
     warnings: Vec<String>,
+    jsonnet: Evaluator<'a>,
 }
 
 /// The files of a directory app, and the files skipped as unrelated YAML.
@@ -84,12 +88,14 @@ pub(crate) struct Files {
     pub warnings: Vec<String>,
 }
 
-pub(crate) fn render(s: &RenderSettings) -> Result<Files, RenderError> {
+/// Reads (and evaluates) the app's files; `deadline` bounds the jsonnet runs.
+pub(crate) fn render(s: &RenderSettings, deadline: Instant) -> Result<Files, RenderError> {
     let app = std::fs::canonicalize(&s.app_dir)
         .map_err(|e| RenderError::io("app directory", &s.app_dir, e))?;
     let root = std::fs::canonicalize(&s.repo_root)
         .map_err(|e| RenderError::io("repository root", &s.repo_root, e))?;
     let mut w = Walker {
+        jsonnet: Evaluator::new(s, &app, &root, deadline),
         app: app.clone(),
         root,
         recurse: s.directory.recurse,
@@ -130,7 +136,7 @@ fn rel(app: &Path, p: &Path) -> String {
         .join("/")
 }
 
-impl Walker {
+impl Walker<'_> {
     fn dir(&mut self, dir: &Path) -> Result<(), RenderError> {
         let rd =
             std::fs::read_dir(dir).map_err(|e| RenderError::io("cannot read directory", dir, e))?;
@@ -192,18 +198,22 @@ impl Walker {
         if self.exclude.is_match(relp) || !(self.include_all || self.include.is_match(relp)) {
             return Ok(());
         }
-        self.total += len;
-        if self.total > self.limit {
-            return Err(RenderError::DirectoryTooLarge { limit: self.limit });
+        let is_jsonnet = relp.ends_with(".jsonnet");
+        if !is_jsonnet {
+            self.total += len;
+            if self.total > self.limit {
+                return Err(RenderError::DirectoryTooLarge { limit: self.limit });
+            }
         }
         let bytes = std::fs::read(path).map_err(|e| RenderError::io("cannot read", path, e))?;
         if contains(&bytes, SKIP_MARKER) {
             return Ok(());
         }
-        if relp.ends_with(".jsonnet") {
-            return Err(RenderError::Jsonnet {
-                file: relp.to_string(),
-            });
+        if is_jsonnet {
+            // Jsonnet reads the file itself (by the walk's path, so imports are relative to it).
+            let parts = self.jsonnet.evaluate(path, relp)?;
+            self.parts.extend(parts);
+            return Ok(());
         }
         let text = String::from_utf8(bytes).map_err(|e| RenderError::InvalidFile {
             file: relp.to_string(),

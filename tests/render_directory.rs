@@ -248,7 +248,7 @@ function(tier, replicas=1) [
     s.directory.jsonnet.tlas = vec![var("tier", "gold", false), var("replicas", "2 * 2", true)];
     let got = parts(&s);
     let origins: Vec<&str> = got.iter().map(|p| p.origin.as_str()).collect();
-    assert_eq!(origins, ["a.yaml", "main.jsonnet[0]", "main.jsonnet[2]", "sub/s.jsonnet", "z.yaml"]);
+    assert_eq!(origins, ["a.yaml", "main.jsonnet (output[0])", "main.jsonnet (output[2])", "sub/s.jsonnet (output)", "z.yaml"]);
     let main_cm = json(&got[1]);
     assert_eq!(
         main_cm["data"],
@@ -311,7 +311,7 @@ fn jsonnet_files_argo_cd_skips() {
     ]);
     s.directory.exclude = vec!["excluded.*".into()];
     let origins: Vec<String> = parts(&s).into_iter().map(|p| p.origin).collect();
-    assert_eq!(origins, ["ok.jsonnet"]);
+    assert_eq!(origins, ["ok.jsonnet (output)"]);
     s.directory.include = vec!["sub/*".into()];
     s.directory.exclude = vec![];
     assert_eq!(parts(&s), []);
@@ -336,6 +336,12 @@ fn jsonnet_errors_name_the_file() {
     assert_eq!(
         render::render(&s).unwrap_err().to_string(),
         "directory: 's.jsonnet': the jsonnet output is a JSON string; Argo CD accepts one JSON object with a string `kind`, or an array of them (null elements skipped), and fails the app otherwise"
+    );
+    // A character go-yaml (Argo CD's reader of plugin output) would not read back: refused.
+    let (_dir, _root, s) = jsonnet_repo(&[("apps/web/c1.jsonnet", "{ kind: 'ConfigMap', data: { nel: 'a\\u0085b' } }")]);
+    assert_eq!(
+        render::render(&s).unwrap_err().to_string(),
+        "directory: c1.jsonnet (output):3:16: a C1 control character or U+FFFE/U+FFFF (go-yaml refuses it, or reads U+0085 as a space): Argo CD reads a plugin's output with go-yaml, which refuses it where its JSON reader of a native directory app does not (leave the character out: no plugin output can carry it)"
     );
     let (_dir, _root, s) = jsonnet_repo(&[("apps/web/i.jsonnet", "import 'nowhere.libsonnet'")]);
     let err = render::render(&s).unwrap_err().to_string();

@@ -32,8 +32,11 @@
 //! source reads each file on its own and a `.json` file with Go's JSON decoder. So that the
 //! stream reads like the files, whatever their order ([`stream_check`]): a YAML file holding
 //! several JSON values back to back is refused (after another file, only its first value would
-//! be read, silently), and so is a JSON file with a `\/` escape or a `\u` surrogate escape
-//! (valid JSON that go-yaml refuses; Argo CD would fail the app without naming the file).
+//! be read, silently), and so is a JSON part (a file or a Jsonnet object) with a `\/` escape, a
+//! `\u` surrogate escape, or a C1 control character (U+007F–U+009F) or U+FFFE/U+FFFF, escaped
+//! or not, or a raw U+2028/U+2029 next to a blank: valid JSON that go-yaml refuses ("control characters are not allowed", so Argo CD
+//! would fail the app without naming the file) or silently reads otherwise (U+0085 as a space;
+//! a raw line separator as a line break, dropping the blanks around it).
 
 use std::path::{Component, Path, PathBuf};
 use std::time::Instant;
@@ -421,19 +424,25 @@ fn is_string(value: &str, style: Style, tag: Option<&str>) -> bool {
 /// a JSON part must not hold what JSON allows and go-yaml refuses.
 fn stream_check(parts: &[Part]) -> Result<(), RenderError> {
     for p in parts.iter().filter(|p| json_looking(&p.text)) {
-        if let Some((off, what)) = yaml_refused_escape(&p.text) {
+        if let Some((off, what, fix)) = yaml_refused_escape(&p.text) {
             let (line, col) = crate::manifest::line_col(&p.text, off);
             return Err(RenderError::DirectoryFile {
                 place: format!("{}:{line}:{col}", p.origin),
-                msg: format!("{what}: Argo CD reads a plugin's output with go-yaml, which refuses it where its JSON reader of a native directory app does not (write the character itself)"),
+                msg: format!("{what}: Argo CD reads a plugin's output with go-yaml, which refuses it where its JSON reader of a native directory app does not ({fix})"),
             });
         }
     }
     Ok(())
 }
 
-/// The first `\/` or `\uD800`–`\uDFFF` escape inside a JSON string.
-fn yaml_refused_escape(text: &str) -> Option<(usize, &'static str)> {
+/// The first `\/` or `\uD800`–`\uDFFF` escape inside a JSON string, or the first character
+/// go-yaml cannot read back ([`go_yaml_unreadable`]), escaped or not.
+/// Gives its offset, what it is and how to fix it.
+fn yaml_refused_escape(text: &str) -> Option<(usize, &'static str, &'static str)> {
+    const CONTROL: &str = "a C1 control character or U+FFFE/U+FFFF (go-yaml refuses it, or reads U+0085 as a space)";
+    const WRITE: &str = "write the character itself";
+    const LEAVE: &str = "leave the character out: no plugin output can carry it";
+    const ESCAPE: &str = "write it as a `\\u2028`/`\\u2029` escape";
     let b = text.as_bytes();
     let mut in_string = false;
     let mut i = 0;
@@ -442,22 +451,46 @@ fn yaml_refused_escape(text: &str) -> Option<(usize, &'static str)> {
             b'"' => in_string = !in_string,
             b'\\' if in_string => {
                 match b.get(i + 1) {
-                    Some(b'/') => return Some((i, "a `\\/` escape")),
+                    Some(b'/') => return Some((i, "a `\\/` escape", WRITE)),
                     Some(b'u') => {
-                        let hex = text.get(i + 2..i + 6).and_then(|h| u16::from_str_radix(h, 16).ok());
+                        let hex = text.get(i + 2..i + 6).and_then(|h| u32::from_str_radix(h, 16).ok());
                         if hex.is_some_and(|h| (0xD800..=0xDFFF).contains(&h)) {
-                            return Some((i, "a surrogate `\\u` escape (a character outside the BMP)"));
+                            return Some((i, "a surrogate `\\u` escape (a character outside the BMP)", WRITE));
+                        }
+                        if hex.and_then(char::from_u32).is_some_and(go_yaml_unreadable) {
+                            return Some((i, CONTROL, LEAVE));
                         }
                     }
                     _ => {}
                 }
                 i += 1;
             }
+            // U+007F is the one ASCII character concerned; the others start a multi-byte one.
+            c if c >= 0x7f && text.is_char_boundary(i) => {
+                let ch = text[i..].chars().next();
+                if ch.is_some_and(go_yaml_unreadable) {
+                    return Some((i, CONTROL, LEAVE));
+                }
+                // A raw U+2028/U+2029 is a line break to go-yaml: blanks around it are dropped.
+                if matches!(ch, Some('\u{2028}' | '\u{2029}'))
+                    && (text[..i].ends_with([' ', '\t']) || text[i + 3..].starts_with([' ', '\t']))
+                {
+                    return Some((i, "a raw U+2028/U+2029 next to a blank (go-yaml reads it as a line break and drops the blank)", ESCAPE));
+                }
+            }
             _ => {}
         }
         i += 1;
     }
     None
+}
+
+/// Characters that go-yaml v2 (Argo CD's reader of plugin output) does not read back as
+/// themselves from a JSON document: it refuses U+007F–U+009F (but U+0085) and U+FFFE/U+FFFF as
+/// "control characters", and turns U+0085 (NEL) into a space; Go's JSON reader of a native
+/// directory app keeps them all.
+fn go_yaml_unreadable(c: char) -> bool {
+    matches!(c, '\u{7f}'..='\u{9f}' | '\u{fffe}' | '\u{ffff}')
 }
 
 /// Exactly one JSON value, an object.
@@ -525,6 +558,31 @@ mod tests {
         for (text, want) in cases {
             let got = check_json("x.json", text).err().map(|e| e.to_string());
             assert_eq!(got.as_deref(), *want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn escapes_go_yaml_reads_otherwise() {
+        #[rustfmt::skip]
+        let cases: &[(&str, Option<usize>)] = &[
+            (r#"{"a": "x\u0085y"}"#, Some(8)),
+            (r#"{"a": "x\u007Fy"}"#, Some(8)),
+            (r#"{"a": "\u009f"}"#, Some(7)),
+            (r#"{"a": "\uFFFE"}"#, Some(7)),
+            ("{\"a\": \"x\u{85}\"}", Some(8)),
+            ("{\"a\": \"\u{7f}\"}", Some(7)),
+            ("{\"a\": \"\u{ffff}\"}", Some(7)),
+            (r#"{"a": "\\u0085"}"#, None), // an escaped backslash, then text
+            (r#"{"a": "\u00a0 \u2028 \ufeff \u0000 \u001f"}"#, None),
+            ("{\"a\": \"é 😀 \u{a0}\"}", None),
+            (r#"{"a": "\/"}"#, Some(7)),
+            ("{\"a\": \"x \u{2028}y\"}", Some(9)),
+            ("{\"a\": \"x\u{2029}\ty\"}", Some(8)),
+            ("{\"a\": \"x\u{2028}y\"}", None),
+            (r#"{"a": "\ud83d\ude00"}"#, Some(7)),
+        ];
+        for (text, want) in cases {
+            assert_eq!(yaml_refused_escape(text).map(|(at, _, _)| at), *want, "{text:?}");
         }
     }
 }

@@ -30,7 +30,11 @@
 //!   empty array gives nothing), `null` gives nothing, an object gives itself; every object must
 //!   have a non-empty string `kind` (`Object 'Kind' is missing`), and anything else (a scalar,
 //!   an element that is not an object) fails the app. Each object becomes one [`Part`] holding
-//!   its JSON text exactly as jsonnet printed it (no number is re-formatted).
+//!   its JSON text exactly as jsonnet printed it (no number is re-formatted), named
+//!   `file (output)` or `file (output[i])`: places in later messages count in that text. Raw
+//!   U+2028/U+2029 are written as `\u` escapes (go-yaml, Argo CD's reader of plugin output,
+//!   would read them as line breaks); characters no plugin output can carry (C1 controls,
+//!   U+FFFE/U+FFFF) are refused by the directory's stream check, naming the file.
 //! * **Not counted** against the directory size limit, as Argo CD does not count `.jsonnet`
 //!   files; the output is capped by [`super::Limits::max_output_bytes`] like any tool's.
 
@@ -217,6 +221,18 @@ pub fn objects<'a>(file: &str, json: &'a str) -> Result<Vec<(Option<usize>, &'a 
     Ok(vec![(None, text)])
 }
 
+/// jsonnet prints U+2028/U+2029 raw; go-yaml (Argo CD's reader of plugin output) takes a raw
+/// one for a line break and drops the white space around it, where Go's JSON reader of a native
+/// app keeps it. Escaped (`\u2028`), go-yaml reads the character as itself. JSON allows them only
+/// inside strings, so replacing every one keeps the value.
+pub fn escape_line_separators(json: &str) -> std::borrow::Cow<'_, str> {
+    if json.contains(['\u{2028}', '\u{2029}']) {
+        json.replace('\u{2028}', "\\u2028").replace('\u{2029}', "\\u2029").into()
+    } else {
+        json.into()
+    }
+}
+
 fn json_kind(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::Null => "null".into(),
@@ -257,7 +273,7 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Evaluates `path` (`relp` relative to the app dir) and returns its objects as parts
-    /// (origin `relp`, or `relp[i]` for element `i` of an output array).
+    /// (origin `relp (output)`, or `relp (output[i])` for element `i` of an output array).
     ///
     /// Fails on a lib outside the repository, when jsonnet cannot be started, fails (the error
     /// carries its stderr), exceeds the deadline or output cap, or prints what Argo CD refuses.
@@ -297,11 +313,12 @@ impl<'a> Evaluator<'a> {
         Ok(objects(relp, &text)?
             .into_iter()
             .map(|(i, raw)| Part {
+                // Lines and columns in later messages count in this text, jsonnet's output.
                 origin: match i {
-                    Some(i) => format!("{relp}[{i}]"),
-                    None => relp.to_string(),
+                    Some(i) => format!("{relp} (output[{i}])"),
+                    None => format!("{relp} (output)"),
                 },
-                text: format!("{raw}\n"),
+                text: format!("{}\n", escape_line_separators(raw)),
             })
             .collect())
     }
@@ -317,6 +334,12 @@ mod tests {
             value: value.into(),
             code,
         }
+    }
+
+    #[test]
+    fn line_separators_escaped() {
+        assert_eq!(escape_line_separators("{\"a\": \"x \u{2028} \u{2029}\"}"), "{\"a\": \"x \\u2028 \\u2029\"}");
+        assert!(matches!(escape_line_separators("{}"), std::borrow::Cow::Borrowed("{}")));
     }
 
     #[test]

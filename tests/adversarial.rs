@@ -1543,6 +1543,7 @@ fn render_dir(files: &[(&str, &str)]) -> (TestDir, Output) {
         .arg(dir.join("repo/app"))
         .arg("--config")
         .arg(dir.join("config.yaml"))
+        .env("PULLTHROUGH_JSONNET", tools::jsonnet())
         .output();
     (dir, out)
 }
@@ -1617,14 +1618,92 @@ fn directory_files_argo_cd_refuses() {
          "pullthrough: directory: z.json:1:92: a `\\/` escape: Argo CD reads a plugin's output with go-yaml, which refuses it where its JSON reader of a native directory app does not (write the character itself)"),
         ("surrogate in a later JSON file", vec![("a.yaml", &a), ("z.json", surrogate)],
          "pullthrough: directory: z.json:1:91: a surrogate `\\u` escape"),
-        ("Jsonnet", vec![("a.yaml", &a), ("b.jsonnet", "{}")],
-         "pullthrough: directory: 'b.jsonnet' is a Jsonnet file, which Argo CD would evaluate"),
+        ("Jsonnet evaluation error", vec![("a.yaml", &a), ("b.jsonnet", "error 'boom'")],
+         "pullthrough: directory: 'b.jsonnet': jsonnet evaluation failed: RUNTIME ERROR: boom | "),
+        ("Jsonnet output without kind", vec![("a.yaml", &a), ("b.jsonnet", "[{a: 1}]")],
+         "pullthrough: directory: 'b.jsonnet': the jsonnet output is an array whose element 0 is an object without a string `kind`"),
     ];
     for (name, files, want) in cases {
         let (_dir, out) = render_dir(&files);
         let stderr = assert_error(name, &out, EXIT_INPUT, &[]);
         assert!(stderr.starts_with(want), "case {name}: {stderr}");
     }
+}
+
+/// A Jsonnet directory app through the binary: the `directory-jsonnet-*` parameters reach
+/// jsonnet, the objects join the stream after a JSON file (Go's reader of plugin output, the
+/// oracle, reads exactly them), and their images are rewritten. `JSONNET_PATH` in the sidecar's
+/// environment is not a search path (Argo CD's VM never reads it).
+#[test]
+fn jsonnet_app_through_the_binary() {
+    let dir = TestDir::new();
+    dir.mkdir("repo/.git");
+    dir.write("repo/app/a.json", r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}"#);
+    dir.write(
+        "repo/app/b.jsonnet",
+        "local pod = import 'pod.libsonnet';\nfunction(name) [pod(name, std.extVar('image')), { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'n' }, data: { n: std.toString(std.extVar('n')) } }]\n",
+    );
+    dir.write(
+        "repo/vendor/pod.libsonnet",
+        "function(name, image) { apiVersion: 'v1', kind: 'Pod', metadata: { name: name }, spec: { containers: [{ name: 'c', image: image }] } }\n",
+    );
+    dir.write("elsewhere/env.libsonnet", "'from JSONNET_PATH'");
+    dir.write("config.yaml", base_config());
+    let render = |extra: &[&str], jsonnet_path: bool| {
+        let mut cmd = dir.cmd();
+        cmd.arg("render").arg(dir.join("repo/app")).arg("--config").arg(dir.join("config.yaml"));
+        cmd.args(extra).env("PULLTHROUGH_JSONNET", tools::jsonnet());
+        if jsonnet_path {
+            cmd.env("JSONNET_PATH", dir.join("elsewhere"));
+        }
+        cmd.output()
+    };
+    let params = [
+        "--param-array", "directory-jsonnet-ext-vars=image=nginx:1.27",
+        "--param-array", r#"directory-jsonnet-ext-vars={"name": "n", "value": "6 * 7", "code": true}"#,
+        "--param-array", "directory-jsonnet-tlas=name=web",
+        "--param-array", "directory-jsonnet-libs=vendor",
+    ];
+    let out = render(&params, true);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let docs = util::oracle::read_bytes(&out.stdout);
+    let objs: Vec<&serde_json::Value> = docs
+        .iter()
+        .map(|d| d.json.as_ref().unwrap_or_else(|| panic!("oracle error {:?}", d.error)))
+        .collect();
+    let names: Vec<&str> = objs.iter().map(|o| o["metadata"]["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["a", "web", "n"]);
+    assert_eq!(objs[1]["spec"]["containers"][0]["image"], format!("{MIRROR}/docker-hub/library/nginx:1.27"));
+    assert_eq!(objs[2]["data"]["n"], "42");
+
+    // An import found only through JSONNET_PATH fails, as it does in Argo CD.
+    dir.write("repo/app/c.jsonnet", "{ kind: 'ConfigMap', data: { v: import 'env.libsonnet' } }");
+    let out = render(&params, true);
+    let stderr = assert_error("JSONNET_PATH", &out, EXIT_INPUT, &[]);
+    assert!(
+        stderr.starts_with("pullthrough: directory: 'c.jsonnet': jsonnet evaluation failed: RUNTIME ERROR: couldn't open import \"env.libsonnet\": no match locally or in the Jsonnet library paths | "),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    std::fs::remove_file(dir.join("repo/app/c.jsonnet")).unwrap();
+
+    // Bad values: one line naming the parameter and the entry, exit 1, nothing on stdout.
+    for (param, want) in [
+        ("directory-jsonnet-ext-vars=novalue", "pullthrough: parameter directory-jsonnet-ext-vars: entry 1 \"novalue\": expected NAME=VALUE (a string) or {\"name\": …, \"value\": …, \"code\": true} (code)"),
+        ("directory-jsonnet-tlas={\"name\": \"x\", \"code\": \"yes\"}", "pullthrough: parameter directory-jsonnet-tlas: entry 1 \"{\\\"name\\\": \\\"x\\\", \\\"code\\\": \\\"yes\\\"}\": not a JSON object {\"name\": …, \"value\": …, \"code\": true|false}: invalid type: string \"yes\", expected a boolean at line 1 column 27"),
+        ("directory-jsonnet-ext-vars=-x=1", "pullthrough: parameter directory-jsonnet-ext-vars: entry 1 \"-x=1\": the name \"-x\" starts with '-', which the jsonnet command line would read as flags"),
+    ] {
+        let out = render(&["--param-array", param], false);
+        let stderr = assert_error(param, &out, EXIT_USAGE, &[]);
+        assert_eq!(stderr.trim_end(), want);
+    }
+    // A lib leaving the repository: refused naming the parameter (when a .jsonnet file is read).
+    let out = render(&["--param-array", "directory-jsonnet-libs=../elsewhere"], false);
+    let stderr = assert_error("lib outside", &out, EXIT_INPUT, &[]);
+    assert_eq!(
+        stderr.trim_end(),
+        "pullthrough: directory-jsonnet-libs: library path '../elsewhere' resolved to outside repository root (Argo CD refuses it too, when it evaluates a .jsonnet file)"
+    );
 }
 
 /// A Chart.yaml with a duplicate key, which Helm (go-yaml, not strict) accepts: `init` builds

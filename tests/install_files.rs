@@ -422,6 +422,12 @@ fn dockerfile_agrees_with_plugin_yaml_and_installs() {
     assert!(has("https://github.com/kubernetes-sigs/kustomize/releases/download/kustomize%2F${KUSTOMIZE_VERSION}/kustomize_${KUSTOMIZE_VERSION}_linux_amd64.tar.gz"), "official kustomize archive");
     assert!(has("${HELM_SHA256}  helm.tar.gz\" | sha256sum -c -"));
     assert!(has("${KUSTOMIZE_SHA256}  kustomize.tar.gz\" | sha256sum -c -"));
+    // jsonnet: the go-jsonnet the tests run (Argo CD v3.5.1's module version; scripts/argocd-e2e
+    // compares it with that release's go.mod), built static from its module.
+    let jsonnet_version = arg(&globals, "JSONNET_VERSION");
+    let jsonnet = Command::new(tools::jsonnet()).arg("--version").output().expect("jsonnet --version");
+    assert!(String::from_utf8_lossy(&jsonnet.stdout).trim().ends_with(&format!("(Go implementation) {jsonnet_version}")), "JSONNET_VERSION is the tested jsonnet");
+    assert!(has("CGO_ENABLED=0 GOBIN=/dl go install -trimpath -ldflags \"-s -w\" \"github.com/google/go-jsonnet/cmd/jsonnet@${JSONNET_VERSION}\""), "jsonnet built static from its module");
     assert!(has("x86_64-unknown-linux-musl"), "static musl build");
     assert!(has("cargo build --release --locked"));
 
@@ -433,7 +439,7 @@ fn dockerfile_agrees_with_plugin_yaml_and_installs() {
     let called = strs(&plugin["spec"]["generate"]["command"])[0].clone();
     assert_eq!(called, BIN);
     assert!(dest_of(&called).iter().any(|w| w.starts_with("--from=")), "{called} comes from the build stage");
-    for tool in ["/usr/local/bin/helm", "/usr/local/bin/kustomize"] {
+    for tool in ["/usr/local/bin/helm", "/usr/local/bin/kustomize", "/usr/local/bin/jsonnet"] {
         dest_of(tool);
     }
     // plugin.yaml at argocd-cmp-server's default path, copied from the one plugin.yaml.

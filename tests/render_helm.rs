@@ -36,6 +36,7 @@ fn settings(root: &Path, helm: PathBuf) -> RenderSettings {
         kustomize: None,
         kubectl: None,
         git: None,
+        jsonnet: PathBuf::from("jsonnet"), // not used by Helm apps
     };
     s
 }

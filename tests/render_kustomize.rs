@@ -32,6 +32,7 @@ fn settings(
         kustomize,
         kubectl: Some(kubectl),
         git: None,
+        jsonnet: PathBuf::from("jsonnet"), // not used by Kustomize apps
     };
     s
 }

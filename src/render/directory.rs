@@ -3,9 +3,9 @@
 //! * `filepath.Walk` order: depth first, entries of each directory sorted by name (so
 //!   `b/c.yaml` comes before `b.yaml`); sub-directories only when `recurse`; hidden files and
 //!   directories are **not** skipped (Argo CD does not skip them either);
-//! * files named `*.yaml`, `*.yml`, `*.json`; a `.jsonnet` file Argo CD would evaluate is an
-//!   error naming it (pullthrough has no Jsonnet evaluator, and silently dropping the file would
-//!   make Argo CD prune its objects);
+//! * files named `*.yaml`, `*.yml`, `*.json`, and `*.jsonnet`, which are evaluated in walk order
+//!   like Argo CD does ([`super::jsonnet`]): one [`Part`] per object of the output, in the same
+//!   stream as the other files (`*.libsonnet` files are only imported, as in Argo CD);
 //! * `include`/`exclude`: gobwas-style globs on the path relative to the app dir, `*` crossing
 //!   `/`; excluded if any `exclude` matches, else taken if `include` is empty or any matches;
 //! * files containing `+argocd:skip-file-rendering` are skipped;
@@ -16,7 +16,8 @@
 //! * a `.json` file must hold exactly one JSON value, an object (Argo CD decodes one
 //!   `unstructured` object and refuses arrays and `Found multiple objects`); `kind: List` objects
 //!   pass (the caller flattens them);
-//! * the total size is capped at `max_output_bytes`.
+//! * the total size is capped at `max_output_bytes` (`.jsonnet` files not counted, as in
+//!   Argo CD).
 //!
 //! * each YAML file is read on its own, as `getObjsFromYAMLOrJSON` does: its documents in order,
 //!   empty and null documents skipped; at the first document that is not a Kubernetes object (a
@@ -31,13 +32,18 @@
 //! source reads each file on its own and a `.json` file with Go's JSON decoder. So that the
 //! stream reads like the files, whatever their order ([`stream_check`]): a YAML file holding
 //! several JSON values back to back is refused (after another file, only its first value would
-//! be read, silently), and so is a JSON file with a `\/` escape or a `\u` surrogate escape
-//! (valid JSON that go-yaml refuses; Argo CD would fail the app without naming the file).
+//! be read, silently), and so is a JSON part (a file or a Jsonnet object) with a `\/` escape, a
+//! `\u` surrogate escape, or a C1 control character (U+007F–U+009F) or U+FFFE/U+FFFF, escaped
+//! or not, or a raw U+2028/U+2029 next to a blank: valid JSON that go-yaml refuses ("control characters are not allowed", so Argo CD
+//! would fail the app without naming the file) or silently reads otherwise (U+0085 as a space;
+//! a raw line separator as a line break, dropping the blanks around it).
 
 use std::path::{Component, Path, PathBuf};
+use std::time::Instant;
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 
+use super::jsonnet::Evaluator;
 use super::{Part, RenderError, RenderSettings};
 use crate::manifest::yaml::{self, Ev, ParseLimits, Style};
 use crate::manifest::yaml11::{resolve_plain, Resolved};
@@ -65,7 +71,7 @@ fn glob_set(param: &'static str, patterns: &[String]) -> Result<GlobSet, RenderE
     })
 }
 
-struct Walker {
+struct Walker<'a> {
     app: PathBuf,
     root: PathBuf,
     recurse: bool,
@@ -76,6 +82,7 @@ struct Walker {
     total: u64,
     parts: Vec<Part>,
     warnings: Vec<String>,
+    jsonnet: Evaluator<'a>,
 }
 
 /// The files of a directory app, and the files skipped as unrelated YAML.
@@ -84,12 +91,14 @@ pub(crate) struct Files {
     pub warnings: Vec<String>,
 }
 
-pub(crate) fn render(s: &RenderSettings) -> Result<Files, RenderError> {
+/// Reads (and evaluates) the app's files; `deadline` bounds the jsonnet runs.
+pub(crate) fn render(s: &RenderSettings, deadline: Instant) -> Result<Files, RenderError> {
     let app = std::fs::canonicalize(&s.app_dir)
         .map_err(|e| RenderError::io("app directory", &s.app_dir, e))?;
     let root = std::fs::canonicalize(&s.repo_root)
         .map_err(|e| RenderError::io("repository root", &s.repo_root, e))?;
     let mut w = Walker {
+        jsonnet: Evaluator::new(s, &app, &root, deadline),
         app: app.clone(),
         root,
         recurse: s.directory.recurse,
@@ -130,7 +139,7 @@ fn rel(app: &Path, p: &Path) -> String {
         .join("/")
 }
 
-impl Walker {
+impl Walker<'_> {
     fn dir(&mut self, dir: &Path) -> Result<(), RenderError> {
         let rd =
             std::fs::read_dir(dir).map_err(|e| RenderError::io("cannot read directory", dir, e))?;
@@ -192,18 +201,22 @@ impl Walker {
         if self.exclude.is_match(relp) || !(self.include_all || self.include.is_match(relp)) {
             return Ok(());
         }
-        self.total += len;
-        if self.total > self.limit {
-            return Err(RenderError::DirectoryTooLarge { limit: self.limit });
+        let is_jsonnet = relp.ends_with(".jsonnet");
+        if !is_jsonnet {
+            self.total += len;
+            if self.total > self.limit {
+                return Err(RenderError::DirectoryTooLarge { limit: self.limit });
+            }
         }
         let bytes = std::fs::read(path).map_err(|e| RenderError::io("cannot read", path, e))?;
         if contains(&bytes, SKIP_MARKER) {
             return Ok(());
         }
-        if relp.ends_with(".jsonnet") {
-            return Err(RenderError::Jsonnet {
-                file: relp.to_string(),
-            });
+        if is_jsonnet {
+            // Jsonnet reads the file itself (by the walk's path, so imports are relative to it).
+            let parts = self.jsonnet.evaluate(path, relp)?;
+            self.parts.extend(parts);
+            return Ok(());
         }
         let text = String::from_utf8(bytes).map_err(|e| RenderError::InvalidFile {
             file: relp.to_string(),
@@ -411,19 +424,25 @@ fn is_string(value: &str, style: Style, tag: Option<&str>) -> bool {
 /// a JSON part must not hold what JSON allows and go-yaml refuses.
 fn stream_check(parts: &[Part]) -> Result<(), RenderError> {
     for p in parts.iter().filter(|p| json_looking(&p.text)) {
-        if let Some((off, what)) = yaml_refused_escape(&p.text) {
+        if let Some((off, what, fix)) = yaml_refused_escape(&p.text) {
             let (line, col) = crate::manifest::line_col(&p.text, off);
             return Err(RenderError::DirectoryFile {
                 place: format!("{}:{line}:{col}", p.origin),
-                msg: format!("{what}: Argo CD reads a plugin's output with go-yaml, which refuses it where its JSON reader of a native directory app does not (write the character itself)"),
+                msg: format!("{what}: Argo CD reads a plugin's output with go-yaml, which refuses it where its JSON reader of a native directory app does not ({fix})"),
             });
         }
     }
     Ok(())
 }
 
-/// The first `\/` or `\uD800`–`\uDFFF` escape inside a JSON string.
-fn yaml_refused_escape(text: &str) -> Option<(usize, &'static str)> {
+/// The first `\/` or `\uD800`–`\uDFFF` escape inside a JSON string, or the first character
+/// go-yaml cannot read back ([`go_yaml_unreadable`]), escaped or not.
+/// Gives its offset, what it is and how to fix it.
+fn yaml_refused_escape(text: &str) -> Option<(usize, &'static str, &'static str)> {
+    const CONTROL: &str = "a C1 control character or U+FFFE/U+FFFF (go-yaml refuses it, or reads U+0085 as a space)";
+    const WRITE: &str = "write the character itself";
+    const LEAVE: &str = "leave the character out: no plugin output can carry it";
+    const ESCAPE: &str = "write it as a `\\u2028`/`\\u2029` escape";
     let b = text.as_bytes();
     let mut in_string = false;
     let mut i = 0;
@@ -432,22 +451,46 @@ fn yaml_refused_escape(text: &str) -> Option<(usize, &'static str)> {
             b'"' => in_string = !in_string,
             b'\\' if in_string => {
                 match b.get(i + 1) {
-                    Some(b'/') => return Some((i, "a `\\/` escape")),
+                    Some(b'/') => return Some((i, "a `\\/` escape", WRITE)),
                     Some(b'u') => {
-                        let hex = text.get(i + 2..i + 6).and_then(|h| u16::from_str_radix(h, 16).ok());
+                        let hex = text.get(i + 2..i + 6).and_then(|h| u32::from_str_radix(h, 16).ok());
                         if hex.is_some_and(|h| (0xD800..=0xDFFF).contains(&h)) {
-                            return Some((i, "a surrogate `\\u` escape (a character outside the BMP)"));
+                            return Some((i, "a surrogate `\\u` escape (a character outside the BMP)", WRITE));
+                        }
+                        if hex.and_then(char::from_u32).is_some_and(go_yaml_unreadable) {
+                            return Some((i, CONTROL, LEAVE));
                         }
                     }
                     _ => {}
                 }
                 i += 1;
             }
+            // U+007F is the one ASCII character concerned; the others start a multi-byte one.
+            c if c >= 0x7f && text.is_char_boundary(i) => {
+                let ch = text[i..].chars().next();
+                if ch.is_some_and(go_yaml_unreadable) {
+                    return Some((i, CONTROL, LEAVE));
+                }
+                // A raw U+2028/U+2029 is a line break to go-yaml: blanks around it are dropped.
+                if matches!(ch, Some('\u{2028}' | '\u{2029}'))
+                    && (text[..i].ends_with([' ', '\t']) || text[i + 3..].starts_with([' ', '\t']))
+                {
+                    return Some((i, "a raw U+2028/U+2029 next to a blank (go-yaml reads it as a line break and drops the blank)", ESCAPE));
+                }
+            }
             _ => {}
         }
         i += 1;
     }
     None
+}
+
+/// Characters that go-yaml v2 (Argo CD's reader of plugin output) does not read back as
+/// themselves from a JSON document: it refuses U+007F–U+009F (but U+0085) and U+FFFE/U+FFFF as
+/// "control characters", and turns U+0085 (NEL) into a space; Go's JSON reader of a native
+/// directory app keeps them all.
+fn go_yaml_unreadable(c: char) -> bool {
+    matches!(c, '\u{7f}'..='\u{9f}' | '\u{fffe}' | '\u{ffff}')
 }
 
 /// Exactly one JSON value, an object.
@@ -515,6 +558,31 @@ mod tests {
         for (text, want) in cases {
             let got = check_json("x.json", text).err().map(|e| e.to_string());
             assert_eq!(got.as_deref(), *want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn escapes_go_yaml_reads_otherwise() {
+        #[rustfmt::skip]
+        let cases: &[(&str, Option<usize>)] = &[
+            (r#"{"a": "x\u0085y"}"#, Some(8)),
+            (r#"{"a": "x\u007Fy"}"#, Some(8)),
+            (r#"{"a": "\u009f"}"#, Some(7)),
+            (r#"{"a": "\uFFFE"}"#, Some(7)),
+            ("{\"a\": \"x\u{85}\"}", Some(8)),
+            ("{\"a\": \"\u{7f}\"}", Some(7)),
+            ("{\"a\": \"\u{ffff}\"}", Some(7)),
+            (r#"{"a": "\\u0085"}"#, None), // an escaped backslash, then text
+            (r#"{"a": "\u00a0 \u2028 \ufeff \u0000 \u001f"}"#, None),
+            ("{\"a\": \"é 😀 \u{a0}\"}", None),
+            (r#"{"a": "\/"}"#, Some(7)),
+            ("{\"a\": \"x \u{2028}y\"}", Some(9)),
+            ("{\"a\": \"x\u{2029}\ty\"}", Some(8)),
+            ("{\"a\": \"x\u{2028}y\"}", None),
+            (r#"{"a": "\ud83d\ude00"}"#, Some(7)),
+        ];
+        for (text, want) in cases {
+            assert_eq!(yaml_refused_escape(text).map(|(at, _, _)| at), *want, "{text:?}");
         }
     }
 }

@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | [`SourceType::Helm`] | `helm template . --name-template … --include-crds`, cwd = app dir | `reposerver/repository/repository.go` `helmTemplate`, `util/helm/cmd.go` |
 //! | [`SourceType::Kustomize`] | `kustomize build <abs app dir> [build options]` (or `kubectl kustomize`), cwd = repo root | `util/kustomize/kustomize.go` `Build` |
-//! | [`SourceType::Directory`] | no tool: `*.yaml`, `*.yml`, `*.json` files, one [`Part`] each | `repository.go` `findManifests` |
+//! | [`SourceType::Directory`] | `*.yaml`, `*.yml`, `*.json` files, one [`Part`] each; `*.jsonnet` files evaluated by `jsonnet` (go-jsonnet), one [`Part`] per object | `repository.go` `findManifests`, `makeJsonnetVM` |
 //!
 //! Every tool runs through [`process`]: argv only, stdin `/dev/null`, its own process group, a
 //! deadline ([`Limits::timeout`]) after which the whole group is killed, and a cap on stdout
@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 mod directory;
 pub mod envsubst;
 mod helm;
+pub mod jsonnet;
 mod kustomize;
 mod symlinks;
 pub mod process;
@@ -31,6 +32,7 @@ pub use envsubst::{clean_set_parameter, envsubst};
 pub use symlinks::RepoScope;
 pub use kustomize::{atoi, parse_patches};
 pub use helm::{check_helm_version as helm_version_check, helm_template_args};
+pub use jsonnet::{JsonnetOptions, JsonnetVar};
 
 /// Which native Argo CD source the app is rendered like.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -111,7 +113,7 @@ impl RenderSettings {
             },
             kustomize: KustomizeOptions::default(),
             directory: DirectoryOptions::default(),
-            tools: Tools::discover(None, None, std::env::var_os("PATH").as_deref()),
+            tools: Tools::discover(None, None, None, std::env::var_os("PATH").as_deref()),
             limits: Limits::default(),
         }
     }
@@ -211,6 +213,8 @@ pub struct DirectoryOptions {
     pub include: Vec<String>,
     /// …and none of these.
     pub exclude: Vec<String>,
+    /// `spec.source.directory.jsonnet`: how `.jsonnet` files are evaluated ([`jsonnet`]).
+    pub jsonnet: JsonnetOptions,
 }
 
 /// Tool binaries.
@@ -222,14 +226,18 @@ pub struct Tools {
     pub kubectl: Option<PathBuf>,
     /// Lists a local working tree's files for the symlink check ([`RepoScope::GitWorkingTree`]).
     pub git: Option<PathBuf>,
+    /// go-jsonnet's `jsonnet` command, for a directory app's `.jsonnet` files.
+    pub jsonnet: PathBuf,
 }
 
 impl Tools {
-    /// Overrides first, else a search of `path_env` (pure: nothing else is read). `helm` falls
-    /// back to the bare name `helm`, so a missing helm fails with an error naming it.
+    /// Overrides first, else a search of `path_env` (pure: nothing else is read). `helm` and
+    /// `jsonnet` fall back to their bare names, so a missing one fails with an error naming it
+    /// (only when an app needs it).
     pub fn discover(
         helm: Option<PathBuf>,
         kustomize: Option<PathBuf>,
+        jsonnet: Option<PathBuf>,
         path_env: Option<&OsStr>,
     ) -> Tools {
         Tools {
@@ -239,6 +247,9 @@ impl Tools {
             kustomize: kustomize.or_else(|| find_in_path("kustomize", path_env)),
             kubectl: find_in_path("kubectl", path_env),
             git: find_in_path("git", path_env),
+            jsonnet: jsonnet
+                .or_else(|| find_in_path("jsonnet", path_env))
+                .unwrap_or_else(|| PathBuf::from("jsonnet")),
         }
     }
 }
@@ -373,8 +384,20 @@ pub enum RenderError {
     #[error("directory: {place}: {msg}")]
     DirectoryFile { place: String, msg: String },
 
-    #[error("directory: '{file}' is a Jsonnet file, which Argo CD would evaluate; pullthrough cannot (it would drop the file's objects, and Argo CD would prune them): render it to YAML or JSON in the repository, or exclude it with directory-exclude")]
-    Jsonnet { file: String },
+    #[error("directory: '{file}': jsonnet evaluation failed: {stderr}")]
+    JsonnetFailed { file: String, stderr: String },
+
+    #[error("directory: '{file}': the jsonnet output is {what}; Argo CD accepts one JSON object with a string `kind`, or an array of them (null elements skipped), and fails the app otherwise")]
+    JsonnetOutput { file: String, what: String },
+
+    #[error("directory-jsonnet-libs: library path '{lib}' {why} (Argo CD refuses it too, when it evaluates a .jsonnet file)")]
+    JsonnetLib { lib: String, why: &'static str },
+
+    #[error("directory: '{file}': {source}")]
+    InFile {
+        file: String,
+        source: Box<RenderError>,
+    },
 
     #[error("directory: the manifest files total more than {limit} bytes; raise render.maxOutputBytes in the config if this app is really that large")]
     DirectoryTooLarge { limit: u64 },
@@ -478,7 +501,7 @@ where
         SourceType::Helm => helm::render(s, deadline, early)?,
         SourceType::Kustomize => kustomize::render(s, deadline, early)?,
         SourceType::Directory => {
-            let files = directory::render(s)?;
+            let files = directory::render(s, deadline)?;
             warnings = files.warnings;
             (files.parts, None)
         }

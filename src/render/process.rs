@@ -170,6 +170,9 @@ pub struct Cmd {
     pub cwd: PathBuf,
     /// Added to (or overriding) the inherited environment.
     pub env: Vec<(OsString, OsString)>,
+    /// Removed from the inherited environment (variables a tool reads that its Argo CD
+    /// counterpart does not).
+    pub env_remove: Vec<OsString>,
     /// The command as shown in errors (already redacted).
     pub display: String,
     /// The tool's name for "install …" hints.
@@ -196,6 +199,7 @@ impl Cmd {
             args,
             cwd: cwd.into(),
             env: Vec::new(),
+            env_remove: Vec::new(),
             tool: tool.to_string(),
             error_line: None,
         }
@@ -286,6 +290,9 @@ where
     let tag = new_tag();
     subreaper();
     let mut command = Command::new(&cmd.program);
+    for k in &cmd.env_remove {
+        command.env_remove(k);
+    }
     command
         .args(&cmd.args)
         .current_dir(&cmd.cwd)

@@ -137,6 +137,8 @@ pub struct RenderConfig {
     pub helm: Option<PathBuf>,
     /// Path of the kustomize binary (else `$PULLTHROUGH_KUSTOMIZE`, else PATH, else `kubectl kustomize`).
     pub kustomize: Option<PathBuf>,
+    /// Path of go-jsonnet's `jsonnet` binary (else `$PULLTHROUGH_JSONNET`, else `jsonnet` on PATH).
+    pub jsonnet: Option<PathBuf>,
     /// Extra `kustomize build` options, like Argo CD's `kustomize.buildOptions`.
     pub kustomize_build_options: Option<Vec<String>>,
     /// URL schemes allowed in `values-files` (default: none).

@@ -74,7 +74,8 @@ pub fn resolve(
     let rc = config.and_then(|c| c.render.clone()).unwrap_or_default();
     let helm = env.get("PULLTHROUGH_HELM").map(PathBuf::from).or(rc.helm.clone());
     let kustomize = env.get("PULLTHROUGH_KUSTOMIZE").map(PathBuf::from).or(rc.kustomize.clone());
-    r.tools = Tools::discover(helm, kustomize, env.path());
+    let jsonnet = env.get("PULLTHROUGH_JSONNET").map(PathBuf::from).or(rc.jsonnet.clone());
+    r.tools = Tools::discover(helm, kustomize, jsonnet, env.path());
     if let Some(o) = rc.kustomize_build_options {
         r.kustomize.build_options = o;
     }
@@ -172,6 +173,9 @@ pub fn resolve(
                 ("directory-recurse", v) => r.directory.recurse = b(v)?,
                 ("directory-include", Value::Array(a)) => r.directory.include = a.clone(),
                 ("directory-exclude", Value::Array(a)) => r.directory.exclude = a.clone(),
+                ("directory-jsonnet-ext-vars", Value::Array(a)) => r.directory.jsonnet.ext_vars = jsonnet_vars(&origin, a)?,
+                ("directory-jsonnet-tlas", Value::Array(a)) => r.directory.jsonnet.tlas = jsonnet_vars(&origin, a)?,
+                ("directory-jsonnet-libs", Value::Array(a)) => r.directory.jsonnet.libs = a.clone(),
                 ("kustomize-name-prefix", Value::String(s)) => r.kustomize.edits.name_prefix = s.clone(),
                 ("kustomize-name-suffix", Value::String(s)) => r.kustomize.edits.name_suffix = s.clone(),
                 ("kustomize-images", Value::Array(a)) => r.kustomize.edits.images = a.clone(),
@@ -249,6 +253,16 @@ pub fn resolve(
         }
     }
     Ok(PluginSettings { rewrite, limits, render: r, allow_empty, helm_version, strategy: Default::default() })
+}
+
+/// `directory-jsonnet-ext-vars`/`-tlas` entries ([`render::JsonnetVar::parse`]); a bad entry is
+/// an error naming the parameter and the entry.
+fn jsonnet_vars(origin: &str, entries: &[String]) -> Result<Vec<render::JsonnetVar>, ParamError> {
+    entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| render::JsonnetVar::parse(e).map_err(|why| ParamError(format!("{origin}: entry {} {e:?}: {why}", i + 1))))
+        .collect()
 }
 
 /// A map parameter as ordered pairs.

@@ -538,6 +538,122 @@ func TestDirectoryObjectsThenNonObjectIsAnError(t *testing.T) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Jsonnet directory apps (testdata/repo/jsonnet-app, libs in jsonnet-libs): Argo CD's own
+// evaluation (makeJsonnetVM, go-jsonnet v0.22.0 linked into the repo-server) against the
+// plugin's (the jsonnet CLI of the same module and version).
+
+// jsonnetNative is spec.source.directory with recurse and jsonnet extVars, tlas and libs.
+func jsonnetNative() v1alpha1.ApplicationSource {
+	return v1alpha1.ApplicationSource{Directory: &v1alpha1.ApplicationSourceDirectory{
+		Recurse: true,
+		Jsonnet: v1alpha1.ApplicationSourceJsonnet{
+			ExtVars: []v1alpha1.JsonnetVar{
+				{Name: "image", Value: "nginx:1.27.4"},
+				{Name: "str", Value: "3"},
+				{Name: "code", Value: "{a: [1, 2], b: 'x'}", Code: true},
+				{Name: "app", Value: "$ARGOCD_APP_NAME-${ARGOCD_APP_NAMESPACE}"},
+				{Name: "escaped", Value: "$$ARGOCD_APP_NAME"},
+			},
+			TLAs: []v1alpha1.JsonnetVar{
+				{Name: "tier", Value: "gold"},
+				{Name: "replicas", Value: "2 * 2", Code: true},
+			},
+			Libs: []string{"jsonnet-libs/lib1", "/jsonnet-libs/lib2"},
+		},
+	}}
+}
+
+// jsonnetPlugin is the same through the plugin's parameters.
+func jsonnetPlugin(extra ...v1alpha1.ApplicationSourcePluginParameter) v1alpha1.ApplicationSource {
+	return pluginSource(append([]v1alpha1.ApplicationSourcePluginParameter{
+		param("directory-recurse", "true"),
+		paramArray("directory-jsonnet-ext-vars",
+			"image=nginx:1.27.4",
+			"str=3",
+			`{"name": "code", "value": "{a: [1, 2], b: 'x'}", "code": true}`,
+			"app=$ARGOCD_APP_NAME-${ARGOCD_APP_NAMESPACE}",
+			"escaped=$$ARGOCD_APP_NAME",
+		),
+		paramArray("directory-jsonnet-tlas", "tier=gold", `{"name": "replicas", "value": "2 * 2", "code": true}`),
+		paramArray("directory-jsonnet-libs", "jsonnet-libs/lib1", "/jsonnet-libs/lib2"),
+	}, extra...)...)
+}
+
+func TestJsonnetNativeParity(t *testing.T) {
+	native := mustGenerate(t, env.named, request("e2e", "jsonnet-app", jsonnetNative()))
+	plugin := mustGenerate(t, env.named, request("e2e", "jsonnet-app", jsonnetPlugin()))
+	var names []string
+	for _, o := range native {
+		names = append(names, id(o))
+	}
+	want := []string{"ConfigMap/a-plain", "Pod/jsonnet-pod", "ConfigMap/jsonnet-main", "Widget/jsonnet-numbers", "ConfigMap/jsonnet-second", "ConfigMap/jsonnet-sub"}
+	if !reflect.DeepEqual(names, want) {
+		t.Fatalf("native directory source gave %q, the fixture has %q (in walk order)", names, want)
+	}
+	// What the fixture is for, as Argo CD itself evaluated it: the plugin must match it all.
+	data := func(name string) map[string]any {
+		for _, o := range native {
+			if id(o) == "ConfigMap/"+name {
+				d, _ := o["data"].(map[string]any)
+				return d
+			}
+		}
+		t.Fatalf("native output has no ConfigMap/%s", name)
+		return nil
+	}
+	for _, c := range []struct{ name, key, want string }{
+		{"jsonnet-main", "here", "beside main.jsonnet"},
+		{"jsonnet-main", "which", "lib2"},
+		{"jsonnet-main", "tier", "gold"},
+		{"jsonnet-main", "replicas", "4"},
+		{"jsonnet-main", "strType", "string"},
+		{"jsonnet-main", "codeType", "object"},
+		{"jsonnet-main", "app", "web-web-prod"},
+		{"jsonnet-main", "escaped", "$ARGOCD_APP_NAME"}, // first file: substituted once
+		{"jsonnet-second", "escaped", "web"},            // second file: once more
+		{"jsonnet-sub", "both", "lib1"},
+		{"jsonnet-sub", "which", "lib2"},
+	} {
+		if got := data(c.name)[c.key]; got != c.want {
+			t.Errorf("native %s data.%s = %q, the fixture expects %q", c.name, c.key, got, c.want)
+		}
+	}
+	sameExceptImages(t, native, plugin, map[string]string{"nginx:1.27.4": M + "/docker-hub/library/nginx:1.27.4"})
+	// Same order too (Argo CD keeps the plugin's order).
+	var pnames []string
+	for _, o := range plugin {
+		pnames = append(pnames, id(o))
+	}
+	if !reflect.DeepEqual(pnames, want) {
+		t.Errorf("plugin gave %q, native %q", pnames, want)
+	}
+}
+
+func TestJsonnetErrorsLikeNative(t *testing.T) {
+	mustFail(t, env.named, request("e2e", "jsonnet-bad", v1alpha1.ApplicationSource{}),
+		`Failed to evaluate jsonnet "bad.jsonnet": RUNTIME ERROR: boom: 1`)
+	mustFail(t, env.named, request("e2e", "jsonnet-bad", pluginSource()),
+		"pullthrough: directory: 'bad.jsonnet': jsonnet evaluation failed: RUNTIME ERROR: boom: 1 | ")
+
+	outside := jsonnetNative()
+	outside.Directory.Jsonnet.Libs = []string{"../outside"}
+	mustFail(t, env.named, request("e2e", "jsonnet-app", outside), "file '../outside' resolved to outside repository root")
+	mustFail(t, env.named, request("e2e", "jsonnet-app", pluginSource(param("directory-recurse", "true"), paramArray("directory-jsonnet-libs", "../outside"))),
+		"pullthrough: directory-jsonnet-libs: library path '../outside' resolved to outside repository root")
+
+	// What go-yaml cannot carry from a plugin (U+0085 becomes a space) is refused, naming the file.
+	native := mustGenerate(t, env.named, request("e2e", "jsonnet-c1", v1alpha1.ApplicationSource{}))
+	if got := native[0]["data"].(map[string]any)["nel"]; got != "a\u0085b" {
+		t.Fatalf("native data.nel = %q", got)
+	}
+	mustFail(t, env.named, request("e2e", "jsonnet-c1", pluginSource()),
+		"pullthrough: directory: c1.jsonnet (output):4:16: a C1 control character or U+FFFE/U+FFFF")
+
+	mustFail(t, env.named, request("e2e", "jsonnet-app", pluginSource(paramArray("directory-jsonnet-tlas", "no-value"))),
+		`pullthrough: parameter directory-jsonnet-tlas: entry 1 "no-value": expected NAME=VALUE`)
+}
+
+// ---------------------------------------------------------------------------------------------
 // Switched off, refused, failing and empty apps.
 
 func TestEnabledFalseRendersLikeNative(t *testing.T) {
@@ -854,5 +970,21 @@ func TestDockerfilePinsArgoCDTools(t *testing.T) {
 	out, err = execOutput("kustomize", "version")
 	if err != nil || strings.TrimSpace(string(out)) != "v"+kustomize {
 		t.Errorf("kustomize on PATH: %s %v; want v%s", out, err, kustomize)
+	}
+	// jsonnet: the go-jsonnet module version Argo CD links (its go.mod).
+	gomod, err := os.ReadFile(filepath.Join(src, "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^\s*github.com/google/go-jsonnet (v\S+)`).FindSubmatch(gomod)
+	if m == nil {
+		t.Fatal("Argo CD's go.mod requires no github.com/google/go-jsonnet")
+	}
+	if got, want := arg("JSONNET_VERSION"), string(m[1]); got != want {
+		t.Errorf("docker/Dockerfile JSONNET_VERSION=%s, Argo CD v3.5.1 links go-jsonnet %s", got, want)
+	}
+	out, err = execOutput("jsonnet", "--version")
+	if err != nil || !strings.HasSuffix(strings.TrimSpace(string(out)), "(Go implementation) "+string(m[1])) {
+		t.Errorf("the plugin's jsonnet is %q (%v), Argo CD links go-jsonnet %s", out, err, m[1])
 	}
 }

@@ -101,7 +101,7 @@ func setUp() error {
 			return err
 		}
 	}
-	for _, tool := range []string{"helm", "kustomize", "git", "redis-server"} {
+	for _, tool := range []string{"helm", "kustomize", "jsonnet", "git", "redis-server"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			return fmt.Errorf("%s is not on PATH: %w", tool, err)
 		}

@@ -77,6 +77,11 @@ pub fn kustomize() -> PathBuf {
     require("PULLTHROUGH_TEST_KUSTOMIZE", "kustomize", &[])
 }
 
+/// go-jsonnet's `jsonnet` v0.22.0 (the evaluator Argo CD v3.5.1 links), built from its Go module.
+pub fn jsonnet() -> PathBuf {
+    require("PULLTHROUGH_TEST_JSONNET", "jsonnet", &[])
+}
+
 /// The Go fidelity oracle built from `tests/oracle/yaml-oracle.go`.
 pub fn yaml_oracle() -> PathBuf {
     require("PULLTHROUGH_TEST_YAML_ORACLE", "yaml-oracle", &[])

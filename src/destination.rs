@@ -42,7 +42,9 @@ pub fn mirror_text(raw: &str) -> Option<&str> {
 /// A registry as the rules compare it: ASCII lowercase (host names are case-insensitive), and
 /// `docker.io` for `index.docker.io` and every Docker Hub alias.
 pub fn fold_registry<'a>(domain: &'a str, aliases: &[String]) -> Cow<'a, str> {
-    if domain.eq_ignore_ascii_case(LEGACY_DEFAULT_DOMAIN) || aliases.iter().any(|a| a.eq_ignore_ascii_case(domain)) {
+    if domain.eq_ignore_ascii_case(LEGACY_DEFAULT_DOMAIN)
+        || aliases.iter().any(|a| a.eq_ignore_ascii_case(domain))
+    {
         Cow::Borrowed(DEFAULT_DOMAIN)
     } else if domain.bytes().any(|b| b.is_ascii_uppercase()) {
         Cow::Owned(domain.to_ascii_lowercase())

@@ -27,8 +27,13 @@ impl Environ {
     }
 
     /// The pure twin for tests.
-    pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Environ {
-        let vars: BTreeMap<String, String> = pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Environ {
+        let vars: BTreeMap<String, String> = pairs
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
         let path = vars.get("PATH").map(OsString::from);
         Environ { vars, path }
     }
@@ -43,7 +48,10 @@ impl Environ {
     }
 
     /// All variables whose name starts with `prefix`, prefix removed.
-    pub fn with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+    pub fn with_prefix<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
         self.vars
             .range(prefix.to_string()..)
             .take_while(move |(k, _)| k.starts_with(prefix))

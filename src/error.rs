@@ -28,7 +28,11 @@ pub struct UsageError(pub String);
 /// config, parameter or usage error makes it [`EXIT_USAGE`]; anything else is bad input.
 pub fn exit_code_for(err: &anyhow::Error) -> ExitCode {
     for cause in err.chain() {
-        if cause.is::<UsageError>() || cause.is::<RuleError>() || cause.is::<ConfigError>() || cause.is::<ParamError>() {
+        if cause.is::<UsageError>()
+            || cause.is::<RuleError>()
+            || cause.is::<ConfigError>()
+            || cause.is::<ParamError>()
+        {
             return ExitCode::from(EXIT_USAGE);
         }
         if cause.is::<RewriteError>() {

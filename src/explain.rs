@@ -79,9 +79,14 @@ impl LineIndex {
 pub fn report(inputs: &[Input], plan: &Plan, rules: &Rules, leaks: &[Vec<Leak>]) -> Report {
     let index: Vec<LineIndex> = inputs.iter().map(|i| LineIndex::new(&i.text)).collect();
     let default_ns = rules.default_namespace();
-    let fields = plan.records.iter().map(|r| row(inputs, &index, r, default_ns)).collect();
+    let fields = plan
+        .records
+        .iter()
+        .map(|r| row(inputs, &index, r, default_ns))
+        .collect();
     // Strings an image field already decided are not leaks, whatever was decided.
-    let covered: std::collections::HashSet<(usize, usize)> = plan.records.iter().map(|r| (r.input, r.offset)).collect();
+    let covered: std::collections::HashSet<(usize, usize)> =
+        plan.records.iter().map(|r| (r.input, r.offset)).collect();
     let mut rows = Vec::new();
     for (i, list) in leaks.iter().enumerate() {
         for l in list {
@@ -89,7 +94,12 @@ pub fn report(inputs: &[Input], plan: &Plan, rules: &Rules, leaks: &[Vec<Leak>])
                 continue;
             }
             // A rule that cannot rewrite it validly says so in the row, rather than failing explain.
-            let d = rules.decide(&l.token, l.object.namespace.as_deref()).unwrap_or_else(|e| crate::rules::Decision { to: None, reason: Reason::Unparseable(e.to_string()) });
+            let d = rules
+                .decide(&l.token, l.object.namespace.as_deref())
+                .unwrap_or_else(|e| crate::rules::Decision {
+                    to: None,
+                    reason: Reason::Unparseable(e.to_string()),
+                });
             if d.reason == Reason::AlreadyMirrored {
                 continue;
             }
@@ -98,7 +108,12 @@ pub fn report(inputs: &[Input], plan: &Plan, rules: &Rules, leaks: &[Vec<Leak>])
                 line: index[i].line(l.span.start()),
                 doc: l.doc,
                 kind: l.object.kind.clone().unwrap_or_else(|| "-".into()),
-                namespace: Some(l.object.namespace.clone().unwrap_or_else(|| default_ns.to_string())),
+                namespace: Some(
+                    l.object
+                        .namespace
+                        .clone()
+                        .unwrap_or_else(|| default_ns.to_string()),
+                ),
                 name: l.object.name.clone().unwrap_or_else(|| "-".into()),
                 field: l.path.clone(),
                 image: l.token.clone(),
@@ -108,7 +123,10 @@ pub fn report(inputs: &[Input], plan: &Plan, rules: &Rules, leaks: &[Vec<Leak>])
             });
         }
     }
-    Report { fields, leaks: rows }
+    Report {
+        fields,
+        leaks: rows,
+    }
 }
 
 fn row(inputs: &[Input], index: &[LineIndex], r: &Record, default_namespace: &str) -> Row {
@@ -118,7 +136,12 @@ fn row(inputs: &[Input], index: &[LineIndex], r: &Record, default_namespace: &st
         line: index[r.input].line(r.offset),
         doc: r.doc,
         kind: r.object.kind.clone().unwrap_or_else(|| "-".into()),
-        namespace: Some(r.object.namespace.clone().unwrap_or_else(|| default_namespace.to_string())),
+        namespace: Some(
+            r.object
+                .namespace
+                .clone()
+                .unwrap_or_else(|| default_namespace.to_string()),
+        ),
         name: r.object.name.clone().unwrap_or_else(|| "-".into()),
         field: r.path.clone(),
         before: r.before.clone(),
@@ -134,7 +157,10 @@ fn suggestion(l: &Leak) -> String {
         LeakContext::Env { name, format } => {
             let mut entry = format!("env: [{{name: {name}");
             if let Some(sep) = format.separator {
-                entry.push_str(&format!(", separator: {}", serde_json::to_string(&sep.to_string()).expect("a string")));
+                entry.push_str(&format!(
+                    ", separator: {}",
+                    serde_json::to_string(&sep.to_string()).expect("a string")
+                ));
             }
             if format.keyed {
                 entry.push_str(", keyed: true");
@@ -143,10 +169,16 @@ fn suggestion(l: &Leak) -> String {
             entry
         }
         LeakContext::Arg { flag: Some(flag) } => format!("args: [{{flag: {flag}}}]"),
-        LeakContext::Arg { flag: None } => "an image argument with no flag before it or in it: no args entry can name it".into(),
+        LeakContext::Arg { flag: None } => {
+            "an image argument with no flag before it or in it: no args entry can name it".into()
+        }
         LeakContext::Field => {
             let kind = l.object.kind.as_deref().unwrap_or("KIND");
-            let group = l.object.api_version.as_deref().and_then(|v| v.rsplit_once('/').map(|(g, _)| g));
+            let group = l
+                .object
+                .api_version
+                .as_deref()
+                .and_then(|v| v.rsplit_once('/').map(|(g, _)| g));
             let path = rule_path(&l.path, l.object.kind.is_some());
             let group = group.map(|g| format!(", group: {g}")).unwrap_or_default();
             if l.whole {
@@ -164,14 +196,23 @@ fn suggestion(l: &Leak) -> String {
 fn rule_path(path: &str, _has_kind: bool) -> String {
     let mut out = String::new();
     let mut rest = path;
-    if let Some(key) = path.strip_prefix("data.").or_else(|| path.strip_prefix("stringData.")) {
-        let top = if path.starts_with("data.") { "data" } else { "stringData" };
+    if let Some(key) = path
+        .strip_prefix("data.")
+        .or_else(|| path.strip_prefix("stringData."))
+    {
+        let top = if path.starts_with("data.") {
+            "data"
+        } else {
+            "stringData"
+        };
         return format!("{top}[{}]", serde_json::to_string(key).expect("a string"));
     }
     while let Some(open) = rest.find('[') {
         out.push_str(&rest[..open]);
         out.push_str("[]");
-        rest = rest[open..].find(']').map_or("", |close| &rest[open + close + 1..]);
+        rest = rest[open..]
+            .find(']')
+            .map_or("", |close| &rest[open + close + 1..]);
     }
     out.push_str(rest);
     out
@@ -182,7 +223,16 @@ fn rule_path(path: &str, _has_kind: bool) -> String {
 pub fn table(report: &Report) -> String {
     let rows = &report.fields;
     let mut out = grid(
-        ["DOC", "KIND", "NAMESPACE/NAME", "FIELD", "BEFORE", "AFTER", "REASON", "FOUND BY"],
+        [
+            "DOC",
+            "KIND",
+            "NAMESPACE/NAME",
+            "FIELD",
+            "BEFORE",
+            "AFTER",
+            "REASON",
+            "FOUND BY",
+        ],
         rows.iter().map(|r| {
             vec![
                 r.doc.to_string(),
@@ -197,11 +247,24 @@ pub fn table(report: &Report) -> String {
         }),
     );
     let changed = rows.iter().filter(|r| r.after.is_some()).count();
-    out.push_str(&format!("{} image field(s), {} rewritten, {} unchanged\n", rows.len(), changed, rows.len() - changed));
+    out.push_str(&format!(
+        "{} image field(s), {} rewritten, {} unchanged\n",
+        rows.len(),
+        changed,
+        rows.len() - changed
+    ));
     if !report.leaks.is_empty() {
         out.push_str("\nSTILL PULLED FROM THE INTERNET: image references outside the image fields above, which no rule rewrites\n");
         out.push_str(&grid(
-            ["DOC", "KIND", "NAMESPACE/NAME", "FIELD", "IMAGE", "AS AN IMAGE FIELD", "SUGGESTED CONFIG"],
+            [
+                "DOC",
+                "KIND",
+                "NAMESPACE/NAME",
+                "FIELD",
+                "IMAGE",
+                "AS AN IMAGE FIELD",
+                "SUGGESTED CONFIG",
+            ],
             report.leaks.iter().map(|l| {
                 vec![
                     l.doc.to_string(),
@@ -209,19 +272,30 @@ pub fn table(report: &Report) -> String {
                     format!("{}/{}", l.namespace.as_deref().unwrap_or("-"), l.name),
                     l.field.clone(),
                     l.image.clone(),
-                    l.would_be.clone().unwrap_or_else(|| format!("- ({})", l.reason)),
+                    l.would_be
+                        .clone()
+                        .unwrap_or_else(|| format!("- ({})", l.reason)),
                     l.suggestion.clone(),
                 ]
             }),
         ));
-        out.push_str(&format!("{} reference(s) outside image fields not rewritten\n", report.leaks.len()));
+        out.push_str(&format!(
+            "{} reference(s) outside image fields not rewritten\n",
+            report.leaks.len()
+        ));
     }
     out
 }
 
 fn grid<const N: usize>(header: [&str; N], rows: impl Iterator<Item = Vec<String>>) -> String {
     // A multi-line value (a list of images, one per line) stays on its row: breaks are shown `\n`.
-    let cells: Vec<Vec<String>> = rows.map(|r| r.into_iter().map(|c| c.replace('\r', "\\r").replace('\n', "\\n")).collect()).collect();
+    let cells: Vec<Vec<String>> = rows
+        .map(|r| {
+            r.into_iter()
+                .map(|c| c.replace('\r', "\\r").replace('\n', "\\n"))
+                .collect()
+        })
+        .collect();
     let mut width = header.map(str::len);
     for c in &cells {
         for (w, s) in width.iter_mut().zip(c) {
@@ -269,8 +343,14 @@ mod tests {
     fn rule_paths() {
         for (path, want) in [
             ("spec.workers[2].image", "spec.workers[].image"),
-            ("spec.template.spec.containers[0].env[3].value", "spec.template.spec.containers[].env[].value"),
-            ("data.node.collector.imageRef", "data[\"node.collector.imageRef\"]"),
+            (
+                "spec.template.spec.containers[0].env[3].value",
+                "spec.template.spec.containers[].env[].value",
+            ),
+            (
+                "data.node.collector.imageRef",
+                "data[\"node.collector.imageRef\"]",
+            ),
             ("spec.image", "spec.image"),
         ] {
             assert_eq!(rule_path(path, true), want, "{path}");

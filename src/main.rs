@@ -33,5 +33,9 @@ fn one_line(err: &anyhow::Error) -> String {
         }
         msg.push_str(&text);
     }
-    msg.split('\n').map(str::trim_end).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" | ")
+    msg.split('\n')
+        .map(str::trim_end)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" | ")
 }

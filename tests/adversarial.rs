@@ -211,7 +211,11 @@ fn nesting_limit_is_configurable() {
     let dir = TestDir::new();
     // A mapping root with a kind (a bare sequence root, or one without `kind`, is refused as Argo
     // CD refuses it).
-    let deep = format!("kind: Deep\ndeep: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
+    let deep = format!(
+        "kind: Deep\ndeep: {}{}\n",
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
     dir.write("deep.yaml", &deep);
     dir.write("c.yaml", "limits:\n  maxDepth: 20000\n");
     let out = rewrite_cmd(&dir)
@@ -288,19 +292,41 @@ fn odd_image_values_are_left_alone_with_a_warning() {
 #[test]
 fn image_aliases_and_block_scalars_are_rewritten() {
     let cases: Vec<(&str, String, String)> = vec![
-        ("literal block", pod("|\n      nginx"), pod(&format!("|\n      {MIRROR}/docker-hub/library/nginx:latest"))),
-        ("folded strip block", pod(">-\n      nginx:1"), pod(&format!(">-\n      {MIRROR}/docker-hub/library/nginx:1"))),
+        (
+            "literal block",
+            pod("|\n      nginx"),
+            pod(&format!(
+                "|\n      {MIRROR}/docker-hub/library/nginx:latest"
+            )),
+        ),
+        (
+            "folded strip block",
+            pod(">-\n      nginx:1"),
+            pod(&format!(">-\n      {MIRROR}/docker-hub/library/nginx:1")),
+        ),
         (
             "alias of a scalar",
             format!("x: &a nginx\n{}", pod("*a")),
-            format!("x: &a nginx\n{}", pod(&format!("{MIRROR}/docker-hub/library/nginx:latest"))),
+            format!(
+                "x: &a nginx\n{}",
+                pod(&format!("{MIRROR}/docker-hub/library/nginx:latest"))
+            ),
         ),
         (
             "duplicate image keys: the last, the one Go reads, is rewritten",
             pod("nginx\n    image: redis"),
-            pod(&format!("nginx\n    image: {MIRROR}/docker-hub/library/redis:latest")),
+            pod(&format!(
+                "nginx\n    image: {MIRROR}/docker-hub/library/redis:latest"
+            )),
         ),
-        ("duplicate object keys", format!("kind: Pod\n{}", pod("nginx")), format!("kind: Pod\n{}", pod(&format!("{MIRROR}/docker-hub/library/nginx:latest")))),
+        (
+            "duplicate object keys",
+            format!("kind: Pod\n{}", pod("nginx")),
+            format!(
+                "kind: Pod\n{}",
+                pod(&format!("{MIRROR}/docker-hub/library/nginx:latest"))
+            ),
+        ),
     ];
     for (name, input, want) in cases {
         let dir = TestDir::new();
@@ -341,18 +367,35 @@ fn alias_bomb_is_refused_like_go_refuses_it() {
     dir.write("bomb.yaml", &s);
     // Go refuses it too.
     let go = util::oracle::read(&dir.join("bomb.yaml"));
-    assert!(go[0].error.as_deref().is_some_and(|e| e.contains("excessive aliasing")), "{go:?}");
+    assert!(
+        go[0]
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("excessive aliasing")),
+        "{go:?}"
+    );
     // 1 GiB of address space: an expansion of 10^10 nodes could not fit.
     let started = Instant::now();
     let out = Cmd::program("/bin/sh")
         .args(["-c", "ulimit -v 1048576 && exec \"$0\" \"$@\""])
         .arg(util::cmd::pullthrough_bin())
-        .args(["rewrite", "--mirror", MIRROR, "--map", "docker.io=docker-hub"])
+        .args([
+            "rewrite",
+            "--mirror",
+            MIRROR,
+            "--map",
+            "docker.io=docker-hub",
+        ])
         .arg(dir.join("bomb.yaml"))
         .output();
     let took = started.elapsed();
     assert!(took < Duration::from_secs(10), "took {took:?}");
-    assert_error("alias bomb", &out, EXIT_INPUT, &["bomb.yaml:", "document contains excessive aliasing"]);
+    assert_error(
+        "alias bomb",
+        &out,
+        EXIT_INPUT,
+        &["bomb.yaml:", "document contains excessive aliasing"],
+    );
 }
 
 /// Millions of empty documents (32 MiB, under `limits.maxInputBytes`): refused at once by the
@@ -365,8 +408,14 @@ fn millions_of_empty_documents() {
     let out = rewrite_cmd(&dir).arg("empty.yaml").output();
     assert_error("empty docs", &out, EXIT_INPUT, &["empty.yaml: 8388608 documents, over the limit of 200000 (raise limits.maxDocuments in the config)"]);
     dir.write("c.yaml", "limits: {maxDocuments: 40000000}\n");
-    let out = rewrite_cmd(&dir).args(["--config", "c.yaml", "empty.yaml"]).output();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = rewrite_cmd(&dir)
+        .args(["--config", "c.yaml", "empty.yaml"])
+        .output();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(out.stdout.len(), 4 * (8 << 20));
 }
 
@@ -716,13 +765,48 @@ fn value_files_cannot_leave_the_repository() {
     let repo = Repo::helm();
     repo.config(&base_config());
     let cases: Vec<(&str, &str, &str, &[&str])> = vec![
-        ("dot-dot", "--param-array", "values-files=../../../etc/passwd", &["values-files", "outside repository root"]),
-        ("deep dot-dot", "--param-array", "values-files=../../../../../../../../etc/passwd", &["values-files", "outside repository root"]),
-        ("absolute: relative to the repo root", "--param-array", "values-files=/etc/passwd", &["values-files", "not found"]),
-        ("URL", "--param-array", "values-files=https://values.example.com/v.yaml", &["values-files", "URL scheme 'https' is not allowed"]),
-        ("file URL", "--param-array", "values-files=file:///etc/passwd", &["values-files", "URL scheme 'file' is not allowed"]),
-        ("set-file dot-dot", "--param-map", "set-file.x=../../../etc/passwd", &["set-file", "outside repository root"]),
-        ("set-file absolute", "--param-map", "set-file.x=/etc/passwd", &["set-file", "not found"]),
+        (
+            "dot-dot",
+            "--param-array",
+            "values-files=../../../etc/passwd",
+            &["values-files", "outside repository root"],
+        ),
+        (
+            "deep dot-dot",
+            "--param-array",
+            "values-files=../../../../../../../../etc/passwd",
+            &["values-files", "outside repository root"],
+        ),
+        (
+            "absolute: relative to the repo root",
+            "--param-array",
+            "values-files=/etc/passwd",
+            &["values-files", "not found"],
+        ),
+        (
+            "URL",
+            "--param-array",
+            "values-files=https://values.example.com/v.yaml",
+            &["values-files", "URL scheme 'https' is not allowed"],
+        ),
+        (
+            "file URL",
+            "--param-array",
+            "values-files=file:///etc/passwd",
+            &["values-files", "URL scheme 'file' is not allowed"],
+        ),
+        (
+            "set-file dot-dot",
+            "--param-map",
+            "set-file.x=../../../etc/passwd",
+            &["set-file", "outside repository root"],
+        ),
+        (
+            "set-file absolute",
+            "--param-map",
+            "set-file.x=/etc/passwd",
+            &["set-file", "not found"],
+        ),
     ];
     for (name, flag, value, needles) in cases {
         let out = repo.render().args([flag, value]).output();
@@ -739,13 +823,51 @@ fn symlinks_leaving_the_repository_refuse_it_before_rendering() {
     let outside = TestDir::new();
     outside.write("outside.yaml", "x: outside-secret\n");
     let rel = "../../../../outside.yaml";
-    let cases: Vec<(&str, String, &str, &[&str], &[&str])> = vec![
-        ("chart template to the process environment", "/proc/self/environ".into(), "repo/apps/web/templates/env.yaml", &[], &["apps/web/templates/env.yaml", "is absolute"]),
-        ("value file, absolute", "/etc/passwd".into(), "repo/apps/web/evil.yaml", &["--param-array", "values-files=evil.yaml"], &["apps/web/evil.yaml", "is absolute"]),
-        ("value file, relative", rel.into(), "repo/apps/web/rel-evil.yaml", &["--param-array", "values-files=rel-evil.yaml"], &["apps/web/rel-evil.yaml", "rises above the repository root"]),
-        ("set-file", "/etc/passwd".into(), "repo/apps/web/evil.yaml", &["--param-map", "set-file.x=evil.yaml"], &["apps/web/evil.yaml", "is absolute"]),
-        ("directory", "/etc".into(), "repo/apps/web/etc-link", &["--param-array", "values-files=etc-link/passwd"], &["apps/web/etc-link", "is absolute"]),
-        ("unused, elsewhere in the repository", outside.join("outside.yaml").display().to_string(), "repo/other/x.yaml", &[], &["other/x.yaml", "is absolute"]),
+    // (name, link target, link path, extra CLI arguments, words the error must contain)
+    type Case<'a> = (&'a str, String, &'a str, &'a [&'a str], &'a [&'a str]);
+    let cases: Vec<Case> = vec![
+        (
+            "chart template to the process environment",
+            "/proc/self/environ".into(),
+            "repo/apps/web/templates/env.yaml",
+            &[],
+            &["apps/web/templates/env.yaml", "is absolute"],
+        ),
+        (
+            "value file, absolute",
+            "/etc/passwd".into(),
+            "repo/apps/web/evil.yaml",
+            &["--param-array", "values-files=evil.yaml"],
+            &["apps/web/evil.yaml", "is absolute"],
+        ),
+        (
+            "value file, relative",
+            rel.into(),
+            "repo/apps/web/rel-evil.yaml",
+            &["--param-array", "values-files=rel-evil.yaml"],
+            &["apps/web/rel-evil.yaml", "rises above the repository root"],
+        ),
+        (
+            "set-file",
+            "/etc/passwd".into(),
+            "repo/apps/web/evil.yaml",
+            &["--param-map", "set-file.x=evil.yaml"],
+            &["apps/web/evil.yaml", "is absolute"],
+        ),
+        (
+            "directory",
+            "/etc".into(),
+            "repo/apps/web/etc-link",
+            &["--param-array", "values-files=etc-link/passwd"],
+            &["apps/web/etc-link", "is absolute"],
+        ),
+        (
+            "unused, elsewhere in the repository",
+            outside.join("outside.yaml").display().to_string(),
+            "repo/other/x.yaml",
+            &[],
+            &["other/x.yaml", "is absolute"],
+        ),
     ];
     for (name, target, link, args, needles) in cases {
         let repo = Repo::helm();
@@ -755,15 +877,26 @@ fn symlinks_leaving_the_repository_refuse_it_before_rendering() {
         let mut all = vec!["repository: symlink", "refused before rendering"];
         all.extend_from_slice(needles);
         let err = assert_error(name, &out, EXIT_INPUT, &all);
-        assert!(!err.contains("root:x:0") && !err.contains("outside-secret") && !err.contains("PATH="), "{name}: leaked content: {err}");
+        assert!(
+            !err.contains("root:x:0") && !err.contains("outside-secret") && !err.contains("PATH="),
+            "{name}: leaked content: {err}"
+        );
     }
     // A link inside the repository is fine (and followed by Helm).
     let repo = Repo::helm();
     repo.config(&base_config());
-    repo.dir.write("repo/shared/values.yaml", "x: from-shared\n");
-    repo.dir.symlink("../../shared/values.yaml", "repo/apps/web/shared.yaml");
-    let out = repo.render().args(["--param-array", "values-files=shared.yaml"]).output();
-    assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("from-shared"), "{out:?}");
+    repo.dir
+        .write("repo/shared/values.yaml", "x: from-shared\n");
+    repo.dir
+        .symlink("../../shared/values.yaml", "repo/apps/web/shared.yaml");
+    let out = repo
+        .render()
+        .args(["--param-array", "values-files=shared.yaml"])
+        .output();
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("from-shared"),
+        "{out:?}"
+    );
 }
 
 /// A plain-directory app with a symlinked directory or file pointing out of the repository.
@@ -803,7 +936,12 @@ fn directory_app_symlinks_cannot_leave_the_repository() {
                 &format!("mirror={MIRROR}"),
             ])
             .output();
-        let err = assert_error(name, &out, EXIT_INPUT, &["repository: symlink", "refused before rendering"]);
+        let err = assert_error(
+            name,
+            &out,
+            EXIT_INPUT,
+            &["repository: symlink", "refused before rendering"],
+        );
         assert!(!err.contains("kind: Secret"), "{err}");
     }
 }
@@ -972,78 +1110,195 @@ fn allowed_mirrors_never_cross_a_host_boundary() {
     let refused = |origin: &str, what: &str, dest: &str, why: &str| {
         format!("pullthrough: {origin}: {what} {dest:?} is not in the sidecar's allowedMirrors ({list}){why}\n")
     };
-    let invalid = |m: &str| format!(": {m:?} does not make valid image names: invalid reference format");
+    let invalid =
+        |m: &str| format!(": {m:?} does not make valid image names: invalid reference format");
     // (mirror parameter, why it is refused beyond "not in allowedMirrors")
     let hostile: Vec<(&str, String)> = vec![
         // The issue's two spellings: `*` would have crossed `.`/`:`/`/`.
-        ("111111111111.dkr.ecr.attacker.io/x.amazonaws.com", String::new()),
-        ("111111111111.dkr.ecr.attacker.io:443/x.amazonaws.com", String::new()),
+        (
+            "111111111111.dkr.ecr.attacker.io/x.amazonaws.com",
+            String::new(),
+        ),
+        (
+            "111111111111.dkr.ecr.attacker.io:443/x.amazonaws.com",
+            String::new(),
+        ),
         // The README's old `…amazonaws.com*` example admitted this one.
-        ("111111111111.dkr.ecr.eu-west-1.amazonaws.com.attacker.io", String::new()),
+        (
+            "111111111111.dkr.ecr.eu-west-1.amazonaws.com.attacker.io",
+            String::new(),
+        ),
         ("111111111111.dkr.ecr.a.b.amazonaws.com", String::new()),
-        ("111111111111.dkr.ecr.ATTACKER.io/x.amazonaws.com", String::new()),
+        (
+            "111111111111.dkr.ecr.ATTACKER.io/x.amazonaws.com",
+            String::new(),
+        ),
         // No port and no path in the pattern: none allowed.
-        ("111111111111.dkr.ecr.eu-west-1.amazonaws.com:443", String::new()),
-        ("111111111111.dkr.ecr.eu-west-1.amazonaws.com/x", String::new()),
+        (
+            "111111111111.dkr.ecr.eu-west-1.amazonaws.com:443",
+            String::new(),
+        ),
+        (
+            "111111111111.dkr.ecr.eu-west-1.amazonaws.com/x",
+            String::new(),
+        ),
         // Path components, not string prefixes.
         ("mirror.example.com/cachex", String::new()),
         ("mirror.example.com/x/cache", String::new()),
         ("mirror.example.com", String::new()),
         ("[::1]:5000", String::new()),
         // Not a location at all.
-        ("111111111111.dkr.ecr.eu-west-1.amazonaws.com@attacker.io", invalid("111111111111.dkr.ecr.eu-west-1.amazonaws.com@attacker.io")),
-        ("attacker.io@111111111111.dkr.ecr.eu-west-1.amazonaws.com", invalid("attacker.io@111111111111.dkr.ecr.eu-west-1.amazonaws.com")),
-        ("user:pass@111111111111.dkr.ecr.eu-west-1.amazonaws.com", invalid("user:pass@111111111111.dkr.ecr.eu-west-1.amazonaws.com")),
-        ("111111111111.dkr.ecr.eu-west-1.amazonaws.com.", invalid("111111111111.dkr.ecr.eu-west-1.amazonaws.com.")),
-        ("111111111111.dkr.ecr..amazonaws.com", invalid("111111111111.dkr.ecr..amazonaws.com")),
-        ("111111111111.dkr.ecr.eu-west-1.amazonаws.com", invalid("111111111111.dkr.ecr.eu-west-1.amazonаws.com")),
-        ("mirror.example.com/cache/../../attacker", invalid("mirror.example.com/cache/../../attacker")),
-        ("mirror.example.com/cache//x", invalid("mirror.example.com/cache//x")),
+        (
+            "111111111111.dkr.ecr.eu-west-1.amazonaws.com@attacker.io",
+            invalid("111111111111.dkr.ecr.eu-west-1.amazonaws.com@attacker.io"),
+        ),
+        (
+            "attacker.io@111111111111.dkr.ecr.eu-west-1.amazonaws.com",
+            invalid("attacker.io@111111111111.dkr.ecr.eu-west-1.amazonaws.com"),
+        ),
+        (
+            "user:pass@111111111111.dkr.ecr.eu-west-1.amazonaws.com",
+            invalid("user:pass@111111111111.dkr.ecr.eu-west-1.amazonaws.com"),
+        ),
+        (
+            "111111111111.dkr.ecr.eu-west-1.amazonaws.com.",
+            invalid("111111111111.dkr.ecr.eu-west-1.amazonaws.com."),
+        ),
+        (
+            "111111111111.dkr.ecr..amazonaws.com",
+            invalid("111111111111.dkr.ecr..amazonaws.com"),
+        ),
+        (
+            "111111111111.dkr.ecr.eu-west-1.amazonаws.com",
+            invalid("111111111111.dkr.ecr.eu-west-1.amazonаws.com"),
+        ),
+        (
+            "mirror.example.com/cache/../../attacker",
+            invalid("mirror.example.com/cache/../../attacker"),
+        ),
+        (
+            "mirror.example.com/cache//x",
+            invalid("mirror.example.com/cache//x"),
+        ),
         ("//attacker.io/x", invalid("//attacker.io/x")),
-        ("https://111111111111.dkr.ecr.eu-west-1.amazonaws.com", invalid("https://111111111111.dkr.ecr.eu-west-1.amazonaws.com")),
-        (" 111111111111.dkr.ecr.eu-west-1.amazonaws.com", invalid(" 111111111111.dkr.ecr.eu-west-1.amazonaws.com")),
-        ("mirror.example.com/cache\nx", invalid("mirror.example.com/cache\nx")),
-        ("attacker/x.amazonaws.com", ": \"attacker/x.amazonaws.com\" is not a registry host[:port][/path]".to_string()),
-        ("", ": \"\" is not a registry host[:port][/path]".to_string()),
+        (
+            "https://111111111111.dkr.ecr.eu-west-1.amazonaws.com",
+            invalid("https://111111111111.dkr.ecr.eu-west-1.amazonaws.com"),
+        ),
+        (
+            " 111111111111.dkr.ecr.eu-west-1.amazonaws.com",
+            invalid(" 111111111111.dkr.ecr.eu-west-1.amazonaws.com"),
+        ),
+        (
+            "mirror.example.com/cache\nx",
+            invalid("mirror.example.com/cache\nx"),
+        ),
+        (
+            "attacker/x.amazonaws.com",
+            ": \"attacker/x.amazonaws.com\" is not a registry host[:port][/path]".to_string(),
+        ),
+        (
+            "",
+            ": \"\" is not a registry host[:port][/path]".to_string(),
+        ),
     ];
     for (m, why) in &hostile {
         let out = generate(&repo, &mirror_param(m), &[]);
         let err = assert_error(m, &out, EXIT_USAGE, &["parameter mirror", "allowedMirrors"]);
-        assert_eq!(err, refused("parameter mirror", "mirror", m, why), "mirror {m:?}");
+        assert_eq!(
+            err,
+            refused("parameter mirror", "mirror", m, why),
+            "mirror {m:?}"
+        );
     }
     // The same check for the ARGOCD_ENV_ fallback and for full `registries` destinations; a
     // leading `/` does not turn a full destination into an unchecked relative prefix.
-    let env = generate(&repo, "null", &[("ARGOCD_ENV_MIRROR", "111111111111.dkr.ecr.attacker.io/x.amazonaws.com")]);
+    let env = generate(
+        &repo,
+        "null",
+        &[(
+            "ARGOCD_ENV_MIRROR",
+            "111111111111.dkr.ecr.attacker.io/x.amazonaws.com",
+        )],
+    );
     let err = assert_error("env mirror", &env, EXIT_USAGE, &[]);
-    assert_eq!(err, refused("ARGOCD_ENV_MIRROR", "mirror", "111111111111.dkr.ecr.attacker.io/x.amazonaws.com", ""));
+    assert_eq!(
+        err,
+        refused(
+            "ARGOCD_ENV_MIRROR",
+            "mirror",
+            "111111111111.dkr.ecr.attacker.io/x.amazonaws.com",
+            ""
+        )
+    );
     for (raw, shown) in [
-        ("111111111111.dkr.ecr.attacker.io/x.amazonaws.com", "111111111111.dkr.ecr.attacker.io/x.amazonaws.com"),
+        (
+            "111111111111.dkr.ecr.attacker.io/x.amazonaws.com",
+            "111111111111.dkr.ecr.attacker.io/x.amazonaws.com",
+        ),
         ("/evil.example.com/hub", "evil.example.com/hub"),
         ("evil.example.com/hub/", "evil.example.com/hub"),
-        ("mirror.example.com/cachex/hub", "mirror.example.com/cachex/hub"),
+        (
+            "mirror.example.com/cachex/hub",
+            "mirror.example.com/cachex/hub",
+        ),
     ] {
-        let json = serde_json::json!([{"name": "registries", "map": {"docker.io": raw}}]).to_string();
+        let json =
+            serde_json::json!([{"name": "registries", "map": {"docker.io": raw}}]).to_string();
         let err = assert_error(raw, &generate(&repo, &json, &[]), EXIT_USAGE, &[]);
-        assert_eq!(err, refused("parameter registries.docker.io", "destination", shown, ""), "destination {raw:?}");
+        assert_eq!(
+            err,
+            refused("parameter registries.docker.io", "destination", shown, ""),
+            "destination {raw:?}"
+        );
     }
     // Allowed: each pattern's own locations, any case of the host, a trailing `/`, a `*` label
     // being any one label (punycode included: still a subdomain of amazonaws.com).
     for (m, image) in [
-        ("111111111111.dkr.ecr.us-east-1.amazonaws.com", "111111111111.dkr.ecr.us-east-1.amazonaws.com/docker-hub/library/nginx:1.27"),
-        ("111111111111.DKR.ECR.us-east-1.amazonaws.com", "111111111111.DKR.ECR.us-east-1.amazonaws.com/docker-hub/library/nginx:1.27"),
-        ("111111111111.dkr.ecr.xn--w-east-1-abc.amazonaws.com", "111111111111.dkr.ecr.xn--w-east-1-abc.amazonaws.com/docker-hub/library/nginx:1.27"),
-        ("111111111111.dkr.ecr.us-east-1.amazonaws.com/", "111111111111.dkr.ecr.us-east-1.amazonaws.com/docker-hub/library/nginx:1.27"),
-        ("mirror.example.com/cache", "mirror.example.com/cache/docker-hub/library/nginx:1.27"),
-        ("mirror.example.com/cache/team-a", "mirror.example.com/cache/team-a/docker-hub/library/nginx:1.27"),
+        (
+            "111111111111.dkr.ecr.us-east-1.amazonaws.com",
+            "111111111111.dkr.ecr.us-east-1.amazonaws.com/docker-hub/library/nginx:1.27",
+        ),
+        (
+            "111111111111.DKR.ECR.us-east-1.amazonaws.com",
+            "111111111111.DKR.ECR.us-east-1.amazonaws.com/docker-hub/library/nginx:1.27",
+        ),
+        (
+            "111111111111.dkr.ecr.xn--w-east-1-abc.amazonaws.com",
+            "111111111111.dkr.ecr.xn--w-east-1-abc.amazonaws.com/docker-hub/library/nginx:1.27",
+        ),
+        (
+            "111111111111.dkr.ecr.us-east-1.amazonaws.com/",
+            "111111111111.dkr.ecr.us-east-1.amazonaws.com/docker-hub/library/nginx:1.27",
+        ),
+        (
+            "mirror.example.com/cache",
+            "mirror.example.com/cache/docker-hub/library/nginx:1.27",
+        ),
+        (
+            "mirror.example.com/cache/team-a",
+            "mirror.example.com/cache/team-a/docker-hub/library/nginx:1.27",
+        ),
     ] {
         let out = generate(&repo, &mirror_param(m), &[]);
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "mirror {m:?}: {}", String::from_utf8_lossy(&out.stderr));
-        assert!(stdout.contains(&format!("image: {image}\n")), "mirror {m:?}: {stdout}");
+        assert!(
+            out.status.success(),
+            "mirror {m:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout.contains(&format!("image: {image}\n")),
+            "mirror {m:?}: {stdout}"
+        );
     }
     let json = serde_json::json!([{"name": "registries", "map": {"docker.io": "mirror.example.com/cache/hub"}}]).to_string();
     let out = generate(&repo, &json, &[]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("image: mirror.example.com/cache/hub/library/nginx:1.27\n"), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("image: mirror.example.com/cache/hub/library/nginx:1.27\n"),
+        "{out:?}"
+    );
 }
 
 /// An `allowedMirrors` pattern that is not `host[:port][/path]` is a config error at its place.
@@ -1561,15 +1816,25 @@ fn directory_skips_unrelated_yaml_and_reads_json_anywhere() {
     let later_json = r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "d"}}"#;
     let (_dir, out) = render_dir(&[
         ("a.json", first_json),
-        ("b-values.yaml", "replicaCount: 2\nimage: {repository: nginx}\n"),
+        (
+            "b-values.yaml",
+            "replicaCount: 2\nimage: {repository: nginx}\n",
+        ),
         ("c-list.yaml", "- a\n- b\n"),
-        ("c-objects.yaml", &format!("{}---\n---\n{}", cm("c1"), cm("c2"))),
+        (
+            "c-objects.yaml",
+            &format!("{}---\n---\n{}", cm("c1"), cm("c2")),
+        ),
         ("d.json", later_json),
         ("e-scalar.yaml", "just text\n"),
         ("f-template.yaml", "name: {{ .Values.name }\n"),
         ("g-null.yaml", "~\n"),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     for skipped in [
         "skipped b-values.yaml:1:1: document 1 is a mapping without a string `kind`",
@@ -1577,19 +1842,28 @@ fn directory_skips_unrelated_yaml_and_reads_json_anywhere() {
         "skipped e-scalar.yaml:1:1: document 1 is a scalar",
         "skipped f-template.yaml:1:",
     ] {
-        assert!(stderr.contains(skipped), "stderr lacks {skipped:?}:\n{stderr}");
+        assert!(
+            stderr.contains(skipped),
+            "stderr lacks {skipped:?}:\n{stderr}"
+        );
     }
     assert_eq!(stderr.lines().count(), 4, "{stderr}");
     let docs = util::oracle::read_bytes(&out.stdout);
     let names: Vec<String> = docs
         .iter()
         .map(|d| {
-            let json = d.json.as_ref().unwrap_or_else(|| panic!("oracle error {:?}", d.error));
+            let json = d
+                .json
+                .as_ref()
+                .unwrap_or_else(|| panic!("oracle error {:?}", d.error));
             json["metadata"]["name"].as_str().unwrap().to_string()
         })
         .collect();
     assert_eq!(names, ["a", "c1", "c2", "d"]);
-    assert_eq!(docs[0].json.as_ref().unwrap()["metadata"]["annotations"]["u"], "https://x/yé");
+    assert_eq!(
+        docs[0].json.as_ref().unwrap()["metadata"]["annotations"]["u"],
+        "https://x/yé"
+    );
 }
 
 /// (case, files, the error line's start)
@@ -1638,7 +1912,10 @@ fn directory_files_argo_cd_refuses() {
 fn jsonnet_app_through_the_binary() {
     let dir = TestDir::new();
     dir.mkdir("repo/.git");
-    dir.write("repo/app/a.json", r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}"#);
+    dir.write(
+        "repo/app/a.json",
+        r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}"#,
+    );
     dir.write(
         "repo/app/b.jsonnet",
         "local pod = import 'pod.libsonnet';\nfunction(name) [pod(name, std.extVar('image')), { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'n' }, data: { n: std.toString(std.extVar('n')) } }]\n",
@@ -1651,7 +1928,10 @@ fn jsonnet_app_through_the_binary() {
     dir.write("config.yaml", base_config());
     let render = |extra: &[&str], jsonnet_path: bool| {
         let mut cmd = dir.cmd();
-        cmd.arg("render").arg(dir.join("repo/app")).arg("--config").arg(dir.join("config.yaml"));
+        cmd.arg("render")
+            .arg(dir.join("repo/app"))
+            .arg("--config")
+            .arg(dir.join("config.yaml"));
         cmd.args(extra).env("PULLTHROUGH_JSONNET", tools::jsonnet());
         if jsonnet_path {
             cmd.env("JSONNET_PATH", dir.join("elsewhere"));
@@ -1659,25 +1939,46 @@ fn jsonnet_app_through_the_binary() {
         cmd.output()
     };
     let params = [
-        "--param-array", "directory-jsonnet-ext-vars=image=nginx:1.27",
-        "--param-array", r#"directory-jsonnet-ext-vars={"name": "n", "value": "6 * 7", "code": true}"#,
-        "--param-array", "directory-jsonnet-tlas=name=web",
-        "--param-array", "directory-jsonnet-libs=vendor",
+        "--param-array",
+        "directory-jsonnet-ext-vars=image=nginx:1.27",
+        "--param-array",
+        r#"directory-jsonnet-ext-vars={"name": "n", "value": "6 * 7", "code": true}"#,
+        "--param-array",
+        "directory-jsonnet-tlas=name=web",
+        "--param-array",
+        "directory-jsonnet-libs=vendor",
     ];
     let out = render(&params, true);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let docs = util::oracle::read_bytes(&out.stdout);
     let objs: Vec<&serde_json::Value> = docs
         .iter()
-        .map(|d| d.json.as_ref().unwrap_or_else(|| panic!("oracle error {:?}", d.error)))
+        .map(|d| {
+            d.json
+                .as_ref()
+                .unwrap_or_else(|| panic!("oracle error {:?}", d.error))
+        })
         .collect();
-    let names: Vec<&str> = objs.iter().map(|o| o["metadata"]["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = objs
+        .iter()
+        .map(|o| o["metadata"]["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["a", "web", "n"]);
-    assert_eq!(objs[1]["spec"]["containers"][0]["image"], format!("{MIRROR}/docker-hub/library/nginx:1.27"));
+    assert_eq!(
+        objs[1]["spec"]["containers"][0]["image"],
+        format!("{MIRROR}/docker-hub/library/nginx:1.27")
+    );
     assert_eq!(objs[2]["data"]["n"], "42");
 
     // An import found only through JSONNET_PATH fails, as it does in Argo CD.
-    dir.write("repo/app/c.jsonnet", "{ kind: 'ConfigMap', data: { v: import 'env.libsonnet' } }");
+    dir.write(
+        "repo/app/c.jsonnet",
+        "{ kind: 'ConfigMap', data: { v: import 'env.libsonnet' } }",
+    );
     let out = render(&params, true);
     let stderr = assert_error("JSONNET_PATH", &out, EXIT_INPUT, &[]);
     assert!(
@@ -1698,7 +1999,10 @@ fn jsonnet_app_through_the_binary() {
         assert_eq!(stderr.trim_end(), want);
     }
     // A lib leaving the repository: refused naming the parameter (when a .jsonnet file is read).
-    let out = render(&["--param-array", "directory-jsonnet-libs=../elsewhere"], false);
+    let out = render(
+        &["--param-array", "directory-jsonnet-libs=../elsewhere"],
+        false,
+    );
     let stderr = assert_error("lib outside", &out, EXIT_INPUT, &[]);
     assert_eq!(
         stderr.trim_end(),
@@ -1725,11 +2029,27 @@ fn init_reads_chart_yaml_with_duplicate_keys_like_helm() {
          dependencies:\n  - name: common\n    version: 0.2.0\n    repository: file://../../libs/common\n",
     );
     let (init, gen) = init_and_generate(&checkout, "repo/apps/web", "apps/web");
-    assert!(init.status.success(), "init: {}", String::from_utf8_lossy(&init.stderr));
-    assert!(gen.status.success(), "generate: {}", String::from_utf8_lossy(&gen.stderr));
-    assert!(checkout.join("repo/apps/web/charts/common-0.2.0.tgz").exists(), "init built no dependency");
+    assert!(
+        init.status.success(),
+        "init: {}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    assert!(
+        gen.status.success(),
+        "generate: {}",
+        String::from_utf8_lossy(&gen.stderr)
+    );
+    assert!(
+        checkout
+            .join("repo/apps/web/charts/common-0.2.0.tgz")
+            .exists(),
+        "init built no dependency"
+    );
     let out = String::from_utf8_lossy(&gen.stdout);
-    assert!(out.contains("# Source: web/charts/common/templates/cm.yaml"), "{out}");
+    assert!(
+        out.contains("# Source: web/charts/common/templates/cm.yaml"),
+        "{out}"
+    );
 }
 
 /// Waits up to 5 s for every process whose command line holds `token` to be gone.
@@ -1741,7 +2061,10 @@ fn assert_none_left(case: &str, token: &str) {
         if left.is_empty() {
             return;
         }
-        assert!(Instant::now() < deadline, "case {case}: processes left behind: {left:?}");
+        assert!(
+            Instant::now() < deadline,
+            "case {case}: processes left behind: {left:?}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -1754,14 +2077,34 @@ fn renderer_children_that_call_setsid_do_not_outlive_the_request() {
     let pod_out = "printf 'apiVersion: v1\\nkind: Pod\\nmetadata:\\n  name: p\\nspec:\\n  containers:\\n  - name: c\\n    image: nginx\\n'";
     let cases: Vec<(&str, String, Option<&str>)> = vec![
         // The escaped child keeps the tool's stdout open: the render still ends at once.
-        ("setsid child holding stdout, tool succeeds", format!("setsid -f sleep TOKEN\n{pod_out}"), None),
-        ("daemon with its own stdio, tool succeeds", format!("setsid -f sleep TOKEN </dev/null >/dev/null 2>&1\n{pod_out}"), None),
-        ("setsid child, tool fails", "setsid -f sleep TOKEN >/dev/null 2>&1\necho boom >&2\nexit 3".to_string(), Some("boom")),
-        ("setsid child, tool hangs", "setsid -f sleep TOKEN >/dev/null 2>&1\ntrap '' TERM\nsleep TOKEN1".to_string(), Some("did not finish within 1s")),
+        (
+            "setsid child holding stdout, tool succeeds",
+            format!("setsid -f sleep TOKEN\n{pod_out}"),
+            None,
+        ),
+        (
+            "daemon with its own stdio, tool succeeds",
+            format!("setsid -f sleep TOKEN </dev/null >/dev/null 2>&1\n{pod_out}"),
+            None,
+        ),
+        (
+            "setsid child, tool fails",
+            "setsid -f sleep TOKEN >/dev/null 2>&1\necho boom >&2\nexit 3".to_string(),
+            Some("boom"),
+        ),
+        (
+            "setsid child, tool hangs",
+            "setsid -f sleep TOKEN >/dev/null 2>&1\ntrap '' TERM\nsleep TOKEN1".to_string(),
+            Some("did not finish within 1s"),
+        ),
     ];
     for (i, (case, script, fails)) in cases.into_iter().enumerate() {
         let repo = Repo::helm();
-        let token = format!("{}.{}{i}", 8000 + std::process::id() % 1000, std::process::id());
+        let token = format!(
+            "{}.{}{i}",
+            8000 + std::process::id() % 1000,
+            std::process::id()
+        );
         let helm = repo.fake_helm(&script.replace("TOKEN", &token));
         repo.config(&format!("{}render:\n  timeoutSeconds: 1\n", base_config()));
         let mut cmd = repo.render();
@@ -1771,8 +2114,16 @@ fn renderer_children_that_call_setsid_do_not_outlive_the_request() {
         let took = started.elapsed();
         match fails {
             None => {
-                assert!(out.status.success(), "case {case}: {}", String::from_utf8_lossy(&out.stderr));
-                assert!(String::from_utf8_lossy(&out.stdout).contains("docker-hub/library/nginx:latest"), "case {case}");
+                assert!(
+                    out.status.success(),
+                    "case {case}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                assert!(
+                    String::from_utf8_lossy(&out.stdout)
+                        .contains("docker-hub/library/nginx:latest"),
+                    "case {case}"
+                );
             }
             Some(needle) => {
                 assert_error(case, &out, EXIT_INPUT, &[needle]);
@@ -1793,9 +2144,17 @@ fn set_values_substitute_only_argo_cds_build_variables() {
     let out = generate(
         &repo,
         r#"[{"name":"set","map":{"x":"$ARGOCD_APP_NAME|$KUBE_VERSION|${KUBE_API_VERSIONS}|$HOME"}}]"#,
-        &[("KUBE_VERSION", "1.30.0"), ("KUBE_API_VERSIONS", "v1,apps/v1"), ("HOME", "/home/x")],
+        &[
+            ("KUBE_VERSION", "1.30.0"),
+            ("KUBE_API_VERSIONS", "v1,apps/v1"),
+            ("HOME", "/home/x"),
+        ],
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("    x: \"web|||\"\n"), "{stdout}");
 }
@@ -1829,10 +2188,19 @@ fn parameters_announcement_survives_bad_parameters() {
     let gen = run("generate");
     assert_error("generate", &gen, EXIT_USAGE, &["parameter"]);
     let out = run("parameters");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let ann: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(ann.len(), pullthrough::argocd::parameters::PARAMS.len());
-    let entry = |name: &str| ann.iter().find(|e| e["name"] == name).unwrap_or_else(|| panic!("no {name}")).clone();
+    let entry = |name: &str| {
+        ann.iter()
+            .find(|e| e["name"] == name)
+            .unwrap_or_else(|| panic!("no {name}"))
+            .clone()
+    };
     #[rustfmt::skip]
     let bad: &[(&str, &str)] = &[
         ("skip-crds", "Error: parameter skip-crds: expected \"true\" or \"false\", got \"maybe\" — "),
@@ -1844,8 +2212,17 @@ fn parameters_announcement_survives_bad_parameters() {
     ];
     for (name, tooltip) in bad {
         let e = entry(name);
-        assert!(e["tooltip"].as_str().unwrap().starts_with(tooltip), "{name}: {e}");
-        assert!(e["title"].as_str().unwrap().ends_with(" (invalid: ignored)"), "{name}: {e}");
+        assert!(
+            e["tooltip"].as_str().unwrap().starts_with(tooltip),
+            "{name}: {e}"
+        );
+        assert!(
+            e["title"]
+                .as_str()
+                .unwrap()
+                .ends_with(" (invalid: ignored)"),
+            "{name}: {e}"
+        );
     }
     // Bad entries fall back to their defaults; good ones are announced with their values.
     assert_eq!(entry("mirror")["string"], MIRROR);
@@ -1866,20 +2243,36 @@ fn namespace_parameter_is_helms_and_rules_use_the_destination_namespace() {
         "repo/apps/web/templates/bare.yaml",
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: bare\nspec:\n  containers:\n  - name: c\n    image: redis\n",
     );
-    repo.config(&format!("{}overrides:\n  allow: [\"*\"]\nnamespaces:\n  exclude: [prod]\n", base_config()));
+    repo.config(&format!(
+        "{}overrides:\n  allow: [\"*\"]\nnamespaces:\n  exclude: [prod]\n",
+        base_config()
+    ));
     let out = generate(&repo, r#"[{"name":"namespace","string":"other"}]"#, &[]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     // In `other` (helm --namespace): rewritten; without a namespace, so in `prod`: excluded.
     assert!(stdout.contains("  namespace: other\n"), "{stdout}");
-    assert!(stdout.contains(&format!("image: {MIRROR}/docker-hub/library/nginx:1.27")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("image: {MIRROR}/docker-hub/library/nginx:1.27")),
+        "{stdout}"
+    );
     assert!(stdout.contains("    image: redis\n"), "{stdout}");
 
     let dir = TestDir::new();
     dir.mkdir("repo/.git");
     dir.write("repo/apps/web/pod.yaml", pod("nginx"));
-    dir.write("repo/apps/k/kustomization.yaml", "resources: [../web/pod.yaml]\n");
-    dir.write("config.yaml", format!("{}overrides:\n  allow: [\"*\"]\n", base_config()));
+    dir.write(
+        "repo/apps/k/kustomization.yaml",
+        "resources: [../web/pod.yaml]\n",
+    );
+    dir.write(
+        "config.yaml",
+        format!("{}overrides:\n  allow: [\"*\"]\n", base_config()),
+    );
     for (app, want) in [
         ("web", "pullthrough: parameter namespace: applies to Helm apps only (spec.source.helm.namespace), this is a directory app; objects without a namespace go to the Application's destination namespace"),
         ("k", "pullthrough: parameter namespace: applies to Helm apps only (spec.source.helm.namespace), this is a kustomize app; use kustomize-namespace (spec.source.kustomize.namespace) to set one"),

@@ -9,7 +9,9 @@ use std::path::PathBuf;
 use util::cmd::Cmd;
 
 fn data(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(rel)
 }
 
 const ECR: &str = "111111111111.dkr.ecr.eu-west-1.amazonaws.com";
@@ -31,32 +33,62 @@ fn expected_playground() -> Vec<String> {
 }
 
 fn images_of(yaml: &str) -> Vec<String> {
-    yaml.lines().filter_map(|l| l.trim().trim_start_matches("- ").strip_prefix("image: ")).map(str::to_string).collect()
+    yaml.lines()
+        .filter_map(|l| l.trim().trim_start_matches("- ").strip_prefix("image: "))
+        .map(str::to_string)
+        .collect()
 }
 
 #[test]
 fn seed_playground_with_seed_values_and_native_config() {
     for config in ["seed/values.yaml", "seed/config.yaml"] {
-        let out = Cmd::new().arg("rewrite").arg("--config").arg(data(config)).arg(data("seed/playground-pod.yaml")).stdout_ok();
+        let out = Cmd::new()
+            .arg("rewrite")
+            .arg("--config")
+            .arg(data(config))
+            .arg(data("seed/playground-pod.yaml"))
+            .stdout_ok();
         assert_eq!(images_of(&out), expected_playground(), "config {config}");
         let input = std::fs::read_to_string(data("seed/playground-pod.yaml")).unwrap();
-        let non_image = |s: &str| s.lines().filter(|l| !l.contains("image:")).map(str::to_string).collect::<Vec<_>>();
+        let non_image = |s: &str| {
+            s.lines()
+                .filter(|l| !l.contains("image:"))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        };
         assert_eq!(non_image(&out), non_image(&input), "config {config}");
     }
 }
 
 #[test]
 fn seed_values_warn_about_the_namespace_label() {
-    let out = Cmd::new().arg("rewrite").arg("--config").arg(data("seed/values.yaml")).arg(data("seed/playground-pod.yaml")).output();
+    let out = Cmd::new()
+        .arg("rewrite")
+        .arg("--config")
+        .arg(data("seed/values.yaml"))
+        .arg(data("seed/playground-pod.yaml"))
+        .output();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success());
-    assert_eq!(stderr.matches("namespaceSelectorLabel").count(), 1, "{stderr}");
+    assert_eq!(
+        stderr.matches("namespaceSelectorLabel").count(),
+        1,
+        "{stderr}"
+    );
 }
 
 #[test]
 fn stdin_and_flags_without_config() {
     let out = Cmd::new()
-        .args(["rewrite", "--mirror", "m.example.com", "--map", "docker.io=hub", "--map", "quay.io=q.example.com/quay"])
+        .args([
+            "rewrite",
+            "--mirror",
+            "m.example.com",
+            "--map",
+            "docker.io=hub",
+            "--map",
+            "quay.io=q.example.com/quay",
+        ])
         .stdin("kind: Pod\nspec:\n  containers:\n  - image: nginx:1.25\n  - image: quay.io/a/b\n")
         .stdout_ok();
     assert_eq!(out, "kind: Pod\nspec:\n  containers:\n  - image: m.example.com/hub/library/nginx:1.25\n  - image: q.example.com/quay/a/b:latest\n");
@@ -66,23 +98,54 @@ fn stdin_and_flags_without_config() {
 fn several_files_are_joined_as_one_stream() {
     let dir = util::cmd::TestDir::new();
     let a = dir.write("a.yaml", "kind: Pod\nspec: {containers: [{image: nginx}]}");
-    let b = dir.write("b.yaml", "kind: Pod\nspec: {containers: [{image: nginx:2}]}\n");
-    let out = Cmd::new().args(["rewrite", "--mirror", "m.io", "--map", "docker.io=hub"]).arg(&a).arg(&b).stdout_ok();
+    let b = dir.write(
+        "b.yaml",
+        "kind: Pod\nspec: {containers: [{image: nginx:2}]}\n",
+    );
+    let out = Cmd::new()
+        .args(["rewrite", "--mirror", "m.io", "--map", "docker.io=hub"])
+        .arg(&a)
+        .arg(&b)
+        .stdout_ok();
     assert_eq!(out, "kind: Pod\nspec: {containers: [{image: m.io/hub/library/nginx:latest}]}\n---\nkind: Pod\nspec: {containers: [{image: m.io/hub/library/nginx:2}]}\n");
 }
 
 #[test]
 fn explain_table_and_json() {
-    let table = Cmd::new().arg("explain").arg("--config").arg(data("seed/config.yaml")).arg(data("seed/playground-pod.yaml")).stdout_ok();
+    let table = Cmd::new()
+        .arg("explain")
+        .arg("--config")
+        .arg(data("seed/config.yaml"))
+        .arg(data("seed/playground-pod.yaml"))
+        .stdout_ok();
     let lines: Vec<&str> = table.lines().collect();
-    assert!(lines[0].starts_with("DOC  KIND  NAMESPACE/NAME   FIELD"), "{table}");
-    assert!(lines[6].contains("spec.initContainers[0].image") && lines[6].contains("docker.io/library/busybox:latest") && lines[6].contains("registry docker.io") && lines[6].ends_with("container image"), "{table}");
-    assert_eq!(lines.last().unwrap(), &"7 image field(s), 7 rewritten, 0 unchanged");
-    let json = Cmd::new().args(["explain", "-o", "json", "--config"]).arg(data("seed/config.yaml")).arg(data("seed/playground-pod.yaml")).stdout_ok();
+    assert!(
+        lines[0].starts_with("DOC  KIND  NAMESPACE/NAME   FIELD"),
+        "{table}"
+    );
+    assert!(
+        lines[6].contains("spec.initContainers[0].image")
+            && lines[6].contains("docker.io/library/busybox:latest")
+            && lines[6].contains("registry docker.io")
+            && lines[6].ends_with("container image"),
+        "{table}"
+    );
+    assert_eq!(
+        lines.last().unwrap(),
+        &"7 image field(s), 7 rewritten, 0 unchanged"
+    );
+    let json = Cmd::new()
+        .args(["explain", "-o", "json", "--config"])
+        .arg(data("seed/config.yaml"))
+        .arg(data("seed/playground-pod.yaml"))
+        .stdout_ok();
     let report: serde_json::Value = serde_json::from_str(&json).unwrap();
     let rows = report["fields"].as_array().unwrap();
     assert_eq!(rows.len(), 7);
-    assert_eq!(rows[4]["after"], format!("{ECR}/public-ecr/ubuntu/ubuntu:edge"));
+    assert_eq!(
+        rows[4]["after"],
+        format!("{ECR}/public-ecr/ubuntu/ubuntu:edge")
+    );
     assert_eq!(rows[4]["reason"], "registry public.ecr.aws");
     assert_eq!(rows[4]["namespace"], "demo");
     assert_eq!(rows[4]["line"], 18);
@@ -105,19 +168,50 @@ fn explain_reasons() {
 
 /// (name, args, stdin, exit code, exact stderr)
 fn bad(args: &[&str], stdin: &[u8], code: i32, stderr: &str) {
-    let cmd = { let mut c = Cmd::new(); c.args(args).stdin(stdin.to_vec()); c };
+    let cmd = {
+        let mut c = Cmd::new();
+        c.args(args).stdin(stdin.to_vec());
+        c
+    };
     let out = cmd.expect_failure();
     assert_eq!(out.status.code(), Some(code), "{}", cmd.describe());
-    assert_eq!(String::from_utf8_lossy(&out.stderr), stderr, "{}", cmd.describe());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        stderr,
+        "{}",
+        cmd.describe()
+    );
 }
 
 #[test]
 fn bad_input_is_one_line_and_no_stdout() {
     let base = ["rewrite", "--mirror", "m.io", "--map", "docker.io=hub"];
-    bad(&base, b"kind: Pod\nspec:\n  containers:\n  - image: \"nginx\n", 2, "pullthrough: <stdin>:4:12: unclosed quote\n");
-    bad(&base, b"kind: Pod\nmetadata:\n  name: \xff\xfe\n", 2, "pullthrough: <stdin>:3:9: invalid UTF-8\n");
-    bad(&base, b"kind: Pod\nspec:\n\tcontainers: []\n", 2, "pullthrough: <stdin>:3:2: tabs disallowed within this context (block indentation)\n");
-    let strict = ["rewrite", "--strict", "--mirror", "m.io", "--map", "docker.io=hub"];
+    bad(
+        &base,
+        b"kind: Pod\nspec:\n  containers:\n  - image: \"nginx\n",
+        2,
+        "pullthrough: <stdin>:4:12: unclosed quote\n",
+    );
+    bad(
+        &base,
+        b"kind: Pod\nmetadata:\n  name: \xff\xfe\n",
+        2,
+        "pullthrough: <stdin>:3:9: invalid UTF-8\n",
+    );
+    bad(
+        &base,
+        b"kind: Pod\nspec:\n\tcontainers: []\n",
+        2,
+        "pullthrough: <stdin>:3:2: tabs disallowed within this context (block indentation)\n",
+    );
+    let strict = [
+        "rewrite",
+        "--strict",
+        "--mirror",
+        "m.io",
+        "--map",
+        "docker.io=hub",
+    ];
     bad(&strict, b"kind: Pod\nspec:\n  containers:\n  - image: NGINX\n", 2,
         "pullthrough: <stdin>:4:12: spec.containers[0].image: image \"NGINX\" left as is: unparseable: invalid reference format: repository name (library/NGINX) must be lowercase (--strict)\n");
 }
@@ -126,10 +220,19 @@ fn bad_input_is_one_line_and_no_stdout() {
 fn bad_config_names_file_and_key() {
     let dir = util::cmd::TestDir::new();
     let cfg = dir.write("c.yaml", "mirror: m.io\nregistrie:\n  docker.io: hub\n");
-    let out = Cmd::new().arg("rewrite").arg("--config").arg(&cfg).stdin("{}").expect_failure();
+    let out = Cmd::new()
+        .arg("rewrite")
+        .arg("--config")
+        .arg(&cfg)
+        .stdin("{}")
+        .expect_failure();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.starts_with(&format!("pullthrough: {}: ", cfg.display())) && err.contains(": 2:1: unknown field `registrie`"), "{err}");
+    assert!(
+        err.starts_with(&format!("pullthrough: {}: ", cfg.display()))
+            && err.contains(": 2:1: unknown field `registrie`"),
+        "{err}"
+    );
     assert_eq!(err.lines().count(), 1, "{err}");
 
     for (text, msg) in [
@@ -158,7 +261,12 @@ fn works_as_a_helm3_post_renderer() {
         .arg(&chart)
         .arg("--post-renderer")
         .arg(util::cmd::pullthrough_bin())
-        .args(["--post-renderer-args", "rewrite", "--post-renderer-args", "--config"])
+        .args([
+            "--post-renderer-args",
+            "rewrite",
+            "--post-renderer-args",
+            "--config",
+        ])
         .arg("--post-renderer-args")
         .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/demo-config.yaml"))
         .env("HOME", std::env::temp_dir())
@@ -196,7 +304,14 @@ fn rules_never_fail_silently() {
         "mirror: us-docker.pkg.dev/my-project/cache\nregistries:\n  registry-1.docker.io: docker-hub\n  us-docker.pkg.dev: gar\nrules:\n- match: '^old\\.example\\.com/(.*)$'\n  replace: 'docker.io/mirrored/$1'\n",
     );
     let input = "kind: Pod\nspec:\n  containers:\n  - image: registry-1.docker.io/library/nginx:1.25\n  - image: index.docker.io/bitnami/redis:7\n  - image: us-docker.pkg.dev/google-samples/containers/gke/hello-app:1.0\n  - image: us-docker.pkg.dev/my-project/cache/gar/x:1\n  - image: old.example.com/tool:2\n";
-    let run = |stdin: &str| Cmd::new().arg("rewrite").arg("--config").arg(&cfg).stdin(stdin).stdout_ok();
+    let run = |stdin: &str| {
+        Cmd::new()
+            .arg("rewrite")
+            .arg("--config")
+            .arg(&cfg)
+            .stdin(stdin)
+            .stdout_ok()
+    };
     let once = run(input);
     let m = "us-docker.pkg.dev/my-project/cache";
     assert_eq!(
@@ -227,7 +342,14 @@ fn seed_keys_spelled_as_docker_hub_aliases() {
         .arg(&cfg)
         .stdin("kind: Pod\nspec:\n  containers:\n  - image: registry-1.docker.io/library/nginx:1.25\n  - image: nginx\n  - image: quay.io/a/b:1\n")
         .stdout_ok();
-    assert_eq!(images_of(&out), [format!("{ECR}/docker-hub/library/nginx:1.25"), format!("{ECR}/docker-hub/library/nginx:latest"), "quay.io/a/b:1".to_string()]);
+    assert_eq!(
+        images_of(&out),
+        [
+            format!("{ECR}/docker-hub/library/nginx:1.25"),
+            format!("{ECR}/docker-hub/library/nginx:latest"),
+            "quay.io/a/b:1".to_string()
+        ]
+    );
 }
 
 /// Runs git in `dir` (argv, no shell) and asserts it succeeded.
@@ -238,7 +360,11 @@ fn git(dir: &std::path::Path, args: &[&str]) {
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .output()
         .unwrap_or_else(|e| panic!("git {args:?}: {e} (the tests need git)"));
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// The symlink check outside Argo CD judges the files git would ship: a git-ignored, untracked
@@ -248,7 +374,10 @@ fn git(dir: &std::path::Path, args: &[&str]) {
 #[test]
 fn symlink_check_judges_what_git_would_ship() {
     let dir = util::cmd::TestDir::new();
-    dir.write("repo/app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n");
+    dir.write(
+        "repo/app/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n",
+    );
     dir.write("repo/.gitignore", "/build/\n*.secret\n");
     let repo = dir.join("repo");
     git(&repo, &["init", "-q"]);
@@ -269,7 +398,10 @@ fn symlink_check_judges_what_git_would_ship() {
     // Ignored and untracked: not judged in a working tree.
     assert!(render(&[]).stdout_ok().contains("kind: ConfigMap"));
     // Argo CD's archive holds every file: judged there.
-    assert_eq!(render(&[("ARGOCD_APP_SOURCE_PATH", "app")]).stderr(), refusal("build/out"));
+    assert_eq!(
+        render(&[("ARGOCD_APP_SOURCE_PATH", "app")]).stderr(),
+        refusal("build/out")
+    );
     // No git: every file judged, and the error says why.
     let no_git = dir.mkdir("empty-path");
     assert_eq!(

@@ -54,7 +54,10 @@ fn argv_of(cmd: &Value) -> Vec<String> {
     let mut argv: Vec<String> = Vec::new();
     for key in ["command", "args"] {
         if let Some(list) = cmd.get(key).and_then(Value::as_array) {
-            argv.extend(list.iter().map(|v| v.as_str().expect("argv entries are strings").to_string()));
+            argv.extend(
+                list.iter()
+                    .map(|v| v.as_str().expect("argv entries are strings").to_string()),
+            );
         }
     }
     // The binary in the image is the binary Cargo built.
@@ -94,7 +97,12 @@ fn a(name: &'static str, v: &[&str]) -> P {
     P::Arr(name, v.iter().map(|x| x.to_string()).collect())
 }
 fn m(name: &'static str, v: &[(&str, &str)]) -> P {
-    P::Map(name, v.iter().map(|(k, x)| (k.to_string(), x.to_string())).collect())
+    P::Map(
+        name,
+        v.iter()
+            .map(|(k, x)| (k.to_string(), x.to_string()))
+            .collect(),
+    )
 }
 
 /// Go `encoding/json` string encoding (HTML-safe, as `json.Marshal` writes it).
@@ -109,7 +117,9 @@ fn go_json_string(s: &str, out: &mut String) {
             '\t' => out.push_str("\\t"),
             '\u{8}' => out.push_str("\\b"),
             '\u{c}' => out.push_str("\\f"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
+                out.push_str(&format!("\\u{:04x}", c as u32))
+            }
             c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }
@@ -120,7 +130,9 @@ fn go_json_string(s: &str, out: &mut String) {
 /// `json.Marshal(spec.source.plugin.parameters)`: keys sorted (`array`, `map`, `name`, `string`),
 /// map keys sorted, `null` for no parameters.
 fn go_parameters_json(params: Option<&[P]>) -> String {
-    let Some(params) = params else { return "null".to_string() };
+    let Some(params) = params else {
+        return "null".to_string();
+    };
     let mut out = String::from("[");
     for (i, p) in params.iter().enumerate() {
         if i > 0 {
@@ -140,7 +152,8 @@ fn go_parameters_json(params: Option<&[P]>) -> String {
                 go_json_string(name, &mut out);
             }
             P::Map(name, entries) => {
-                let sorted: BTreeMap<&String, &String> = entries.iter().map(|(k, v)| (k, v)).collect();
+                let sorted: BTreeMap<&String, &String> =
+                    entries.iter().map(|(k, v)| (k, v)).collect();
                 out.push_str("\"map\":{");
                 for (j, (k, v)) in sorted.iter().enumerate() {
                     if j > 0 {
@@ -170,7 +183,13 @@ fn go_parameters_json(params: Option<&[P]>) -> String {
 fn escaped(s: &str) -> String {
     s.to_uppercase()
         .chars()
-        .map(|c| if c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -247,7 +266,15 @@ impl App {
             env: vec![],
             config: BASE_CONFIG.to_string(),
             helm: tools::helm3(),
-            api_versions: vec!["apps/v1", "apps/v1/Deployment", "batch/v1", "batch/v1/CronJob", "v1", "v1/ConfigMap", "v1/Pod"],
+            api_versions: vec![
+                "apps/v1",
+                "apps/v1/Deployment",
+                "batch/v1",
+                "batch/v1/CronJob",
+                "v1",
+                "v1/ConfigMap",
+                "v1/Pod",
+            ],
         }
     }
     fn params(mut self, params: Vec<P>) -> App {
@@ -275,7 +302,9 @@ struct Checkout {
 impl Checkout {
     fn new(repo: &str) -> Checkout {
         let dir = TestDir::new();
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/repos").join(repo);
+        let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/repos")
+            .join(repo);
         dir.copy_tree(src, "work/repo");
         dir.mkdir("home");
         Checkout { dir }
@@ -318,10 +347,22 @@ impl Run {
     }
     /// Asserts a failure with empty stdout; returns stderr.
     fn failure(&self) -> String {
-        assert!(!self.ok(), "plugin succeeded but should have failed\n{}", self.report());
-        assert!(self.output.stdout.is_empty(), "a failing plugin printed manifests\n{}", self.report());
+        assert!(
+            !self.ok(),
+            "plugin succeeded but should have failed\n{}",
+            self.report()
+        );
+        assert!(
+            self.output.stdout.is_empty(),
+            "a failing plugin printed manifests\n{}",
+            self.report()
+        );
         let err = self.stderr();
-        assert!(!err.trim().is_empty(), "failure without a message\n{}", self.report());
+        assert!(
+            !err.trim().is_empty(),
+            "failure without a message\n{}",
+            self.report()
+        );
         err
     }
 }
@@ -335,7 +376,11 @@ fn argo_split(stdout: &[u8]) -> Vec<Value> {
             panic!("Argo CD would reject document {}: {err}", doc.doc);
         }
         let json = doc.json.unwrap();
-        assert!(json.is_object(), "document {} is not an object: {json}", doc.doc);
+        assert!(
+            json.is_object(),
+            "document {} is not an object: {json}",
+            doc.doc
+        );
         let kind = json.get("kind").and_then(Value::as_str).unwrap_or("");
         if kind == "List" || kind.ends_with("List") {
             if let Some(items) = json.get("items").and_then(Value::as_array) {
@@ -352,9 +397,22 @@ fn build_env(app: &App, checkout: &Checkout) -> Vec<(String, String)> {
     let rev = "4f9d1c7e2b3a45d6e7f8091a2b3c4d5e6f708192";
     let mut env: Vec<(String, String)> = vec![
         // sidecar env (os.Environ() of the cmp-server container)
-        ("PATH".into(), format!("{}:{}", tools::tools_bin().display(), std::env::var("PATH").unwrap_or_default())),
-        ("HOME".into(), checkout.dir.join("home").display().to_string()),
-        ("PULLTHROUGH_CONFIG".into(), checkout.dir.join("config.yaml").display().to_string()),
+        (
+            "PATH".into(),
+            format!(
+                "{}:{}",
+                tools::tools_bin().display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        ),
+        (
+            "HOME".into(),
+            checkout.dir.join("home").display().to_string(),
+        ),
+        (
+            "PULLTHROUGH_CONFIG".into(),
+            checkout.dir.join("config.yaml").display().to_string(),
+        ),
         ("PULLTHROUGH_HELM".into(), app.helm.display().to_string()),
         // build env
         ("ARGOCD_APP_NAME".into(), app.app_name.clone()),
@@ -363,7 +421,10 @@ fn build_env(app: &App, checkout: &Checkout) -> Vec<(String, String)> {
         ("ARGOCD_APP_REVISION_SHORT".into(), rev[..7].into()),
         ("ARGOCD_APP_REVISION_SHORT_8".into(), rev[..8].into()),
         ("ARGOCD_APP_SOURCE_PATH".into(), app.path.into()),
-        ("ARGOCD_APP_SOURCE_REPO_URL".into(), format!("https://git.example.com/org/{}.git", app.repo)),
+        (
+            "ARGOCD_APP_SOURCE_REPO_URL".into(),
+            format!("https://git.example.com/org/{}.git", app.repo),
+        ),
         ("ARGOCD_APP_SOURCE_TARGET_REVISION".into(), "HEAD".into()),
         ("ARGOCD_APP_PROJECT_NAME".into(), "default".into()),
         ("KUBE_VERSION".into(), KUBE_VERSION.into()),
@@ -379,7 +440,9 @@ fn build_env(app: &App, checkout: &Checkout) -> Vec<(String, String)> {
     let params = app.params.as_deref();
     env.push((
         "ARGOCD_APP_PARAMETERS".into(),
-        app.raw_parameters.clone().unwrap_or_else(|| go_parameters_json(params)),
+        app.raw_parameters
+            .clone()
+            .unwrap_or_else(|| go_parameters_json(params)),
     ));
     env.extend(param_env(params.unwrap_or(&[])));
     env
@@ -387,12 +450,18 @@ fn build_env(app: &App, checkout: &Checkout) -> Vec<(String, String)> {
 
 fn exec(argv: &[String], cwd: &Path, env: &[(String, String)]) -> Output {
     let mut cmd = Command::new(&argv[0]);
-    cmd.args(&argv[1..]).current_dir(cwd).env_clear().stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.args(&argv[1..])
+        .current_dir(cwd)
+        .env_clear()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     // Later duplicates win, as with Go's exec.Cmd.
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.output().unwrap_or_else(|e| panic!("spawn {argv:?}: {e}"))
+    cmd.output()
+        .unwrap_or_else(|e| panic!("spawn {argv:?}: {e}"))
 }
 
 fn run_app(app: &App) -> (Checkout, Run) {
@@ -409,11 +478,19 @@ fn run_in(app: &App, checkout: &Checkout) -> Run {
     if let Some(init) = &spec.init {
         let output = exec(init, &app_dir, &env);
         if !output.status.success() {
-            return Run { output, stage: "init", cmdline: format!("{init:?}") };
+            return Run {
+                output,
+                stage: "init",
+                cmdline: format!("{init:?}"),
+            };
         }
     }
     let output = exec(&spec.generate, &app_dir, &env);
-    Run { output, stage: "generate", cmdline: format!("{:?}", spec.generate) }
+    Run {
+        output,
+        stage: "generate",
+        cmdline: format!("{:?}", spec.generate),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -430,13 +507,33 @@ fn tool_by_hand(program: &Path, args: &[String], cwd: &Path) -> Vec<Value> {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{program:?} {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{program:?} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     argo_split(&out.stdout)
 }
 
 /// `helm template` with Argo CD's flags for the default case.
-fn helm_args(release: &str, ns: &str, kube: &str, api: &[&str], extra: &[String], crds: bool) -> Vec<String> {
-    let mut args: Vec<String> = vec!["template".into(), ".".into(), "--name-template".into(), release.into(), "--namespace".into(), ns.into(), "--kube-version".into(), kube.into()];
+fn helm_args(
+    release: &str,
+    ns: &str,
+    kube: &str,
+    api: &[&str],
+    extra: &[String],
+    crds: bool,
+) -> Vec<String> {
+    let mut args: Vec<String> = vec![
+        "template".into(),
+        ".".into(),
+        "--name-template".into(),
+        release.into(),
+        "--namespace".into(),
+        ns.into(),
+        "--kube-version".into(),
+        kube.into(),
+    ];
     args.extend(extra.iter().cloned());
     for v in api {
         args.push("--api-versions".into());
@@ -503,19 +600,35 @@ fn assert_same_but_images(got: &[Value], want: &[Value]) {
         got.len(),
         want.len(),
         "object count differs: got {:?}\nwant {:?}",
-        got.iter().map(|d| format!("{}/{}", d["kind"], d["metadata"]["name"])).collect::<Vec<_>>(),
-        want.iter().map(|d| format!("{}/{}", d["kind"], d["metadata"]["name"])).collect::<Vec<_>>()
+        got.iter()
+            .map(|d| format!("{}/{}", d["kind"], d["metadata"]["name"]))
+            .collect::<Vec<_>>(),
+        want.iter()
+            .map(|d| format!("{}/{}", d["kind"], d["metadata"]["name"]))
+            .collect::<Vec<_>>()
     );
     for (i, (g, w)) in got.iter().zip(want).enumerate() {
         let diff = oracle::differing_paths(&mask_images(g).0, &mask_images(w).0);
-        assert!(diff.is_empty(), "object {i} ({}/{}) differs outside images at {diff:?}\ngot:  {g}\nwant: {w}", w["kind"], w["metadata"]["name"]);
+        assert!(
+            diff.is_empty(),
+            "object {i} ({}/{}) differs outside images at {diff:?}\ngot:  {g}\nwant: {w}",
+            w["kind"],
+            w["metadata"]["name"]
+        );
     }
 }
 
 fn find<'a>(docs: &'a [Value], kind: &str, name: &str) -> &'a Value {
     docs.iter()
         .find(|d| d["kind"] == kind && d["metadata"]["name"] == name)
-        .unwrap_or_else(|| panic!("no {kind}/{name} in {:?}", docs.iter().map(|d| format!("{}/{}", d["kind"], d["metadata"]["name"])).collect::<Vec<_>>()))
+        .unwrap_or_else(|| {
+            panic!(
+                "no {kind}/{name} in {:?}",
+                docs.iter()
+                    .map(|d| format!("{}/{}", d["kind"], d["metadata"]["name"]))
+                    .collect::<Vec<_>>()
+            )
+        })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -535,14 +648,29 @@ fn helm_default(helm: PathBuf) {
     let app = App::new("helm-repo").helm(helm.clone());
     let (checkout, run) = run_app(&app);
     let got = run.manifests();
-    assert_eq!(all_images(&got), sorted(&HELM_DEFAULT_IMAGES), "\n{}", run.report());
-    let want = tool_by_hand(&helm, &helm_args("web", "prod", KUBE_VERSION, &default_api(), &[], true), &checkout.root().join("apps/web"));
+    assert_eq!(
+        all_images(&got),
+        sorted(&HELM_DEFAULT_IMAGES),
+        "\n{}",
+        run.report()
+    );
+    let want = tool_by_hand(
+        &helm,
+        &helm_args("web", "prod", KUBE_VERSION, &default_api(), &[], true),
+        &checkout.root().join("apps/web"),
+    );
     assert_same_but_images(&got, &want);
     // The CRD is there (--include-crds) and the cluster's API versions reached helm.
     find(&got, "CustomResourceDefinition", "widgets.example.com");
     let dep = find(&got, "Deployment", "web-web");
-    assert_eq!(dep["spec"]["template"]["metadata"]["annotations"]["has-cronjob-v1"], "true");
-    assert_eq!(dep["spec"]["template"]["metadata"]["annotations"]["kube-version"], "v1.30.0");
+    assert_eq!(
+        dep["spec"]["template"]["metadata"]["annotations"]["has-cronjob-v1"],
+        "true"
+    );
+    assert_eq!(
+        dep["spec"]["template"]["metadata"]["annotations"]["kube-version"],
+        "v1.30.0"
+    );
     assert_eq!(dep["metadata"]["namespace"], "prod");
 }
 
@@ -564,7 +692,15 @@ fn helm_every_render_param(helm: PathBuf) {
         s("namespace", "ns1"),
         s("kube-version", "1.29.0"),
         a("api-versions", &["example.com/v1"]),
-        a("values-files", &["values-prod.yaml", "/shared/values-common.yaml", "missing-*.yaml", "missing.yaml"]),
+        a(
+            "values-files",
+            &[
+                "values-prod.yaml",
+                "/shared/values-common.yaml",
+                "missing-*.yaml",
+                "missing.yaml",
+            ],
+        ),
         s("values", "extra: inline\n"),
         m("set", &[("tier", "api")]),
         m("set-string", &[("env", "a<b&c>d"), ("replicaCount", "2")]),
@@ -581,21 +717,36 @@ fn helm_every_render_param(helm: PathBuf) {
     let inline = TestDir::new();
     let inline_file = inline.write("inline.yaml", "extra: inline\n");
     let extra: Vec<String> = [
-        "--values", "values-prod.yaml",
-        "--values", &root.join("shared/values-common.yaml").display().to_string(),
-        "--values", &inline_file.display().to_string(),
-        "--set", "tier=api",
-        "--set-string", "env=a<b&c>d",
-        "--set-string", "replicaCount=2",
-        "--set-file", "banner=files/banner.txt",
-        "--skip-schema-validation", "--skip-tests",
+        "--values",
+        "values-prod.yaml",
+        "--values",
+        &root.join("shared/values-common.yaml").display().to_string(),
+        "--values",
+        &inline_file.display().to_string(),
+        "--set",
+        "tier=api",
+        "--set-string",
+        "env=a<b&c>d",
+        "--set-string",
+        "replicaCount=2",
+        "--set-file",
+        "banner=files/banner.txt",
+        "--skip-schema-validation",
+        "--skip-tests",
     ]
     .iter()
     .map(|x| x.to_string())
     .collect();
-    let want = tool_by_hand(&helm, &helm_args("rel", "ns1", "1.29.0", &["example.com/v1"], &extra, false), &root.join("apps/web"));
+    let want = tool_by_hand(
+        &helm,
+        &helm_args("rel", "ns1", "1.29.0", &["example.com/v1"], &extra, false),
+        &root.join("apps/web"),
+    );
     assert_same_but_images(&got, &want);
-    assert!(got.iter().all(|d| d["kind"] != "CustomResourceDefinition"), "skip-crds");
+    assert!(
+        got.iter().all(|d| d["kind"] != "CustomResourceDefinition"),
+        "skip-crds"
+    );
     assert!(got.iter().all(|d| d["kind"] != "Pod"), "skip-tests");
     let dep = find(&got, "Deployment", "rel-web");
     assert_eq!(dep["spec"]["replicas"], 2);
@@ -606,8 +757,14 @@ fn helm_every_render_param(helm: PathBuf) {
     let annotations = &dep["spec"]["template"]["metadata"]["annotations"];
     assert_eq!(annotations["kube-version"], "v1.29.0");
     assert_eq!(annotations["has-widget-v1"], "true");
-    assert_eq!(annotations["has-cronjob-v1"], "false", "api-versions replaces the cluster's list");
-    assert_eq!(find(&got, "ConfigMap", "rel-banner")["data"]["banner"], "hello from a set-file\n");
+    assert_eq!(
+        annotations["has-cronjob-v1"], "false",
+        "api-versions replaces the cluster's list"
+    );
+    assert_eq!(
+        find(&got, "ConfigMap", "rel-banner")["data"]["banner"],
+        "hello from a set-file\n"
+    );
     let mut images = sorted(&HELM_DEFAULT_IMAGES);
     images.retain(|i| !i.contains("curl") && !i.contains("nginx"));
     images.push(format!("{M}/docker-hub/library/nginx:1.27.4"));
@@ -640,7 +797,10 @@ fn helm_value_file_traversal_is_refused() {
     let app = App::new("helm-repo").params(vec![a("values-files", &["../../etc/passwd"])]);
     let (_c, run) = run_app(&app);
     let err = run.failure();
-    assert!(err.contains("../../etc/passwd"), "stderr should name the file: {err}");
+    assert!(
+        err.contains("../../etc/passwd"),
+        "stderr should name the file: {err}"
+    );
 }
 
 #[test]
@@ -649,7 +809,10 @@ fn helm_value_file_absolute_outside_repo_is_refused() {
     let app = App::new("helm-repo").params(vec![a("values-files", &["/../../../../etc/passwd"])]);
     let (_c, run) = run_app(&app);
     let err = run.failure();
-    assert!(err.contains("etc/passwd"), "stderr should name the file: {err}");
+    assert!(
+        err.contains("etc/passwd"),
+        "stderr should name the file: {err}"
+    );
 }
 
 #[test]
@@ -658,7 +821,10 @@ fn helm_failure_is_reported_with_helms_message() {
     let app = App::new("helm-repo").params(vec![m("set-string", &[("replicaCount", "many")])]);
     let (_c, run) = run_app(&app);
     let err = run.failure();
-    assert!(err.contains("replicaCount"), "stderr should carry helm's schema error: {err}");
+    assert!(
+        err.contains("replicaCount"),
+        "stderr should carry helm's schema error: {err}"
+    );
 }
 
 #[test]
@@ -678,7 +844,14 @@ fn kustomize_overlay_with_base() {
     let (checkout, run) = run_app(&app);
     let got = run.manifests();
     let root = checkout.root();
-    let want = tool_by_hand(&tools::kubectl(), &["kustomize".to_string(), root.join("apps/web").display().to_string()], &root);
+    let want = tool_by_hand(
+        &tools::kubectl(),
+        &[
+            "kustomize".to_string(),
+            root.join("apps/web").display().to_string(),
+        ],
+        &root,
+    );
     assert_same_but_images(&got, &want);
     assert_eq!(
         all_images(&got),
@@ -693,7 +866,10 @@ fn kustomize_overlay_with_base() {
         ])
     );
     // Not an image field: untouched.
-    assert_eq!(find(&got, "ConfigMap", "prod-settings")["data"]["image"], "quay.io/not/rewritten:1");
+    assert_eq!(
+        find(&got, "ConfigMap", "prod-settings")["data"]["image"],
+        "quay.io/not/rewritten:1"
+    );
 }
 
 #[test]
@@ -726,7 +902,9 @@ fn kustomize_forced_source_type_and_rewrite_params() {
 // Directory
 
 fn files_by_hand(root: &Path, rels: &[&str]) -> Vec<Value> {
-    rels.iter().flat_map(|r| argo_split(&std::fs::read(root.join(r)).unwrap())).collect()
+    rels.iter()
+        .flat_map(|r| argo_split(&std::fs::read(root.join(r)).unwrap()))
+        .collect()
 }
 
 #[test]
@@ -734,7 +912,10 @@ fn directory_yaml_and_json_not_recursive() {
     let app = App::new("dir-repo");
     let (checkout, run) = run_app(&app);
     let got = run.manifests();
-    let want = files_by_hand(&checkout.root(), &["apps/web/deployment.yaml", "apps/web/job.json"]);
+    let want = files_by_hand(
+        &checkout.root(),
+        &["apps/web/deployment.yaml", "apps/web/job.json"],
+    );
     assert_same_but_images(&got, &want);
     assert_eq!(
         all_images(&got),
@@ -750,10 +931,18 @@ fn directory_yaml_and_json_not_recursive() {
 
 #[test]
 fn directory_recurse_include_exclude() {
-    let (checkout, run) = run_app(&App::new("dir-repo").params(vec![s("directory-recurse", "true")]));
+    let (checkout, run) =
+        run_app(&App::new("dir-repo").params(vec![s("directory-recurse", "true")]));
     let got = run.manifests();
     let root = checkout.root();
-    let want = files_by_hand(&root, &["apps/web/deployment.yaml", "apps/web/job.json", "apps/web/nested/worker.yml"]);
+    let want = files_by_hand(
+        &root,
+        &[
+            "apps/web/deployment.yaml",
+            "apps/web/job.json",
+            "apps/web/nested/worker.yml",
+        ],
+    );
     let mut got_sorted = got.clone();
     let mut want_sorted = want.clone();
     let key = |d: &Value| format!("{}/{}", d["kind"], d["metadata"]["name"]);
@@ -761,25 +950,47 @@ fn directory_recurse_include_exclude() {
     want_sorted.sort_by_key(key);
     assert_same_but_images(&got_sorted, &want_sorted);
     let images = all_images(&got);
-    assert!(images.contains(&format!("{M}/public-ecr/docker/library/python:3.12-slim")), "{images:?}");
-    assert!(images.contains(&format!("{M}/docker-hub/library/redis:7.2")), "{images:?}");
+    assert!(
+        images.contains(&format!("{M}/public-ecr/docker/library/python:3.12-slim")),
+        "{images:?}"
+    );
+    assert!(
+        images.contains(&format!("{M}/docker-hub/library/redis:7.2")),
+        "{images:?}"
+    );
 
-    let (_c, run) = run_app(&App::new("dir-repo").params(vec![s("directory-recurse", "true"), a("directory-exclude", &["nested/*"])]));
+    let (_c, run) = run_app(&App::new("dir-repo").params(vec![
+        s("directory-recurse", "true"),
+        a("directory-exclude", &["nested/*"]),
+    ]));
     let got = run.manifests();
-    assert_same_but_images(&got, &files_by_hand(&root, &["apps/web/deployment.yaml", "apps/web/job.json"]));
+    assert_same_but_images(
+        &got,
+        &files_by_hand(&root, &["apps/web/deployment.yaml", "apps/web/job.json"]),
+    );
 
-    let (_c, run) = run_app(&App::new("dir-repo").params(vec![s("source-type", "directory"), a("directory-include", &["*.json"])]));
+    let (_c, run) = run_app(&App::new("dir-repo").params(vec![
+        s("source-type", "directory"),
+        a("directory-include", &["*.json"]),
+    ]));
     let got = run.manifests();
     assert_same_but_images(&got, &files_by_hand(&root, &["apps/web/job.json"]));
 }
 
 #[test]
 fn empty_render_fails_unless_allow_empty() {
-    let (_c, run) = run_app(&App::new("dir-repo").params(vec![a("directory-include", &["nothing-*.yaml"])]));
+    let (_c, run) =
+        run_app(&App::new("dir-repo").params(vec![a("directory-include", &["nothing-*.yaml"])]));
     let err = run.failure();
-    assert!(err.contains("allow-empty"), "the error should say how to allow an empty render: {err}");
+    assert!(
+        err.contains("allow-empty"),
+        "the error should say how to allow an empty render: {err}"
+    );
 
-    let (_c, run) = run_app(&App::new("dir-repo").params(vec![a("directory-include", &["nothing-*.yaml"]), s("allow-empty", "true")]));
+    let (_c, run) = run_app(&App::new("dir-repo").params(vec![
+        a("directory-include", &["nothing-*.yaml"]),
+        s("allow-empty", "true"),
+    ]));
     assert!(run.manifests().is_empty(), "\n{}", run.report());
 }
 
@@ -788,7 +999,10 @@ fn empty_render_fails_unless_allow_empty() {
 
 fn nginx_image(run: &Run) -> String {
     let got = run.manifests();
-    find(&got, "Deployment", "web")["spec"]["template"]["spec"]["containers"][0]["image"].as_str().unwrap().to_string()
+    find(&got, "Deployment", "web")["spec"]["template"]["spec"]["containers"][0]["image"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 #[test]
@@ -798,29 +1012,54 @@ fn precedence_of_mirror() {
     let config = BASE_CONFIG.replace(M, a_);
     // config file
     let (_c, run) = run_app(&App::new("dir-repo").config(&config));
-    assert_eq!(nginx_image(&run), format!("{a_}/docker-hub/library/nginx:latest"));
+    assert_eq!(
+        nginx_image(&run),
+        format!("{a_}/docker-hub/library/nginx:latest")
+    );
     // ARGOCD_ENV_ over config
     let (_c, run) = run_app(&App::new("dir-repo").config(&config).env("MIRROR", b_));
-    assert_eq!(nginx_image(&run), format!("{b_}/docker-hub/library/nginx:latest"));
+    assert_eq!(
+        nginx_image(&run),
+        format!("{b_}/docker-hub/library/nginx:latest")
+    );
     // parameter over ARGOCD_ENV_
-    let (_c, run) = run_app(&App::new("dir-repo").config(&config).env("MIRROR", b_).params(vec![s("mirror", M)]));
-    assert_eq!(nginx_image(&run), format!("{M}/docker-hub/library/nginx:latest"));
+    let (_c, run) = run_app(
+        &App::new("dir-repo")
+            .config(&config)
+            .env("MIRROR", b_)
+            .params(vec![s("mirror", M)]),
+    );
+    assert_eq!(
+        nginx_image(&run),
+        format!("{M}/docker-hub/library/nginx:latest")
+    );
 }
 
 #[test]
 fn precedence_of_enabled() {
     // default: enabled
     let (_c, run) = run_app(&App::new("dir-repo"));
-    assert_eq!(nginx_image(&run), format!("{M}/docker-hub/library/nginx:latest"));
+    assert_eq!(
+        nginx_image(&run),
+        format!("{M}/docker-hub/library/nginx:latest")
+    );
     // config file
     let off = format!("{BASE_CONFIG}enabled: false\n");
     let (_c, run) = run_app(&App::new("dir-repo").config(&off));
     assert_eq!(nginx_image(&run), "nginx");
     // ARGOCD_ENV_ over config
     let (_c, run) = run_app(&App::new("dir-repo").config(&off).env("ENABLED", "true"));
-    assert_eq!(nginx_image(&run), format!("{M}/docker-hub/library/nginx:latest"));
+    assert_eq!(
+        nginx_image(&run),
+        format!("{M}/docker-hub/library/nginx:latest")
+    );
     // parameter over ARGOCD_ENV_
-    let (_c, run) = run_app(&App::new("dir-repo").config(&off).env("ENABLED", "true").params(vec![s("enabled", "false")]));
+    let (_c, run) = run_app(
+        &App::new("dir-repo")
+            .config(&off)
+            .env("ENABLED", "true")
+            .params(vec![s("enabled", "false")]),
+    );
     assert_eq!(nginx_image(&run), "nginx");
 }
 
@@ -828,7 +1067,10 @@ fn precedence_of_enabled() {
 fn disabled_output_equals_input() {
     let (checkout, run) = run_app(&App::new("dir-repo").params(vec![s("enabled", "false")]));
     let got = run.manifests();
-    let want = files_by_hand(&checkout.root(), &["apps/web/deployment.yaml", "apps/web/job.json"]);
+    let want = files_by_hand(
+        &checkout.root(),
+        &["apps/web/deployment.yaml", "apps/web/job.json"],
+    );
     assert_eq!(got, want);
 }
 
@@ -838,24 +1080,39 @@ fn disabled_output_equals_input() {
 #[test]
 fn forbidden_override_names_the_parameter() {
     let config = BASE_CONFIG.replace("allow: [\"*\"]", "allow: [enabled, exclude]");
-    let (_c, run) = run_app(&App::new("dir-repo").config(&config).params(vec![s("mirror", "222222222222.dkr.ecr.us-east-1.amazonaws.com")]));
+    let (_c, run) = run_app(&App::new("dir-repo").config(&config).params(vec![s(
+        "mirror",
+        "222222222222.dkr.ecr.us-east-1.amazonaws.com",
+    )]));
     let err = run.failure();
     assert!(err.contains("mirror"), "{err}");
     // The same through ARGOCD_ENV_.
-    let (_c, run) = run_app(&App::new("dir-repo").config(&config).env("MIRROR", "222222222222.dkr.ecr.us-east-1.amazonaws.com"));
+    let (_c, run) = run_app(
+        &App::new("dir-repo")
+            .config(&config)
+            .env("MIRROR", "222222222222.dkr.ecr.us-east-1.amazonaws.com"),
+    );
     let err = run.failure();
     assert!(err.contains("MIRROR") || err.contains("mirror"), "{err}");
     // Allowed ones still work.
-    let (_c, run) = run_app(&App::new("dir-repo").config(&config).params(vec![s("enabled", "false")]));
+    let (_c, run) = run_app(
+        &App::new("dir-repo")
+            .config(&config)
+            .params(vec![s("enabled", "false")]),
+    );
     assert_eq!(nginx_image(&run), "nginx");
 }
 
 #[test]
 fn mirror_outside_allowed_mirrors_is_refused() {
-    let (_c, run) = run_app(&App::new("dir-repo").params(vec![s("mirror", "evil.example.com/cache")]));
+    let (_c, run) =
+        run_app(&App::new("dir-repo").params(vec![s("mirror", "evil.example.com/cache")]));
     let err = run.failure();
     assert!(err.contains("evil.example.com"), "{err}");
-    assert!(err.contains("mirror") || err.contains("allowedMirrors"), "{err}");
+    assert!(
+        err.contains("mirror") || err.contains("allowedMirrors"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -876,7 +1133,8 @@ fn unknown_parameter_is_an_error() {
 
 #[test]
 fn wrong_collection_type_is_an_error() {
-    let (_c, run) = run_app(&App::new("helm-repo").params(vec![s("values-files", "values-prod.yaml")]));
+    let (_c, run) =
+        run_app(&App::new("helm-repo").params(vec![s("values-files", "values-prod.yaml")]));
     let err = run.failure();
     assert!(err.contains("values-files"), "{err}");
     let (_c, run) = run_app(&App::new("dir-repo").params(vec![a("mirror", &[M])]));
@@ -890,29 +1148,52 @@ fn wrong_collection_type_is_an_error() {
 #[test]
 fn parameters_announcement_is_a_json_array_of_known_parameters() {
     let spec = plugin_spec();
-    let argv = spec.parameters.expect("plugin.yaml has parameters.dynamic.command");
+    let argv = spec
+        .parameters
+        .expect("plugin.yaml has parameters.dynamic.command");
     let checkout = Checkout::new("helm-repo");
     checkout.dir.write("config.yaml", BASE_CONFIG);
     let app_dir = checkout.root().join("apps/web");
     // The reduced env of GetParametersAnnouncement (argocd-cmp.md §4.7).
     let env: Vec<(String, String)> = vec![
         ("PATH".into(), std::env::var("PATH").unwrap_or_default()),
-        ("HOME".into(), checkout.dir.join("home").display().to_string()),
-        ("PULLTHROUGH_CONFIG".into(), checkout.dir.join("config.yaml").display().to_string()),
+        (
+            "HOME".into(),
+            checkout.dir.join("home").display().to_string(),
+        ),
+        (
+            "PULLTHROUGH_CONFIG".into(),
+            checkout.dir.join("config.yaml").display().to_string(),
+        ),
         ("ARGOCD_APP_NAME".into(), "web".into()),
-        ("ARGOCD_APP_SOURCE_REPO_URL".into(), "https://git.example.com/org/helm-repo.git".into()),
+        (
+            "ARGOCD_APP_SOURCE_REPO_URL".into(),
+            "https://git.example.com/org/helm-repo.git".into(),
+        ),
         ("ARGOCD_APP_SOURCE_PATH".into(), "apps/web".into()),
         ("ARGOCD_APP_SOURCE_TARGET_REVISION".into(), "HEAD".into()),
         ("ARGOCD_APP_PARAMETERS".into(), "null".into()),
     ];
     let out = exec(&argv, &app_dir, &env);
-    assert!(out.status.success(), "parameters failed: {}", String::from_utf8_lossy(&out.stderr));
-    let list: Vec<Value> = serde_json::from_slice(&out.stdout).expect("stdout is a JSON array (Argo CD json.Unmarshal)");
+    assert!(
+        out.status.success(),
+        "parameters failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list: Vec<Value> = serde_json::from_slice(&out.stdout)
+        .expect("stdout is a JSON array (Argo CD json.Unmarshal)");
     assert!(!list.is_empty());
     for p in &list {
         let name = p["name"].as_str().expect("name");
-        let def = pullthrough::argocd::parameters::find(name).unwrap_or_else(|| panic!("announced unknown parameter {name}"));
-        assert_eq!(p.get("collectionType").and_then(Value::as_str).unwrap_or("string"), def.collection.as_str(), "{name}");
+        let def = pullthrough::argocd::parameters::find(name)
+            .unwrap_or_else(|| panic!("announced unknown parameter {name}"));
+        assert_eq!(
+            p.get("collectionType")
+                .and_then(Value::as_str)
+                .unwrap_or("string"),
+            def.collection.as_str(),
+            "{name}"
+        );
         if let Some(v) = p.get("string") {
             assert!(v.is_string(), "{name}: string must be a JSON string");
         }
@@ -920,9 +1201,18 @@ fn parameters_announcement_is_a_json_array_of_known_parameters() {
             assert!(v.as_array().unwrap().iter().all(Value::is_string), "{name}");
         }
         if let Some(v) = p.get("map") {
-            assert!(v.as_object().unwrap().values().all(Value::is_string), "{name}");
+            assert!(
+                v.as_object().unwrap().values().all(Value::is_string),
+                "{name}"
+            );
         }
     }
-    let mirror = list.iter().find(|p| p["name"] == "mirror").expect("mirror is announced");
-    assert_eq!(mirror["string"], M, "the announced default is the effective mirror");
+    let mirror = list
+        .iter()
+        .find(|p| p["name"] == "mirror")
+        .expect("mirror is announced");
+    assert_eq!(
+        mirror["string"], M,
+        "the announced default is the effective mirror"
+    );
 }

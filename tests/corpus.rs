@@ -52,14 +52,21 @@ const CENSUS: &[(&str, usize)] = &[
 
 fn rules() -> Rules {
     let mut s = RewriteSettings::default();
-    let config::Loaded::Native(c) = config::parse("corpus.yaml", CONFIG).unwrap() else { panic!("native") };
+    let config::Loaded::Native(c) = config::parse("corpus.yaml", CONFIG).unwrap() else {
+        panic!("native")
+    };
     s.apply_config("corpus.yaml", &c);
     Rules::compile(&s).unwrap()
 }
 
 fn corpus(name: &str) -> Input {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/corpus").join(name);
-    Input { name: name.to_string(), text: std::fs::read_to_string(&path).unwrap() }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/corpus")
+        .join(name);
+    Input {
+        name: name.to_string(),
+        text: std::fs::read_to_string(&path).unwrap(),
+    }
 }
 
 fn is_image_path(p: &str) -> bool {
@@ -71,25 +78,36 @@ fn is_image_path(p: &str) -> bool {
 fn corpus_is_rewritten_byte_for_byte() {
     let rules = rules();
     let opts = Options::default();
-    let key = regex::Regex::new(r#"^(\s*(?:-\s+)?(?:image|reference|"image"|"reference")\s*:\s*)(\S.*)$"#).unwrap();
+    let key = regex::Regex::new(
+        r#"^(\s*(?:-\s+)?(?:image|reference|"image"|"reference")\s*:\s*)(\S.*)$"#,
+    )
+    .unwrap();
     let mut failures = Vec::new();
     for (name, census) in CENSUS {
         let input = corpus(name);
         let inputs = [input];
         let plan = rewrite::plan(&inputs, &rules, &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
         let rewritten = plan.records.iter().filter(|r| r.edit.is_some()).count();
-        let unmapped: Vec<_> = plan.records.iter().filter(|r| r.decision.to.is_none()).map(|r| (&r.before, r.decision.reason.to_string())).collect();
+        let unmapped: Vec<_> = plan
+            .records
+            .iter()
+            .filter(|r| r.decision.to.is_none())
+            .map(|r| (&r.before, r.decision.reason.to_string()))
+            .collect();
         if !unmapped.is_empty() {
             failures.push(format!("{name}: images left untouched: {unmapped:?}"));
         }
         if rewritten != *census {
-            failures.push(format!("{name}: rewrote {rewritten} image fields, the corpus census counts {census}"));
+            failures.push(format!(
+                "{name}: rewrote {rewritten} image fields, the corpus census counts {census}"
+            ));
         }
         let out = rewrite::apply(&inputs, &plan).unwrap();
         let input = &inputs[0].text;
 
         // 2. line-level: same line count, differing lines are image lines with the same prefix.
-        let (a, b): (Vec<&str>, Vec<&str>) = (input.split('\n').collect(), out.split('\n').collect());
+        let (a, b): (Vec<&str>, Vec<&str>) =
+            (input.split('\n').collect(), out.split('\n').collect());
         assert_eq!(a.len(), b.len(), "{name}: line count changed");
         let mut changed_lines = 0;
         for (i, (x, y)) in a.iter().zip(&b).enumerate() {
@@ -98,41 +116,74 @@ fn corpus_is_rewritten_byte_for_byte() {
             }
             changed_lines += 1;
             let (Some(cx), Some(cy)) = (key.captures(x), key.captures(y)) else {
-                failures.push(format!("{name}:{}: a non-image line changed:\n- {x}\n+ {y}", i + 1));
+                failures.push(format!(
+                    "{name}:{}: a non-image line changed:\n- {x}\n+ {y}",
+                    i + 1
+                ));
                 continue;
             };
             if cx[1] != cy[1] {
-                failures.push(format!("{name}:{}: bytes before the image value changed", i + 1));
+                failures.push(format!(
+                    "{name}:{}: bytes before the image value changed",
+                    i + 1
+                ));
             }
         }
-        assert_eq!(changed_lines, rewritten, "{name}: changed lines vs rewritten fields");
+        assert_eq!(
+            changed_lines, rewritten,
+            "{name}: changed lines vs rewritten fields"
+        );
 
         // 3. what Go reads.
         let before = util::oracle::read_bytes(input.as_bytes());
         let after = util::oracle::read_bytes(out.as_bytes());
-        assert_eq!(before.len(), after.len(), "{name}: document count differs for Go");
+        assert_eq!(
+            before.len(),
+            after.len(),
+            "{name}: document count differs for Go"
+        );
         let mut go_changes = 0;
         for (x, y) in before.iter().zip(&after) {
-            assert_eq!(x.error, y.error, "{name} doc {}: Go's verdict changed", x.doc);
+            assert_eq!(
+                x.error, y.error,
+                "{name} doc {}: Go's verdict changed",
+                x.doc
+            );
             if let (Some(jx), Some(jy)) = (&x.json, &y.json) {
                 for p in util::oracle::differing_paths(jx, jy) {
                     if is_image_path(&p) {
                         go_changes += 1;
                     } else {
-                        failures.push(format!("{name} doc {}: Go reads a different value at {p}", x.doc));
+                        failures.push(format!(
+                            "{name} doc {}: Go reads a different value at {p}",
+                            x.doc
+                        ));
                     }
                 }
             }
         }
-        assert_eq!(go_changes, rewritten, "{name}: Go-visible image changes vs rewritten fields");
+        assert_eq!(
+            go_changes, rewritten,
+            "{name}: Go-visible image changes vs rewritten fields"
+        );
 
         // 4. idempotent.
-        let again = [Input { name: name.to_string(), text: out.clone() }];
+        let again = [Input {
+            name: name.to_string(),
+            text: out.clone(),
+        }];
         let plan2 = rewrite::plan(&again, &rules, &opts).unwrap();
-        assert!(plan2.records.iter().all(|r| r.edit.is_none()), "{name}: second run would change something");
-
+        assert!(
+            plan2.records.iter().all(|r| r.edit.is_none()),
+            "{name}: second run would change something"
+        );
     }
-    assert!(failures.is_empty(), "{} problem(s):\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} problem(s):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -141,6 +192,10 @@ fn crd_decoys_are_never_touched() {
     let inputs = [corpus("kyverno.yaml")];
     let plan = rewrite::plan(&inputs, &rules(), &Options::default()).unwrap();
     for r in &plan.records {
-        assert_ne!(r.object.kind.as_deref(), Some("CustomResourceDefinition"), "{r:?}");
+        assert_ne!(
+            r.object.kind.as_deref(),
+            Some("CustomResourceDefinition"),
+            "{r:?}"
+        );
     }
 }

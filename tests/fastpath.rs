@@ -244,7 +244,7 @@ fn key_spellings() -> Vec<(&'static str, String)> {
         ("kind: earlier duplicate", format!("---\nkind: Pod\n{}{pod}", c.replace("apiVersion: apiextensions.k8s.io/v1\n", ""))),
         ("apiVersion: duplicate", format!("---\n{}apiVersion: v1\nkind: Pod\n{pod}", c.replace("kind: CustomResourceDefinition\n", ""))),
         ("apiVersion: quoted", "---\n\"apiVersion\": v1\nkind: Pod\nspec: {containers: [{name: a, image: nginx}]}\n".into()),
-        ("items: list of any kind", format!("---\napiVersion: v1\nkind: Bundle\nitems:\n- kind: Pod\n  metadata: {{namespace: kube-system}}\n  spec: {{containers: [{{name: a, image: nginx}}]}}\n")),
+        ("items: list of any kind", "---\napiVersion: v1\nkind: Bundle\nitems:\n- kind: Pod\n  metadata: {namespace: kube-system}\n  spec: {containers: [{name: a, image: nginx}]}\n".into()),
         ("items: quoted key", "---\nkind: Bundle\n\"items\": [{kind: Pod, spec: {containers: [{name: a, image: nginx}]}}]\n".into()),
         ("items: empty", "---\nkind: Foo\nitems: []\n".into()),
         ("items: null", "---\nkind: ConfigMapList\nitems: null\n".into()),
@@ -277,7 +277,8 @@ fn key_spellings() -> Vec<(&'static str, String)> {
     ];
     // Each also as the first document of a stream whose other pieces the fast path skips.
     let tail = format!("---\n{c}---\napiVersion: v1\nkind: Service\n");
-    let more: Vec<(&'static str, String)> = v.iter().map(|(n, t)| (*n, format!("{t}{tail}"))).collect();
+    let more: Vec<(&'static str, String)> =
+        v.iter().map(|(n, t)| (*n, format!("{t}{tail}"))).collect();
     v.extend(more);
     v
 }

@@ -21,13 +21,18 @@ namespaces:
 
 fn rules() -> Rules {
     let mut s = RewriteSettings::default();
-    let config::Loaded::Native(c) = config::parse("fixtures.yaml", CONFIG).unwrap() else { panic!() };
+    let config::Loaded::Native(c) = config::parse("fixtures.yaml", CONFIG).unwrap() else {
+        panic!()
+    };
     s.apply_config("fixtures.yaml", &c);
     Rules::compile(&s).unwrap()
 }
 
 fn rewrite(text: &str) -> Result<String, String> {
-    let inputs = [Input { name: "in.yaml".into(), text: text.to_string() }];
+    let inputs = [Input {
+        name: "in.yaml".into(),
+        text: text.to_string(),
+    }];
     let plan = rewrite::plan(&inputs, &rules(), &Options::default()).map_err(|e| e.to_string())?;
     rewrite::apply(&inputs, &plan).map_err(|e| e.to_string())
 }
@@ -40,12 +45,20 @@ fn image_path(p: &str) -> bool {
 fn check(name: &str, input: &str, expected: &str) {
     let got = rewrite(input).unwrap_or_else(|e| panic!("{name}: {e}"));
     assert_eq!(got, expected, "{name}");
-    let crlf = rewrite(&input.replace('\n', "\r\n")).unwrap_or_else(|e| panic!("{name} (CRLF): {e}"));
+    let crlf =
+        rewrite(&input.replace('\n', "\r\n")).unwrap_or_else(|e| panic!("{name} (CRLF): {e}"));
     assert_eq!(crlf, expected.replace('\n', "\r\n"), "{name} (CRLF)");
     let bom = rewrite(&format!("\u{feff}{input}")).unwrap_or_else(|e| panic!("{name} (BOM): {e}"));
     assert_eq!(bom, format!("\u{feff}{expected}"), "{name} (BOM)");
-    let (a, b) = (util::oracle::read_bytes(input.as_bytes()), util::oracle::read_bytes(got.as_bytes()));
-    assert_eq!(a.len(), b.len(), "{name}: Go sees a different number of documents");
+    let (a, b) = (
+        util::oracle::read_bytes(input.as_bytes()),
+        util::oracle::read_bytes(got.as_bytes()),
+    );
+    assert_eq!(
+        a.len(),
+        b.len(),
+        "{name}: Go sees a different number of documents"
+    );
     for (x, y) in a.iter().zip(&b) {
         assert_eq!(x.error, y.error, "{name}: Go's verdict changed");
         if let (Some(jx), Some(jy)) = (&x.json, &y.json) {

@@ -5,7 +5,9 @@
 
 use std::path::PathBuf;
 
-use pullthrough::argocd::parameters::{markdown_table, replace_generated, static_yaml, BEGIN_MARKER};
+use pullthrough::argocd::parameters::{
+    markdown_table, replace_generated, static_yaml, BEGIN_MARKER,
+};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -13,14 +15,18 @@ fn root() -> PathBuf {
 
 /// The indentation of the marker line: generated YAML lines use the same.
 fn marker_indent(text: &str) -> String {
-    let line = text.lines().find(|l| l.contains(BEGIN_MARKER)).expect("marker");
+    let line = text
+        .lines()
+        .find(|l| l.contains(BEGIN_MARKER))
+        .expect("marker");
     line[..line.len() - line.trim_start().len()].to_string()
 }
 
 fn check(rel: &str, body: impl Fn(&str) -> String) {
     let path = root().join(rel);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{rel}: {e}"));
-    let want = replace_generated(&text, &body(&text)).unwrap_or_else(|| panic!("{rel}: generated-section markers missing"));
+    let want = replace_generated(&text, &body(&text))
+        .unwrap_or_else(|| panic!("{rel}: generated-section markers missing"));
     if want != text {
         if std::env::var_os("PULLTHROUGH_BLESS").is_some() {
             std::fs::write(&path, want).unwrap();
@@ -32,7 +38,11 @@ fn check(rel: &str, body: impl Fn(&str) -> String) {
 
 #[test]
 fn plugin_yaml_static_parameters() {
-    for rel in ["argocd/plugin.yaml", "argocd/plugin-discovery.yaml", "argocd/helm-values.yaml"] {
+    for rel in [
+        "argocd/plugin.yaml",
+        "argocd/plugin-discovery.yaml",
+        "argocd/helm-values.yaml",
+    ] {
         check(rel, |t| static_yaml(&marker_indent(t)));
     }
 }
@@ -63,8 +73,15 @@ fn readme_profile_table() {
     let path = root().join("README.md");
     let text = std::fs::read_to_string(&path).unwrap();
     let b = text.find(begin).expect("README: profile table markers") + begin.len();
-    let e = b + text[b..].find(end).expect("README: profile table end marker");
-    let want = format!("{}{}{}", &text[..b], pullthrough::manifest::profiles::markdown_table(), &text[e..]);
+    let e = b + text[b..]
+        .find(end)
+        .expect("README: profile table end marker");
+    let want = format!(
+        "{}{}{}",
+        &text[..b],
+        pullthrough::manifest::profiles::markdown_table(),
+        &text[e..]
+    );
     if want != text {
         if std::env::var_os("PULLTHROUGH_BLESS").is_some() {
             std::fs::write(&path, want).unwrap();

@@ -30,11 +30,16 @@ fn run(plan: &str, input: &str) -> std::process::Output {
     let dir = TestDir::new();
     dir.write("c.yaml", CONFIG);
     dir.write("in.yaml", input);
-    dir.cmd().env("PULLTHROUGH_PLAN", plan).args(["rewrite", "--config", "c.yaml", "in.yaml"]).output()
+    dir.cmd()
+        .env("PULLTHROUGH_PLAN", plan)
+        .args(["rewrite", "--config", "c.yaml", "in.yaml"])
+        .output()
 }
 
 fn is_image_path(p: &str) -> bool {
-    regex::Regex::new(r"(containers|initContainers|ephemeralContainers)\[\d+\]\.image$").unwrap().is_match(p)
+    regex::Regex::new(r"(containers|initContainers|ephemeralContainers)\[\d+\]\.image$")
+        .unwrap()
+        .is_match(p)
 }
 
 /// Every string Go reads at a container image path, in document order.
@@ -57,7 +62,9 @@ fn images_go_reads(text: &str) -> Vec<String> {
     }
     let mut out = Vec::new();
     for d in oracle::read_bytes(text.as_bytes()) {
-        let json = d.json.unwrap_or_else(|| panic!("Go refuses {text:?}: {:?}", d.error));
+        let json = d
+            .json
+            .unwrap_or_else(|| panic!("Go refuses {text:?}: {:?}", d.error));
         walk(&json, "", &mut out);
     }
     out.sort();
@@ -77,13 +84,23 @@ fn check_rewritten(name: &str, input: &str, want: &[&str]) {
         }
         let mut want: Vec<String> = want.iter().map(|w| w.replace("$M", M)).collect();
         want.sort();
-        assert_eq!(images_go_reads(&got), want, "{name} ({plan}): the images Go reads in\n{got}");
+        assert_eq!(
+            images_go_reads(&got),
+            want,
+            "{name} ({plan}): the images Go reads in\n{got}"
+        );
         // Go reads everything else as before.
-        let (a, b) = (oracle::read_bytes(input.as_bytes()), oracle::read_bytes(got.as_bytes()));
+        let (a, b) = (
+            oracle::read_bytes(input.as_bytes()),
+            oracle::read_bytes(got.as_bytes()),
+        );
         assert_eq!(a.len(), b.len(), "{name}");
         for (x, y) in a.iter().zip(&b) {
             for p in oracle::differing_paths(x.json.as_ref().unwrap(), y.json.as_ref().unwrap()) {
-                assert!(is_image_path(&p), "{name} ({plan}): Go reads a different value at {p}");
+                assert!(
+                    is_image_path(&p),
+                    "{name} ({plan}): Go reads a different value at {p}"
+                );
             }
         }
     }
@@ -94,8 +111,15 @@ fn check_refused(name: &str, input: &str, want: &str) {
         let out = run(plan, input);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{name} ({plan}): {stderr}");
-        assert!(out.stdout.is_empty(), "{name} ({plan}): output on a failure");
-        assert_eq!(stderr.trim_end(), format!("pullthrough: {want}"), "{name} ({plan})");
+        assert!(
+            out.stdout.is_empty(),
+            "{name} ({plan}): output on a failure"
+        );
+        assert_eq!(
+            stderr.trim_end(),
+            format!("pullthrough: {want}"),
+            "{name} ({plan})"
+        );
     }
 }
 
@@ -264,11 +288,17 @@ fn accepted_exactly_when_go_accepts() {
         ("N L P escapes", "kind: Pod\na: \"x\\N\\L\\Py\"\n"),
         ("flow trailing comma", "kind: Pod\na: [x, y,]\n"),
         ("yaml directive", "%YAML 1.2\n---\nkind: Pod\n"),
-        ("tag directive", "%TAG !e! tag:example.com,2000:\n---\nkind: Pod\na: !e!x y\n"),
+        (
+            "tag directive",
+            "%TAG !e! tag:example.com,2000:\n---\nkind: Pod\na: !e!x y\n",
+        ),
         ("json key without space", "kind: Pod\na: {\"x\":1}\n"),
         ("set tag", "kind: Pod\na: !!set {x, y}\n"),
         ("omap tag", "kind: Pod\na: !!omap [{x: 1}]\n"),
-        ("long implicit key", &format!("kind: Pod\n{}: v\n", "k".repeat(1100))),
+        (
+            "long implicit key",
+            &format!("kind: Pod\n{}: v\n", "k".repeat(1100)),
+        ),
         ("tab separation", "kind: Pod\na:\tb\n"),
         ("anchor redefined", "kind: Pod\na: &x 1\nb: &x 2\nc: *x\n"),
         ("empty key", "kind: Pod\n: v\n"),
@@ -303,7 +333,10 @@ fn accepted_exactly_when_go_accepts() {
         ("reserved at", "kind: Pod\na: @x\n"),
         ("reserved backtick", "kind: Pod\na: `x\n"),
         ("anchor on key", "kind: Pod\n&a b: c\nd: *a\n"),
-        ("alias of a mapping as key", "kind: Pod\na: &m {x: 1}\n? *m\n: 2\n"),
+        (
+            "alias of a mapping as key",
+            "kind: Pod\na: &m {x: 1}\n? *m\n: 2\n",
+        ),
         ("block indent indicator", "kind: Pod\na: |2\n   x\n"),
         ("surrogate escape", "kind: Pod\na: \"\\ud800\"\n"),
         ("duplicate keys", "kind: Pod\na: 1\na: 2\n"),
@@ -315,9 +348,11 @@ fn accepted_exactly_when_go_accepts() {
     for (name, input) in cases {
         let out = run("validated", input);
         let go = oracle::read_bytes(input.as_bytes());
-        let go_ok = go.iter().all(|d| d.error.is_none() && d.unstructured_error.is_none());
+        let go_ok = go
+            .iter()
+            .all(|d| d.error.is_none() && d.unstructured_error.is_none());
         // Argo CD's List flattening refuses an item that is not a mapping, after the oracle's step.
-        let go_ok = go_ok && !(*name == "list item scalar");
+        let go_ok = go_ok && *name != "list item scalar";
         assert_eq!(
             out.status.success(),
             go_ok,
@@ -340,12 +375,19 @@ fn go_agrees_with_the_refusals_that_are_its_own() {
         "kind: Pod\n!!binary x-y: 1\n",
     ] {
         let docs = oracle::read_bytes(input.as_bytes());
-        assert!(docs.iter().any(|d| d.error.is_some() || d.unstructured_error.is_some()), "Go accepts {input:?}: {docs:?}");
+        assert!(
+            docs.iter()
+                .any(|d| d.error.is_some() || d.unstructured_error.is_some()),
+            "Go accepts {input:?}: {docs:?}"
+        );
     }
     // A List item that is not a mapping passes Go's YAML reading; Argo CD's List flattening
     // (Unstructured.EachListItem) is what refuses it, after the oracle's step.
     let docs = oracle::read_bytes(b"kind: List\nitems: [a]\n");
-    assert!(docs[0].json.is_some() && docs[0].unstructured_error.is_none(), "{docs:?}");
+    assert!(
+        docs[0].json.is_some() && docs[0].unstructured_error.is_none(),
+        "{docs:?}"
+    );
 }
 
 /// Through `render` (the `generate` pipeline) on directory apps: the object count behind the
@@ -356,12 +398,18 @@ fn directory_apps_count_objects_as_argo_cd() {
         let dir = TestDir::new();
         dir.write("app/only.yaml", file);
         dir.write("c.yaml", CONFIG);
-        dir.cmd().args(["render", "app", "--config", "c.yaml"]).output()
+        dir.cmd()
+            .args(["render", "app", "--config", "c.yaml"])
+            .output()
     };
     // A kind ending in List is no List without a sequence of items: one object, rendered.
     let allow = "apiVersion: example.com/v1\nkind: AllowList\nmetadata: {name: a}\nspec: {cidrs: [10.0.0.0/8]}\n";
     let out = render(allow);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout), allow);
     // Any kind with `items: []` is an empty List to Argo CD: nothing to apply, so refused.
     let out = render("apiVersion: example.com/v1\nkind: Foo\nmetadata: {name: f}\nitems: []\n");
@@ -373,5 +421,10 @@ fn directory_apps_count_objects_as_argo_cd() {
     );
     // `items: null` without spec/status is no object either (the repo-server's isNullList).
     let out = render("apiVersion: v1\nkind: ConfigMapList\nitems: null\n");
-    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

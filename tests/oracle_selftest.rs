@@ -78,7 +78,8 @@ fn three_document_stream() {
 /// app); with one it is accepted, List or not.
 #[test]
 fn unstructured_decoding_needs_a_kind() {
-    let docs = oracle::read_bytes(b"kind: Pod
+    let docs = oracle::read_bytes(
+        b"kind: Pod
 ---
 kind: List
 items: [a]
@@ -86,8 +87,12 @@ items: [a]
 kind: 1
 ---
 kind: ''
-");
-    let errs: Vec<bool> = docs.iter().map(|d| d.unstructured_error.is_some()).collect();
+",
+    );
+    let errs: Vec<bool> = docs
+        .iter()
+        .map(|d| d.unstructured_error.is_some())
+        .collect();
     assert_eq!(errs, vec![false, false, true, true], "{docs:?}");
 }
 

@@ -13,7 +13,9 @@ const M: &str = "111111111111.dkr.ecr.eu-west-1.amazonaws.com";
 
 fn rules(yaml: &str) -> Rules {
     let mut s = RewriteSettings::default();
-    let config::Loaded::Native(c) = config::parse("test.yaml", yaml).unwrap() else { panic!() };
+    let config::Loaded::Native(c) = config::parse("test.yaml", yaml).unwrap() else {
+        panic!()
+    };
     s.apply_config("test.yaml", &c);
     Rules::compile(&s).unwrap()
 }
@@ -25,13 +27,21 @@ fn corpus_rules() -> Rules {
 }
 
 fn plan(rules: &Rules, name: &str, text: String) -> (Vec<Input>, Vec<Record>) {
-    let inputs = vec![Input { name: name.into(), text }];
+    let inputs = vec![Input {
+        name: name.into(),
+        text,
+    }];
     let plan = rewrite::plan(&inputs, rules, &Options::default()).unwrap_or_else(|e| panic!("{e}"));
     (inputs, plan.records)
 }
 
 fn corpus(name: &str) -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/corpus").join(name)).unwrap()
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/corpus")
+            .join(name),
+    )
+    .unwrap()
 }
 
 /// (path, after) of the records not found by the container-image rule.
@@ -39,7 +49,12 @@ fn outside(records: &[Record]) -> Vec<(String, String)> {
     records
         .iter()
         .filter(|r| r.field != "container image")
-        .map(|r| (format!("{} {}", r.object.kind.as_deref().unwrap_or("-"), r.path), r.decision.to.clone().unwrap_or_else(|| "-".into())))
+        .map(|r| {
+            (
+                format!("{} {}", r.object.kind.as_deref().unwrap_or("-"), r.path),
+                r.decision.to.clone().unwrap_or_else(|| "-".into()),
+            )
+        })
         .collect()
 }
 
@@ -76,16 +91,36 @@ fn corpus_charts_with_profiles() {
     for (file, containers, expected) in cases {
         let text = corpus(file);
         let (inputs, records) = plan(&rules, file, text.clone());
-        let want: Vec<(String, String)> = expected.iter().map(|(p, a)| (p.to_string(), a.replace("M/", &format!("{M}/")))).collect();
+        let want: Vec<(String, String)> = expected
+            .iter()
+            .map(|(p, a)| (p.to_string(), a.replace("M/", &format!("{M}/"))))
+            .collect();
         assert_eq!(outside(&records), want, "{file}");
-        let container_edits = records.iter().filter(|r| r.field == "container image" && r.edit.is_some()).count();
+        let container_edits = records
+            .iter()
+            .filter(|r| r.field == "container image" && r.edit.is_some())
+            .count();
         assert_eq!(container_edits, *containers, "{file}");
         // The output differs from the input exactly on those lines.
-        let out = rewrite::apply(&inputs, &rewrite::Plan { records: records.clone(), ..Default::default() }).unwrap();
-        let changed = text.lines().zip(out.lines()).filter(|(a, b)| a != b).count();
+        let out = rewrite::apply(
+            &inputs,
+            &rewrite::Plan {
+                records: records.clone(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let changed = text
+            .lines()
+            .zip(out.lines())
+            .filter(|(a, b)| a != b)
+            .count();
         assert_eq!(changed, containers + expected.len(), "{file}");
         // Go reads the same except at those paths.
-        let (a, b) = (util::oracle::read_bytes(text.as_bytes()), util::oracle::read_bytes(out.as_bytes()));
+        let (a, b) = (
+            util::oracle::read_bytes(text.as_bytes()),
+            util::oracle::read_bytes(out.as_bytes()),
+        );
         let mut diffs = 0;
         for (x, y) in a.iter().zip(&b) {
             if let (Some(jx), Some(jy)) = (&x.json, &y.json) {
@@ -106,7 +141,14 @@ fn without_profiles_only_containers_change() {
 fn rewrite_with(config: &str, input: &str) -> String {
     let rules = rules(config);
     let (inputs, records) = plan(&rules, "in.yaml", input.to_string());
-    rewrite::apply(&inputs, &rewrite::Plan { records, ..Default::default() }).unwrap()
+    rewrite::apply(
+        &inputs,
+        &rewrite::Plan {
+            records,
+            ..Default::default()
+        },
+    )
+    .unwrap()
 }
 
 const CFG: &str = "mirror: m.io
@@ -269,7 +311,10 @@ fn explain_names_the_profile() {
     let rows = report["fields"].as_array().unwrap();
     assert_eq!(rows.len(), 1, "no profile chosen: only the container image");
     let dir = util::cmd::TestDir::new();
-    let cfg = dir.write("c.yaml", "mirror: m.io\nregistries: {quay.io: quay}\nprofiles: [cert-manager]\n");
+    let cfg = dir.write(
+        "c.yaml",
+        "mirror: m.io\nregistries: {quay.io: quay}\nprofiles: [cert-manager]\n",
+    );
     let out = util::cmd::Cmd::new()
         .args(["explain", "-o", "json", "--config"])
         .arg(&cfg)
@@ -278,8 +323,14 @@ fn explain_names_the_profile() {
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
     let rows = report["fields"].as_array().unwrap();
     assert_eq!(rows[1]["field"], "spec.containers[0].args[0]");
-    assert_eq!(rows[1]["found_by"], "profile cert-manager: arg --acme-http01-solver-image");
-    assert_eq!(rows[1]["after"], "--acme-http01-solver-image=m.io/quay/jetstack/cert-manager-acmesolver:v1");
+    assert_eq!(
+        rows[1]["found_by"],
+        "profile cert-manager: arg --acme-http01-solver-image"
+    );
+    assert_eq!(
+        rows[1]["after"],
+        "--acme-http01-solver-image=m.io/quay/jetstack/cert-manager-acmesolver:v1"
+    );
 }
 
 #[test]
@@ -306,7 +357,9 @@ fn config_errors_name_the_setting() {
 /// The shipped `argocd/config.yaml` (its ConfigMap's `config.yaml`), with every profile on and
 /// no `exclude` (so busybox shows where it is named).
 fn shipped_with_all_profiles() -> Rules {
-    let cm = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("argocd/config.yaml")).unwrap();
+    let cm =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("argocd/config.yaml"))
+            .unwrap();
     let body: String = cm
         .split("config.yaml: |\n")
         .nth(1)
@@ -316,7 +369,9 @@ fn shipped_with_all_profiles() -> Rules {
         .collect::<Vec<_>>()
         .join("\n");
     let mut s = RewriteSettings::default();
-    let config::Loaded::Native(c) = config::parse("argocd/config.yaml", &body).unwrap() else { panic!() };
+    let config::Loaded::Native(c) = config::parse("argocd/config.yaml", &body).unwrap() else {
+        panic!()
+    };
     s.apply_config("argocd/config.yaml", &c);
     s.exclude.set(Vec::new(), "test");
     s.profiles.set(vec!["all".into()], "test");
@@ -330,7 +385,12 @@ fn found_outside(records: &[Record]) -> Vec<(String, String, String, String)> {
         let after = r.decision.to.clone().unwrap_or_else(|| r.before.clone());
         for (b, a) in r.before.split('\n').zip(after.split('\n')) {
             if !b.trim().is_empty() {
-                out.push((r.object.kind.clone().unwrap_or_default(), r.object.name.clone().unwrap_or_default(), b.trim().to_string(), a.trim().to_string()));
+                out.push((
+                    r.object.kind.clone().unwrap_or_default(),
+                    r.object.name.clone().unwrap_or_default(),
+                    b.trim().to_string(),
+                    a.trim().to_string(),
+                ));
             }
         }
     }
@@ -342,16 +402,28 @@ fn found_outside(records: &[Record]) -> Vec<(String, String, String, String)> {
 fn operator_charts_with_all_profiles() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/charts");
     let expected = std::fs::read_to_string(dir.join("expected.tsv")).unwrap();
-    let mut by_chart: std::collections::BTreeMap<&str, Vec<(String, String, String, String)>> = Default::default();
+    let mut by_chart: std::collections::BTreeMap<&str, Vec<(String, String, String, String)>> =
+        Default::default();
     for line in expected.lines().skip(1) {
         let c: Vec<&str> = line.split('\t').collect();
-        by_chart.entry(c[0]).or_default().push((c[1].into(), c[2].into(), c[3].into(), c[4].into()));
+        by_chart.entry(c[0]).or_default().push((
+            c[1].into(),
+            c[2].into(),
+            c[3].into(),
+            c[4].into(),
+        ));
     }
     let rules = shipped_with_all_profiles();
     let (mut rewritten, mut outside) = (0, 0);
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
-        let Some(chart) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".yaml")) else { continue };
+        let Some(chart) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".yaml"))
+        else {
+            continue;
+        };
         let text = std::fs::read_to_string(&path).unwrap();
         let (inputs, records) = plan(&rules, chart, text.clone());
         let mut want = by_chart.remove(chart).unwrap_or_default();
@@ -360,26 +432,62 @@ fn operator_charts_with_all_profiles() {
         // Values left on purpose are not records, or records that keep their value.
         let got_changed: Vec<_> = got.iter().filter(|(_, _, b, a)| b != a).cloned().collect();
         let want_changed: Vec<_> = want.iter().filter(|(_, _, b, a)| b != a).cloned().collect();
-        assert_eq!(got_changed, want_changed, "{chart}: the rewritten values outside pod specs");
+        assert_eq!(
+            got_changed, want_changed,
+            "{chart}: the rewritten values outside pod specs"
+        );
         for (k, n, b, _) in want.iter().filter(|(_, _, b, a)| b == a) {
-            assert!(got.iter().all(|(gk, gn, gb, ga)| !(gk == k && gn == n && gb == b) || ga == b), "{chart}: {k}/{n} {b} must stay");
+            assert!(
+                got.iter()
+                    .all(|(gk, gn, gb, ga)| !(gk == k && gn == n && gb == b) || ga == b),
+                "{chart}: {k}/{n} {b} must stay"
+            );
         }
         rewritten += want_changed.len();
         outside += want.len();
         // Go reads the output as the input except at the records' fields.
-        let out = rewrite::apply(&inputs, &rewrite::Plan { records: records.clone(), ..Default::default() }).unwrap();
-        assert!(!out.contains("docker-hub/library/auto"), "{chart}: Istio's image: auto was rewritten");
-        let (a, b) = (util::oracle::read_bytes(text.as_bytes()), util::oracle::read_bytes(out.as_bytes()));
+        let out = rewrite::apply(
+            &inputs,
+            &rewrite::Plan {
+                records: records.clone(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert!(
+            !out.contains("docker-hub/library/auto"),
+            "{chart}: Istio's image: auto was rewritten"
+        );
+        let (a, b) = (
+            util::oracle::read_bytes(text.as_bytes()),
+            util::oracle::read_bytes(out.as_bytes()),
+        );
         assert_eq!(a.len(), b.len(), "{chart}");
-        let edited_docs: std::collections::BTreeSet<usize> = records.iter().filter(|r| r.edit.is_some()).map(|r| r.doc).collect();
+        let edited_docs: std::collections::BTreeSet<usize> = records
+            .iter()
+            .filter(|r| r.edit.is_some())
+            .map(|r| r.doc)
+            .collect();
         for (i, (x, y)) in a.iter().zip(&b).enumerate() {
-            let diffs = util::oracle::differing_paths(x.json.as_ref().unwrap(), y.json.as_ref().unwrap());
-            assert!(diffs.is_empty() || edited_docs.contains(&i), "{chart} doc {i}: Go reads {diffs:?} differently, no edit there");
+            let diffs =
+                util::oracle::differing_paths(x.json.as_ref().unwrap(), y.json.as_ref().unwrap());
+            assert!(
+                diffs.is_empty() || edited_docs.contains(&i),
+                "{chart} doc {i}: Go reads {diffs:?} differently, no edit there"
+            );
         }
     }
-    assert!(by_chart.is_empty(), "expected.tsv names charts without a file: {:?}", by_chart.keys());
+    assert!(
+        by_chart.is_empty(),
+        "expected.tsv names charts without a file: {:?}",
+        by_chart.keys()
+    );
     // The figures quoted in the README and the closing note.
-    assert_eq!((outside, rewritten), (145, 105), "references outside pod specs / rewritten with the shipped map");
+    assert_eq!(
+        (outside, rewritten),
+        (145, 105),
+        "references outside pod specs / rewritten with the shipped map"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -478,7 +586,25 @@ rewrites! {
 fn explain_reports_images_outside_image_fields() {
     let input = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: op, namespace: kafka}\nspec:\n  template:\n    spec:\n      containers:\n      - image: quay.io/strimzi/operator:1.2.0\n        args: [--helper-image, 'quay.io/x/helper:1', --other=ghcr.io/o/t:2]\n        env:\n        - {name: STRIMZI_DEFAULT_BRIDGE_IMAGE, value: 'quay.io/strimzi/kafka-bridge:1.1.0'}\n        - {name: LIST, value: \"4.2.0=quay.io/strimzi/kafka:1\\n4.3.0=quay.io/strimzi/kafka:2\"}\n        - {name: CIDRS, value: 10.0.0.0/8}\n---\napiVersion: example.com/v1\nkind: Thing\nmetadata: {name: t}\nspec: {engine: {image: 'nvcr.io/nvidia/driver:550'}, note: see quay.io/a/b:1 for details}\n";
     let explain = |config: &str| -> serde_json::Value {
-        let out = util::cmd::Cmd::new().args(["explain", "-o", "json", "--mirror", "m.io", "--map", "quay.io=quay", "--map", "ghcr.io=ghcr"]).args(if config.is_empty() { vec![] } else { vec!["--config", config] }).stdin(input).stdout_ok();
+        let out = util::cmd::Cmd::new()
+            .args([
+                "explain",
+                "-o",
+                "json",
+                "--mirror",
+                "m.io",
+                "--map",
+                "quay.io=quay",
+                "--map",
+                "ghcr.io=ghcr",
+            ])
+            .args(if config.is_empty() {
+                vec![]
+            } else {
+                vec!["--config", config]
+            })
+            .stdin(input)
+            .stdout_ok();
         serde_json::from_str(&out).unwrap()
     };
     let report = explain("");
@@ -486,7 +612,13 @@ fn explain_reports_images_outside_image_fields() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|l| (l["image"].as_str().unwrap().to_string(), l["would_be"].as_str().unwrap_or("-").to_string(), l["suggestion"].as_str().unwrap().to_string()))
+        .map(|l| {
+            (
+                l["image"].as_str().unwrap().to_string(),
+                l["would_be"].as_str().unwrap_or("-").to_string(),
+                l["suggestion"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     let want: Vec<(&str, &str, &str)> = vec![
         ("quay.io/x/helper:1", "m.io/quay/x/helper:1", "args: [{flag: --helper-image}]"),
@@ -497,13 +629,21 @@ fn explain_reports_images_outside_image_fields() {
         ("nvcr.io/nvidia/driver:550", "-", "fields: [{kinds: [Thing], group: example.com, paths: ['spec.engine.image']}]"),
         ("quay.io/a/b:1", "m.io/quay/a/b:1", "fields: [{kinds: [Thing], group: example.com, paths: ['spec.note'], separator: \"\\n\"}]  (the value holds more than the image: an embedded document or a list)"),
     ];
-    let want: Vec<(String, String, String)> = want.into_iter().map(|(a, b, c)| (a.into(), b.into(), c.into())).collect();
+    let want: Vec<(String, String, String)> = want
+        .into_iter()
+        .map(|(a, b, c)| (a.into(), b.into(), c.into()))
+        .collect();
     assert_eq!(leaks, want);
     assert_eq!(report["leaks"][5]["reason"], "no rule for nvcr.io");
     // Configured as suggested: nothing is left (the note is prose, not a field anyone pulls).
     let dir = util::cmd::TestDir::new();
     let cfg = dir.write("c.yaml", "args: [{flag: --helper-image}, {flag: --other}]\nenv: [{name: STRIMZI_DEFAULT_BRIDGE_IMAGE}, {name: LIST, separator: \"\\n\", keyed: true}]\nfields: [{kinds: [Thing], group: example.com, paths: [spec.engine.image]}]\n");
     let report = explain(cfg.to_str().unwrap());
-    let left: Vec<&str> = report["leaks"].as_array().unwrap().iter().map(|l| l["image"].as_str().unwrap()).collect();
+    let left: Vec<&str> = report["leaks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["image"].as_str().unwrap())
+        .collect();
     assert_eq!(left, ["quay.io/a/b:1"]);
 }

@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use pullthrough_reference::ImageRef;
 use pullthrough::rewrite::{self, Input, Options};
 use pullthrough::rules::Rules;
 use pullthrough::settings::{Limits, RewriteSettings};
+use pullthrough_reference::ImageRef;
 
 const MIRROR: &str = "111111111111.dkr.ecr.eu-west-1.amazonaws.com";
 

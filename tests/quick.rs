@@ -27,8 +27,8 @@ use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 use pullthrough::manifest::quick::{agrees_with_full, Agreement};
-use pullthrough::manifest::yaml::ParseLimits;
 use pullthrough::manifest::split;
+use pullthrough::manifest::yaml::ParseLimits;
 
 // ---------------------------------------------------------------------------------------------
 // The check, with panics of either reader counted as disagreements.
@@ -277,13 +277,18 @@ fn corpus_pieces_and_files() {
         (&whole, "corpus whole files", 90.0),
         (&crlf_pieces, "corpus pieces as CRLF", 0.0),
     ] {
-        if let Err(e) = panic::catch_unwind(AssertUnwindSafe(|| t.report_answering(what, min_percent))) {
+        if let Err(e) =
+            panic::catch_unwind(AssertUnwindSafe(|| t.report_answering(what, min_percent)))
+        {
             failures.push(e);
         }
     }
     // The subset has no carriage returns: every CRLF piece must go to the full parser.
     if crlf_pieces.answered != 0 {
-        failures.push(Box::new(format!("the quick reader answered {} CRLF pieces", crlf_pieces.answered)));
+        failures.push(Box::new(format!(
+            "the quick reader answered {} CRLF pieces",
+            crlf_pieces.answered
+        )));
     }
     if let Some(e) = failures.into_iter().next() {
         panic::resume_unwind(e);

@@ -107,7 +107,12 @@ fn symlinks() {
     // Refused for the whole repository before anything is read (render/symlinks.rs), even when
     // excluded or dangling, and wherever the link is, as Argo CD's repo-server does.
     for (target, link, shown, why) in [
-        ("/etc/hostname", "repo/app/out.yaml", "app/out.yaml", "is absolute"),
+        (
+            "/etc/hostname",
+            "repo/app/out.yaml",
+            "app/out.yaml",
+            "is absolute",
+        ),
         (
             "../../../../../../../../../etc/passwd",
             "repo/app/sub/rel-out.yaml",
@@ -115,8 +120,18 @@ fn symlinks() {
             "rises above the repository root",
         ),
         ("/etc", "repo/app/etc-dir", "app/etc-dir", "is absolute"),
-        ("/nonexistent/x.yaml", "repo/app/dangling-out.yaml", "app/dangling-out.yaml", "is absolute"),
-        ("../../outside", "repo/other-app/x.yaml", "other-app/x.yaml", "rises above the repository root"),
+        (
+            "/nonexistent/x.yaml",
+            "repo/app/dangling-out.yaml",
+            "app/dangling-out.yaml",
+            "is absolute",
+        ),
+        (
+            "../../outside",
+            "repo/other-app/x.yaml",
+            "other-app/x.yaml",
+            "rises above the repository root",
+        ),
     ] {
         let (dir, root) = checkout();
         dir.symlink(target, link);
@@ -196,7 +211,11 @@ fn jsonnet_repo(files: &[(&str, &str)]) -> (TestDir, PathBuf, RenderSettings) {
 }
 
 fn var(name: &str, value: &str, code: bool) -> JsonnetVar {
-    JsonnetVar { name: name.into(), value: value.into(), code }
+    JsonnetVar {
+        name: name.into(),
+        value: value.into(),
+        code,
+    }
 }
 
 fn parts(s: &RenderSettings) -> Vec<Part> {
@@ -228,12 +247,18 @@ function(tier, replicas=1) [
 "#;
     let sub = r#"{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'sub' }, data: { both: import 'both.libsonnet', which: import 'which.libsonnet' } }"#;
     let (_dir, root, mut s) = jsonnet_repo(&[
-        ("apps/web/a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n"),
+        (
+            "apps/web/a.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
+        ),
         ("apps/web/main.jsonnet", main),
         ("apps/web/here.libsonnet", "'beside the file'"),
         ("apps/web/both.libsonnet", "'app dir'"),
         ("apps/web/sub/s.jsonnet", sub),
-        ("apps/web/z.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: z\n"),
+        (
+            "apps/web/z.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: z\n",
+        ),
         ("lib1/which.libsonnet", "'lib1'"),
         ("lib1/both.libsonnet", "'lib1'"),
         ("lib2/which.libsonnet", "'lib2'"),
@@ -248,7 +273,16 @@ function(tier, replicas=1) [
     s.directory.jsonnet.tlas = vec![var("tier", "gold", false), var("replicas", "2 * 2", true)];
     let got = parts(&s);
     let origins: Vec<&str> = got.iter().map(|p| p.origin.as_str()).collect();
-    assert_eq!(origins, ["a.yaml", "main.jsonnet (output[0])", "main.jsonnet (output[2])", "sub/s.jsonnet (output)", "z.yaml"]);
+    assert_eq!(
+        origins,
+        [
+            "a.yaml",
+            "main.jsonnet (output[0])",
+            "main.jsonnet (output[2])",
+            "sub/s.jsonnet (output)",
+            "z.yaml"
+        ]
+    );
     let main_cm = json(&got[1]);
     assert_eq!(
         main_cm["data"],
@@ -265,9 +299,16 @@ function(tier, replicas=1) [
     );
     assert_eq!(json(&got[2])["kind"], "Secret");
     // From sub/: both.libsonnet is not beside the file; lib1 is tried before the app dir.
-    assert_eq!(json(&got[3])["data"], serde_json::json!({"both": "lib1", "which": "lib2"}));
+    assert_eq!(
+        json(&got[3])["data"],
+        serde_json::json!({"both": "lib1", "which": "lib2"})
+    );
     // The text is jsonnet's own (3-space indented JSON), one object per part.
-    assert!(got[2].text.starts_with("{\n      \"apiVersion\": \"v1\","), "{}", got[2].text);
+    assert!(
+        got[2].text.starts_with("{\n      \"apiVersion\": \"v1\","),
+        "{}",
+        got[2].text
+    );
 }
 
 /// Argo CD substitutes `$VAR` in the request's own jsonnet values once per `.jsonnet` file it
@@ -301,10 +342,16 @@ fn jsonnet_values_substituted_once_more_per_file() {
 fn jsonnet_files_argo_cd_skips() {
     let boom = "error 'evaluated'";
     let (_dir, _root, mut s) = jsonnet_repo(&[
-        ("apps/web/ok.jsonnet", "{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'ok' } }"),
+        (
+            "apps/web/ok.jsonnet",
+            "{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'ok' } }",
+        ),
         ("apps/web/lib.libsonnet", boom),
         ("apps/web/excluded.jsonnet", boom),
-        ("apps/web/marked.jsonnet", "// +argocd:skip-file-rendering\nerror 'evaluated'"),
+        (
+            "apps/web/marked.jsonnet",
+            "// +argocd:skip-file-rendering\nerror 'evaluated'",
+        ),
         ("apps/web/sub/deep.jsonnet", boom),
         ("apps/web/empty.jsonnet", "[]"),
         ("apps/web/null.jsonnet", "null"),
@@ -322,7 +369,10 @@ fn jsonnet_files_argo_cd_skips() {
 #[test]
 fn jsonnet_errors_name_the_file() {
     let (_dir, root, s) = jsonnet_repo(&[
-        ("apps/web/a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n"),
+        (
+            "apps/web/a.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
+        ),
         ("apps/web/bad.jsonnet", "local x = 1;\nerror 'boom: ' + x\n"),
     ]);
     assert_eq!(
@@ -338,7 +388,10 @@ fn jsonnet_errors_name_the_file() {
         "directory: 's.jsonnet': the jsonnet output is a JSON string; Argo CD accepts one JSON object with a string `kind`, or an array of them (null elements skipped), and fails the app otherwise"
     );
     // A character go-yaml (Argo CD's reader of plugin output) would not read back: refused.
-    let (_dir, _root, s) = jsonnet_repo(&[("apps/web/c1.jsonnet", "{ kind: 'ConfigMap', data: { nel: 'a\\u0085b' } }")]);
+    let (_dir, _root, s) = jsonnet_repo(&[(
+        "apps/web/c1.jsonnet",
+        "{ kind: 'ConfigMap', data: { nel: 'a\\u0085b' } }",
+    )]);
     assert_eq!(
         render::render(&s).unwrap_err().to_string(),
         "directory: c1.jsonnet (output):3:16: a C1 control character or U+FFFE/U+FFFF (go-yaml refuses it, or reads U+0085 as a space): Argo CD reads a plugin's output with go-yaml, which refuses it where its JSON reader of a native directory app does not (leave the character out: no plugin output can carry it)"
@@ -356,7 +409,10 @@ fn jsonnet_errors_name_the_file() {
         err.starts_with("directory: 'a.jsonnet': could not start `/nonexistent/jsonnet -J "),
         "{err}"
     );
-    assert!(err.ends_with("(install jsonnet or point the plugin at it)"), "{err}");
+    assert!(
+        err.ends_with("(install jsonnet or point the plugin at it)"),
+        "{err}"
+    );
 }
 
 /// A lib leaving the repository is refused, when a `.jsonnet` file is evaluated (as Argo CD's

@@ -42,7 +42,11 @@ fn runners() -> Vec<(Option<PathBuf>, PathBuf, &'static str)> {
     vec![
         (None, tools::kubectl(), "kubectl kustomize"),
         (None, tools::kubectl_1_31(), "kubectl kustomize"),
-        (Some(tools::kustomize()), tools::kubectl(), "kustomize build"),
+        (
+            Some(tools::kustomize()),
+            tools::kubectl(),
+            "kustomize build",
+        ),
     ]
 }
 

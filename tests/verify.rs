@@ -1145,18 +1145,34 @@ fn nothing_to_check_is_ok() {
 #[test]
 fn the_cli_exits_0_when_all_ok_and_3_when_one_is_missing() {
     let up = Registry::start(Kind::Plain);
-    let proxy = Registry::start(Kind::Proxy { remote_port: up.port });
+    let proxy = Registry::start(Kind::Proxy {
+        remote_port: up.port,
+    });
     up.push_image("library/app", "1.0", "app one");
     let dir = tempfile::tempdir().unwrap();
     let ok = dir.path().join("ok.yaml");
-    std::fs::write(&ok, deployment("web", &[&format!("{}/library/app:1.0", up.host())])).unwrap();
+    std::fs::write(
+        &ok,
+        deployment("web", &[&format!("{}/library/app:1.0", up.host())]),
+    )
+    .unwrap();
     let missing = dir.path().join("missing.yaml");
-    std::fs::write(&missing, deployment("web", &[&format!("{}/library/app:2.0", up.host())])).unwrap();
+    std::fs::write(
+        &missing,
+        deployment("web", &[&format!("{}/library/app:2.0", up.host())]),
+    )
+    .unwrap();
     let base = |file: &Path| {
         let mut c = util::cmd::Cmd::new();
         c.args(["verify", "-o", "json", "--map"])
             .arg(format!("{}={}", up.host(), proxy.host()))
-            .args(["--insecure-registry", &up.host(), "--insecure-registry", &proxy.host(), "--docker-config"])
+            .args([
+                "--insecure-registry",
+                &up.host(),
+                "--insecure-registry",
+                &proxy.host(),
+                "--docker-config",
+            ])
             .arg(dir.path())
             .arg(file);
         c
@@ -1166,7 +1182,12 @@ fn the_cli_exits_0_when_all_ok_and_3_when_one_is_missing() {
     let json: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(json["images"][0]["status"], "ok", "{out}");
     let out = base(&missing).output();
-    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["images"][0]["status"], "missing");
 }

@@ -7,7 +7,9 @@ use pullthrough::rules::Rules;
 use pullthrough::settings::{config, seed, RewriteSettings};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     match config::parse("config.yaml", text) {
         Ok(config::Loaded::Native(c)) => {
             let mut s = RewriteSettings::default();

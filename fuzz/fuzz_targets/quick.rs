@@ -11,10 +11,14 @@ use pullthrough::manifest::quick::agrees_with_full;
 use pullthrough::manifest::yaml::ParseLimits;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     for limits in [ParseLimits::default(), ParseLimits { max_depth: 3 }] {
         if let Err(msg) = agrees_with_full(text, limits) {
-            panic!("quick reader disagrees with the full parser ({limits:?}): {msg}\ninput: {text:?}");
+            panic!(
+                "quick reader disagrees with the full parser ({limits:?}): {msg}\ninput: {text:?}"
+            );
         }
     }
 });

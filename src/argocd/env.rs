@@ -54,11 +54,23 @@ impl ArgoEnv {
             kube_version: get("KUBE_VERSION"),
             kube_api_versions: env
                 .get("KUBE_API_VERSIONS")
-                .map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect())
+                .map(|v| {
+                    v.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                })
                 .unwrap_or_default(),
             parameters: env.get("ARGOCD_APP_PARAMETERS").map(str::to_string),
-            plugin_env: env.with_prefix("ARGOCD_ENV_").map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-            build_env: BUILD_VARS.iter().filter_map(|k| Some((k.to_string(), env.get(k)?.to_string()))).collect(),
+            plugin_env: env
+                .with_prefix("ARGOCD_ENV_")
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            build_env: BUILD_VARS
+                .iter()
+                .filter_map(|k| Some((k.to_string(), env.get(k)?.to_string())))
+                .collect(),
         }
     }
 

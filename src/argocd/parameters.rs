@@ -43,8 +43,22 @@ pub struct ParamDef {
     pub help: &'static str,
 }
 
-const fn p(name: &'static str, title: &'static str, collection: Collection, group: Group, boolean: bool, help: &'static str) -> ParamDef {
-    ParamDef { name, title, collection, group, boolean, help }
+const fn p(
+    name: &'static str,
+    title: &'static str,
+    collection: Collection,
+    group: Group,
+    boolean: bool,
+    help: &'static str,
+) -> ParamDef {
+    ParamDef {
+        name,
+        title,
+        collection,
+        group,
+        boolean,
+        help,
+    }
 }
 
 use Collection::{Array, Map, String as Str};
@@ -111,7 +125,8 @@ pub fn env_name(name: &str) -> String {
 
 /// The marker lines around generated sections (the text after `BEGIN`/`END` is the same in
 /// YAML comments and Markdown comments).
-pub const BEGIN_MARKER: &str = "BEGIN GENERATED: parameters (do not edit; generated from src/argocd/parameters.rs)";
+pub const BEGIN_MARKER: &str =
+    "BEGIN GENERATED: parameters (do not edit; generated from src/argocd/parameters.rs)";
 pub const END_MARKER: &str = "END GENERATED: parameters";
 
 /// The `parameters.static` list of `plugin.yaml`, each line prefixed with `indent`.
@@ -122,14 +137,19 @@ pub fn static_yaml(indent: &str) -> String {
         s.push_str(&format!("{indent}- name: {}\n", p.name));
         s.push_str(&format!("{indent}  title: {}\n", q(p.title)));
         s.push_str(&format!("{indent}  tooltip: {}\n", q(p.help)));
-        s.push_str(&format!("{indent}  collectionType: {}\n", p.collection.as_str()));
+        s.push_str(&format!(
+            "{indent}  collectionType: {}\n",
+            p.collection.as_str()
+        ));
     }
     s
 }
 
 /// The README's parameter table (Markdown).
 pub fn markdown_table() -> String {
-    let mut s = String::from("| parameter | type | stage | `ARGOCD_ENV_` fallback | meaning |\n|---|---|---|---|---|\n");
+    let mut s = String::from(
+        "| parameter | type | stage | `ARGOCD_ENV_` fallback | meaning |\n|---|---|---|---|---|\n",
+    );
     for p in PARAMS {
         let kind = match (p.collection, p.boolean) {
             (Collection::String, true) => "string (`\"true\"`/`\"false\"`)",
@@ -139,7 +159,14 @@ pub fn markdown_table() -> String {
             Group::Rewrite => "rewrite",
             Group::Render => "render",
         };
-        s.push_str(&format!("| `{}` | {} | {} | `{}` | {} |\n", p.name, kind, stage, env_name(p.name), p.help.replace('|', "\\|")));
+        s.push_str(&format!(
+            "| `{}` | {} | {} | `{}` | {} |\n",
+            p.name,
+            kind,
+            stage,
+            env_name(p.name),
+            p.help.replace('|', "\\|")
+        ));
     }
     s
 }

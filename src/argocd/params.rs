@@ -45,9 +45,16 @@ struct RawParam {
 /// Fails on malformed JSON, a non-array, an entry without a name, an unknown name, a value of
 /// the wrong collection type, or a name given twice.
 pub fn parse_json(json: Option<&str>) -> Result<Vec<Param>, ParamError> {
-    let Some(json) = json.map(str::trim).filter(|j| !j.is_empty() && *j != "null") else { return Ok(Vec::new()) };
+    let Some(json) = json
+        .map(str::trim)
+        .filter(|j| !j.is_empty() && *j != "null")
+    else {
+        return Ok(Vec::new());
+    };
     let raw: Vec<RawParam> = serde_json::from_str(json).map_err(|e| {
-        ParamError(format!("ARGOCD_APP_PARAMETERS: expected a JSON array of {{name, string|array|map}}: {e}"))
+        ParamError(format!(
+            "ARGOCD_APP_PARAMETERS: expected a JSON array of {{name, string|array|map}}: {e}"
+        ))
     })?;
     let mut out: Vec<Param> = Vec::new();
     for r in raw {
@@ -59,7 +66,11 @@ pub fn parse_json(json: Option<&str>) -> Result<Vec<Param>, ParamError> {
             Collection::Map => r.map.map(Value::Map),
         };
         let value = value.ok_or_else(|| {
-            ParamError(format!("parameter {name}: expected a {} value (set `{}:` in the Application)", def.collection.as_str(), def.collection.as_str()))
+            ParamError(format!(
+                "parameter {name}: expected a {} value (set `{}:` in the Application)",
+                def.collection.as_str(),
+                def.collection.as_str()
+            ))
         })?;
         push(&mut out, Param { def, value })?;
     }
@@ -68,14 +79,23 @@ pub fn parse_json(json: Option<&str>) -> Result<Vec<Param>, ParamError> {
 
 fn lookup(name: &str) -> Result<&'static ParamDef, ParamError> {
     if name.is_empty() {
-        return Err(ParamError("ARGOCD_APP_PARAMETERS: a parameter has no name".into()));
+        return Err(ParamError(
+            "ARGOCD_APP_PARAMETERS: a parameter has no name".into(),
+        ));
     }
-    parameters::find(name).ok_or_else(|| ParamError(format!("parameter {name}: unknown parameter (see `pullthrough parameters` for the list)")))
+    parameters::find(name).ok_or_else(|| {
+        ParamError(format!(
+            "parameter {name}: unknown parameter (see `pullthrough parameters` for the list)"
+        ))
+    })
 }
 
 fn push(out: &mut Vec<Param>, p: Param) -> Result<(), ParamError> {
     if out.iter().any(|q| q.def.name == p.def.name) {
-        return Err(ParamError(format!("parameter {}: given more than once", p.def.name)));
+        return Err(ParamError(format!(
+            "parameter {}: given more than once",
+            p.def.name
+        )));
     }
     out.push(p);
     Ok(())
@@ -83,16 +103,28 @@ fn push(out: &mut Vec<Param>, p: Param) -> Result<(), ParamError> {
 
 /// Parameters from the `render`/`explain` command line: `--param NAME=VALUE` (string),
 /// `--param-array NAME=VALUE` (repeat to append), `--param-map NAME.KEY=VALUE`.
-pub fn from_cli(strings: &[String], arrays: &[String], maps: &[String]) -> Result<Vec<Param>, ParamError> {
+pub fn from_cli(
+    strings: &[String],
+    arrays: &[String],
+    maps: &[String],
+) -> Result<Vec<Param>, ParamError> {
     let split = |flag: &str, s: &str| -> Result<(String, String), ParamError> {
-        s.split_once('=').map(|(a, b)| (a.to_string(), b.to_string())).ok_or_else(|| ParamError(format!("{flag} {s:?}: expected NAME=VALUE")))
+        s.split_once('=')
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .ok_or_else(|| ParamError(format!("{flag} {s:?}: expected NAME=VALUE")))
     };
     let mut out: Vec<Param> = Vec::new();
     for s in strings {
         let (name, v) = split("--param", s)?;
         let def = lookup(&name)?;
         expect(def, Collection::String, "--param")?;
-        push(&mut out, Param { def, value: Value::String(v) })?;
+        push(
+            &mut out,
+            Param {
+                def,
+                value: Value::String(v),
+            },
+        )?;
     }
     let mut arr: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
     let mut order = Vec::new();
@@ -106,14 +138,22 @@ pub fn from_cli(strings: &[String], arrays: &[String], maps: &[String]) -> Resul
         arr.entry(def.name).or_default().push(v);
     }
     for def in order {
-        push(&mut out, Param { def, value: Value::Array(arr.remove(def.name).unwrap_or_default()) })?;
+        push(
+            &mut out,
+            Param {
+                def,
+                value: Value::Array(arr.remove(def.name).unwrap_or_default()),
+            },
+        )?;
     }
     let mut map: BTreeMap<&'static str, BTreeMap<String, String>> = BTreeMap::new();
     let mut order = Vec::new();
     for s in maps {
         let (lhs, v) = split("--param-map", s)?;
         // The parameter name has no dots; the key (a registry host, a Helm path) may.
-        let (name, key) = lhs.split_once('.').ok_or_else(|| ParamError(format!("--param-map {s:?}: expected NAME.KEY=VALUE")))?;
+        let (name, key) = lhs
+            .split_once('.')
+            .ok_or_else(|| ParamError(format!("--param-map {s:?}: expected NAME.KEY=VALUE")))?;
         let def = lookup(name)?;
         expect(def, Collection::Map, "--param-map")?;
         if !map.contains_key(def.name) {
@@ -122,7 +162,13 @@ pub fn from_cli(strings: &[String], arrays: &[String], maps: &[String]) -> Resul
         map.entry(def.name).or_default().insert(key.to_string(), v);
     }
     for def in order {
-        push(&mut out, Param { def, value: Value::Map(map.remove(def.name).unwrap_or_default()) })?;
+        push(
+            &mut out,
+            Param {
+                def,
+                value: Value::Map(map.remove(def.name).unwrap_or_default()),
+            },
+        )?;
     }
     Ok(out)
 }
@@ -136,7 +182,11 @@ fn expect(def: &ParamDef, want: Collection, flag: &str) -> Result<(), ParamError
         Collection::Array => "--param-array",
         Collection::Map => "--param-map",
     };
-    Err(ParamError(format!("parameter {}: is a {} parameter; use {right}, not {flag}", def.name, def.collection.as_str())))
+    Err(ParamError(format!(
+        "parameter {}: is a {} parameter; use {right}, not {flag}",
+        def.name,
+        def.collection.as_str()
+    )))
 }
 
 /// The `ARGOCD_ENV_` fallback: `ARGOCD_ENV_VALUES_FILES` for `values-files`. Strings as is;
@@ -145,30 +195,46 @@ pub fn from_plugin_env(plugin_env: &BTreeMap<String, String>) -> Result<Vec<Para
     let mut out = Vec::new();
     for def in parameters::PARAMS {
         let var = parameters::env_name(def.name);
-        let Some(raw) = plugin_env.get(&var["ARGOCD_ENV_".len()..]) else { continue };
-        let bad = |what: &str| ParamError(format!("{var}: expected {what}"));
-        let value = match def.collection {
-            Collection::String => Value::String(raw.clone()),
-            Collection::Array => {
-                if raw.trim_start().starts_with('[') {
-                    Value::Array(serde_json::from_str(raw).map_err(|_| bad("a JSON array of strings or a comma-separated list"))?)
-                } else {
-                    Value::Array(raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect())
-                }
-            }
-            Collection::Map => {
-                if raw.trim_start().starts_with('{') {
-                    Value::Map(serde_json::from_str(raw).map_err(|_| bad("a JSON object of strings or k=v,k=v"))?)
-                } else {
-                    let mut m = BTreeMap::new();
-                    for kv in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                        let (k, v) = kv.split_once('=').ok_or_else(|| bad("a JSON object of strings or k=v,k=v"))?;
-                        m.insert(k.trim().to_string(), v.trim().to_string());
-                    }
-                    Value::Map(m)
-                }
-            }
+        let Some(raw) = plugin_env.get(&var["ARGOCD_ENV_".len()..]) else {
+            continue;
         };
+        let bad = |what: &str| ParamError(format!("{var}: expected {what}"));
+        let value =
+            match def.collection {
+                Collection::String => Value::String(raw.clone()),
+                Collection::Array => {
+                    if raw.trim_start().starts_with('[') {
+                        Value::Array(serde_json::from_str(raw).map_err(|_| {
+                            bad("a JSON array of strings or a comma-separated list")
+                        })?)
+                    } else {
+                        Value::Array(
+                            raw.split(',')
+                                .map(str::trim)
+                                .filter(|s| !s.is_empty())
+                                .map(str::to_string)
+                                .collect(),
+                        )
+                    }
+                }
+                Collection::Map => {
+                    if raw.trim_start().starts_with('{') {
+                        Value::Map(
+                            serde_json::from_str(raw)
+                                .map_err(|_| bad("a JSON object of strings or k=v,k=v"))?,
+                        )
+                    } else {
+                        let mut m = BTreeMap::new();
+                        for kv in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                            let (k, v) = kv
+                                .split_once('=')
+                                .ok_or_else(|| bad("a JSON object of strings or k=v,k=v"))?;
+                            m.insert(k.trim().to_string(), v.trim().to_string());
+                        }
+                        Value::Map(m)
+                    }
+                }
+            };
         out.push(Param { def, value });
     }
     Ok(out)
@@ -179,6 +245,8 @@ pub fn parse_bool(origin: &str, s: &str) -> Result<bool, ParamError> {
     match s.trim().to_ascii_lowercase().as_str() {
         "true" => Ok(true),
         "false" => Ok(false),
-        _ => Err(ParamError(format!("{origin}: expected \"true\" or \"false\", got {s:?}"))),
+        _ => Err(ParamError(format!(
+            "{origin}: expected \"true\" or \"false\", got {s:?}"
+        ))),
     }
 }

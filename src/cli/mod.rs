@@ -13,13 +13,13 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Parser;
 
+use crate::emit::OutputFormat;
 use crate::environ::Environ;
+use crate::error::{UsageError, EXIT_USAGE, EXIT_VERIFY};
 use crate::manifest::fastpath::Strategy;
 use crate::rewrite::{self, Input, RewriteError};
 use crate::rules::Rules;
 use crate::settings::{config, seed, Limits, RewriteSettings};
-use crate::emit::OutputFormat;
-use crate::error::{UsageError, EXIT_USAGE, EXIT_VERIFY};
 use args::{Cli, Command, RuleArgs};
 
 /// Parses the process's arguments and environment and runs the command.
@@ -53,8 +53,11 @@ pub fn run() -> Result<ExitCode> {
         Command::Explain(a) => {
             let text = if let [dir] = a.files.as_slice() {
                 if dir.is_dir() {
-                    let pa = args::PluginArgs { config: a.rules.config.clone() };
-                    let mut ps = plugin::settings(&pa, plugin::ParamSource::Cli(&a.app), &env, dir)?;
+                    let pa = args::PluginArgs {
+                        config: a.rules.config.clone(),
+                    };
+                    let mut ps =
+                        plugin::settings(&pa, plugin::ParamSource::Cli(&a.app), &env, dir)?;
                     apply_rule_flags(&a.rules, &mut ps.rewrite)?;
                     Some(plugin::explain(&ps, a.output)?)
                 } else {
@@ -76,12 +79,14 @@ pub fn run() -> Result<ExitCode> {
             crate::emit::stdout(text.as_bytes()).context("writing stdout")?;
         }
         Command::Generate(a) => {
-            let ps = plugin::settings(&a, plugin::ParamSource::Argo, &env, &plugin::app_dir(None)?)?;
+            let ps =
+                plugin::settings(&a, plugin::ParamSource::Argo, &env, &plugin::app_dir(None)?)?;
             let (inputs, plan) = plugin::generate(&ps)?;
             write_rewritten(&inputs, &plan)?;
         }
         Command::Init(a) => {
-            let ps = plugin::settings(&a, plugin::ParamSource::Argo, &env, &plugin::app_dir(None)?)?;
+            let ps =
+                plugin::settings(&a, plugin::ParamSource::Argo, &env, &plugin::app_dir(None)?)?;
             plugin::init(&ps)?;
         }
         Command::Parameters(a) => {
@@ -109,11 +114,16 @@ fn write_rewritten(inputs: &[Input], plan: &rewrite::Plan) -> Result<()> {
 fn verify(a: args::VerifyCmdArgs, env: &Environ) -> Result<ExitCode> {
     let from_stdin = a.files.is_empty() || a.files.iter().any(|f| f.as_os_str() == "-");
     if from_stdin && a.verify.password_stdin {
-        return Err(UsageError("--password-stdin needs the manifests as files or a directory, not on stdin".into()).into());
+        return Err(UsageError(
+            "--password-stdin needs the manifests as files or a directory, not on stdin".into(),
+        )
+        .into());
     }
     let (plan, default_ns) = match a.files.as_slice() {
         [dir] if dir.is_dir() => {
-            let pa = args::PluginArgs { config: a.rules.config.clone() };
+            let pa = args::PluginArgs {
+                config: a.rules.config.clone(),
+            };
             let mut ps = plugin::settings(&pa, plugin::ParamSource::Cli(&a.app), env, dir)?;
             apply_rule_flags(&a.rules, &mut ps.rewrite)?;
             let (_, plan, rules) = plugin::render_and_plan(&ps)?;
@@ -130,14 +140,24 @@ fn verify(a: args::VerifyCmdArgs, env: &Environ) -> Result<ExitCode> {
     };
     let checks = crate::verify::checks_from_plan(&plan, &default_ns);
     let report = crate::verify::run(&a.verify, checks, env)?;
-    crate::emit::stdout(crate::verify::render_report(&report, a.verify.output).as_bytes()).context("writing stdout")?;
-    Ok(if crate::verify::exit_ok(&report) { ExitCode::SUCCESS } else { ExitCode::from(EXIT_VERIFY) })
+    crate::emit::stdout(crate::verify::render_report(&report, a.verify.output).as_bytes())
+        .context("writing stdout")?;
+    Ok(if crate::verify::exit_ok(&report) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_VERIFY)
+    })
 }
 
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("PULLTHROUGH_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let filter =
+        EnvFilter::try_from_env("PULLTHROUGH_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
 }
 
 fn print_warnings(warnings: &[String]) {
@@ -161,8 +181,14 @@ pub fn config_path(flag: Option<&Path>, env: &Environ) -> Option<PathBuf> {
 
 /// Loads the config file into settings; returns the warnings the seed format produces and the
 /// native file (for the layers above it).
-pub fn load_config(path: Option<&Path>, s: &mut RewriteSettings, limits: &mut Limits) -> Result<(Vec<String>, Option<config::ConfigFile>)> {
-    let Some(path) = path else { return Ok((Vec::new(), None)) };
+pub fn load_config(
+    path: Option<&Path>,
+    s: &mut RewriteSettings,
+    limits: &mut Limits,
+) -> Result<(Vec<String>, Option<config::ConfigFile>)> {
+    let Some(path) = path else {
+        return Ok((Vec::new(), None));
+    };
     let name = path.display().to_string();
     match config::load(path)? {
         config::Loaded::Native(c) => {
@@ -195,7 +221,9 @@ pub fn apply_rule_flags(a: &RuleArgs, s: &mut RewriteSettings) -> Result<()> {
             let (up, dest) = m
                 .split_once('=')
                 .filter(|(u, _)| !u.is_empty())
-                .ok_or_else(|| UsageError(format!("--map {m:?}: expected UPSTREAM=PREFIX_OR_DEST")))?;
+                .ok_or_else(|| {
+                    UsageError(format!("--map {m:?}: expected UPSTREAM=PREFIX_OR_DEST"))
+                })?;
             map.insert(up.to_string(), dest.to_string());
         }
         s.merge_registries(&map, "--map");
@@ -227,7 +255,11 @@ fn rewrite_settings(a: &RuleArgs, env: &Environ) -> Result<(RewriteSettings, Lim
 pub fn read_inputs(files: &[PathBuf], limits: &Limits) -> Result<Vec<Input>> {
     let mut inputs = Vec::new();
     let stdin_only = [PathBuf::from("-")];
-    let files = if files.is_empty() { &stdin_only[..] } else { files };
+    let files = if files.is_empty() {
+        &stdin_only[..]
+    } else {
+        files
+    };
     for f in files {
         let (name, bytes) = if f.as_os_str() == "-" {
             let mut buf = Vec::new();
@@ -272,9 +304,18 @@ pub fn read_inputs(files: &[PathBuf], limits: &Limits) -> Result<Vec<Input>> {
 }
 
 /// Plans the rewrite of inputs (warnings printed): the core of `rewrite`, `explain`, `verify`.
-pub fn plan_inputs(inputs: &[Input], s: &RewriteSettings, limits: &Limits, strategy: Strategy) -> Result<(rewrite::Plan, Rules)> {
+pub fn plan_inputs(
+    inputs: &[Input],
+    s: &RewriteSettings,
+    limits: &Limits,
+    strategy: Strategy,
+) -> Result<(rewrite::Plan, Rules)> {
     let rules = Rules::compile(s)?;
-    let opts = rewrite::Options { strict: s.strict.value, limits: *limits, strategy };
+    let opts = rewrite::Options {
+        strict: s.strict.value,
+        limits: *limits,
+        strategy,
+    };
     let plan = rewrite::plan(inputs, &rules, &opts)?;
     print_warnings(&plan.warnings);
     Ok((plan, rules))
@@ -288,8 +329,16 @@ pub fn strategy(env: &Environ) -> Strategy {
 
 /// The explain table or JSON of a plan, with the images that would still come from the
 /// internet (every input read once more, whole, for them).
-pub fn explain_text(inputs: &[Input], plan: &rewrite::Plan, rules: &Rules, limits: &Limits, format: OutputFormat) -> Result<String> {
-    let parse = crate::manifest::yaml::ParseLimits { max_depth: limits.max_depth };
+pub fn explain_text(
+    inputs: &[Input],
+    plan: &rewrite::Plan,
+    rules: &Rules,
+    limits: &Limits,
+    format: OutputFormat,
+) -> Result<String> {
+    let parse = crate::manifest::yaml::ParseLimits {
+        max_depth: limits.max_depth,
+    };
     let mut leaks = Vec::with_capacity(inputs.len());
     for input in inputs {
         // The plan read these inputs already; an error here would have stopped it.

@@ -13,12 +13,12 @@ use serde_json::{json, Map, Value as Json};
 
 use super::args::{AppArgs, PluginArgs};
 use super::{config_path, load_config, print_warnings};
-use crate::emit::OutputFormat;
-use crate::error::UsageError;
 use crate::argocd::env::ArgoEnv;
 use crate::argocd::parameters::{Collection, PARAMS};
 use crate::argocd::params;
+use crate::emit::OutputFormat;
 use crate::environ::Environ;
+use crate::error::UsageError;
 use crate::render;
 use crate::rewrite::{self, Input, RewriteError};
 use crate::rules::Rules;
@@ -34,7 +34,12 @@ pub enum ParamSource<'a> {
 }
 
 /// Resolves settings for the app in `dir`.
-pub fn settings(plugin: &PluginArgs, src: ParamSource<'_>, env: &Environ, dir: &Path) -> Result<PluginSettings> {
+pub fn settings(
+    plugin: &PluginArgs,
+    src: ParamSource<'_>,
+    env: &Environ,
+    dir: &Path,
+) -> Result<PluginSettings> {
     let mut argo = ArgoEnv::from_environ(env);
     let mut s = RewriteSettings::default();
     let mut limits = Limits::default();
@@ -45,7 +50,9 @@ pub fn settings(plugin: &PluginArgs, src: ParamSource<'_>, env: &Environ, dir: &
         ParamSource::Argo => AppLayers::from_argo(&argo)?,
         ParamSource::Cli(a) => {
             for e in &a.env {
-                let (k, v) = e.split_once('=').ok_or_else(|| UsageError(format!("--env {e:?}: expected NAME=VALUE")))?;
+                let (k, v) = e
+                    .split_once('=')
+                    .ok_or_else(|| UsageError(format!("--env {e:?}: expected NAME=VALUE")))?;
                 let k = k.strip_prefix("ARGOCD_ENV_").unwrap_or(k);
                 argo.plugin_env.insert(k.to_string(), v.to_string());
             }
@@ -70,35 +77,49 @@ pub fn parameters(plugin: &PluginArgs, env: &Environ, dir: &Path) -> Result<Stri
     let argo = ArgoEnv::from_environ(env);
     let mut errors: BTreeMap<&'static str, String> = BTreeMap::new();
     // Each JSON entry and each ARGOCD_ENV_ variable on its own: one bad one costs only itself.
-    let mut layers = AppLayers { env: Vec::new(), params: Vec::new() };
+    let mut layers = AppLayers {
+        env: Vec::new(),
+        params: Vec::new(),
+    };
     match params::parse_json(argo.parameters.as_deref()) {
         Ok(p) => layers.params = p,
-        Err(whole) => match serde_json::from_str::<Vec<Json>>(argo.parameters.as_deref().unwrap_or("[]")) {
-            Ok(entries) => {
-                for entry in entries {
-                    let one = Json::Array(vec![entry.clone()]).to_string();
-                    match params::parse_json(Some(&one)) {
-                        Ok(p) => {
-                            if p.iter().all(|q| !layers.params.iter().any(|x| x.def.name == q.def.name)) {
-                                layers.params.extend(p);
+        Err(whole) => {
+            match serde_json::from_str::<Vec<Json>>(argo.parameters.as_deref().unwrap_or("[]")) {
+                Ok(entries) => {
+                    for entry in entries {
+                        let one = Json::Array(vec![entry.clone()]).to_string();
+                        match params::parse_json(Some(&one)) {
+                            Ok(p) => {
+                                if p.iter().all(|q| {
+                                    !layers.params.iter().any(|x| x.def.name == q.def.name)
+                                }) {
+                                    layers.params.extend(p);
+                                }
                             }
-                        }
-                        Err(e) => {
-                            let name = entry.get("name").and_then(Json::as_str).and_then(crate::argocd::parameters::find).map_or(PARAMS[0].name, |d| d.name);
-                            errors.entry(name).or_insert(e.0);
+                            Err(e) => {
+                                let name = entry
+                                    .get("name")
+                                    .and_then(Json::as_str)
+                                    .and_then(crate::argocd::parameters::find)
+                                    .map_or(PARAMS[0].name, |d| d.name);
+                                errors.entry(name).or_insert(e.0);
+                            }
                         }
                     }
                 }
+                Err(_) => {
+                    errors.insert(PARAMS[0].name, whole.0);
+                }
             }
-            Err(_) => {
-                errors.insert(PARAMS[0].name, whole.0);
-            }
-        },
+        }
     }
     for def in PARAMS {
         let var = crate::argocd::parameters::env_name(def.name);
-        let Some(v) = argo.plugin_env.get(&var["ARGOCD_ENV_".len()..]) else { continue };
-        let one: std::collections::BTreeMap<String, String> = [(var["ARGOCD_ENV_".len()..].to_string(), v.clone())].into();
+        let Some(v) = argo.plugin_env.get(&var["ARGOCD_ENV_".len()..]) else {
+            continue;
+        };
+        let one: std::collections::BTreeMap<String, String> =
+            [(var["ARGOCD_ENV_".len()..].to_string(), v.clone())].into();
         match params::from_plugin_env(&one) {
             Ok(p) => layers.env.extend(p),
             Err(e) => {
@@ -114,13 +135,20 @@ pub fn parameters(plugin: &PluginArgs, env: &Environ, dir: &Path) -> Result<Stri
     let (warnings, native) = load_config(path.as_deref(), &mut s, &mut limits)?;
     print_warnings(&warnings);
     let ps = loop {
-        match plugin_settings::resolve(env, &argo, native.as_ref(), s.clone(), limits, dir, &layers) {
+        match plugin_settings::resolve(env, &argo, native.as_ref(), s.clone(), limits, dir, &layers)
+        {
             Ok(ps) => break ps,
             Err(e) => {
                 let named = PARAMS.iter().find(|d| {
-                    e.0.starts_with(&format!("parameter {}:", d.name)) || e.0.starts_with(&format!("{}:", crate::argocd::parameters::env_name(d.name)))
+                    e.0.starts_with(&format!("parameter {}:", d.name))
+                        || e.0.starts_with(&format!(
+                            "{}:",
+                            crate::argocd::parameters::env_name(d.name)
+                        ))
                 });
-                let Some(def) = named else { return Err(e.into()) };
+                let Some(def) = named else {
+                    return Err(e.into());
+                };
                 let before = layers.env.len() + layers.params.len();
                 layers.env.retain(|p| p.def.name != def.name);
                 layers.params.retain(|p| p.def.name != def.name);
@@ -148,7 +176,11 @@ pub fn generate(ps: &PluginSettings) -> Result<(Vec<Input>, rewrite::Plan)> {
 /// made from exactly the final output ([`render::render_early`]); the checks below run as before.
 pub fn render_and_plan(ps: &PluginSettings) -> Result<(Vec<Input>, rewrite::Plan, Arc<Rules>)> {
     let rules = Arc::new(Rules::compile(&ps.rewrite)?);
-    let opts = rewrite::Options { strict: ps.rewrite.strict.value, limits: ps.limits, strategy: ps.strategy };
+    let opts = rewrite::Options {
+        strict: ps.rewrite.strict.value,
+        limits: ps.limits,
+        strategy: ps.strategy,
+    };
     let early = {
         let (rules, max) = (Arc::clone(&rules), ps.limits.max_input_bytes);
         move |origin: &str, bytes: Vec<u8>| {
@@ -160,7 +192,10 @@ pub fn render_and_plan(ps: &PluginSettings) -> Result<(Vec<Input>, rewrite::Plan
                 Ok(text) => text,
                 Err(e) => return (e.into_bytes(), None),
             };
-            let inputs = [Input { name: origin.to_string(), text }];
+            let inputs = [Input {
+                name: origin.to_string(),
+                text,
+            }];
             let plan = rewrite::plan(&inputs, &rules, &opts);
             let [input] = inputs;
             (input.text.into_bytes(), Some(plan))
@@ -170,7 +205,11 @@ pub fn render_and_plan(ps: &PluginSettings) -> Result<(Vec<Input>, rewrite::Plan
     print_warnings(&rendered.warnings);
     let mut inputs = Vec::with_capacity(rendered.parts.len());
     for part in rendered.parts {
-        inputs.push(Input::from_bytes(part.origin, part.text.into_bytes(), &ps.limits)?);
+        inputs.push(Input::from_bytes(
+            part.origin,
+            part.text.into_bytes(),
+            &ps.limits,
+        )?);
     }
     let total: u64 = inputs.iter().map(|i| i.text.len() as u64).sum();
     if total > ps.limits.max_input_bytes {
@@ -215,12 +254,21 @@ pub fn announcement(ps: &PluginSettings) -> String {
 
 /// [`announcement`], with the errors of the parameters that were left out shown in their
 /// entries (title and tooltip).
-pub fn announcement_with(ps: &PluginSettings, errors: &std::collections::BTreeMap<&'static str, String>) -> String {
+pub fn announcement_with(
+    ps: &PluginSettings,
+    errors: &std::collections::BTreeMap<&'static str, String>,
+) -> String {
     let r = &ps.render;
     let w = &ps.rewrite;
     let b = |v: bool| Json::String(v.to_string());
     let arr = |v: &[String]| json!(v);
-    let pairs = |v: &[(String, String)]| Json::Object(v.iter().map(|(k, x)| (k.clone(), Json::String(x.clone()))).collect());
+    let pairs = |v: &[(String, String)]| {
+        Json::Object(
+            v.iter()
+                .map(|(k, x)| (k.clone(), Json::String(x.clone())))
+                .collect(),
+        )
+    };
     let source = r.source_type.unwrap_or_else(|| render::detect(&r.app_dir));
     let k = &r.kustomize.edits;
     let mut out = Vec::new();
@@ -251,8 +299,20 @@ pub fn announcement_with(ps: &PluginSettings, errors: &std::collections::BTreeMa
             "directory-recurse" => b(r.directory.recurse),
             "directory-include" => arr(&r.directory.include),
             "directory-exclude" => arr(&r.directory.exclude),
-            "directory-jsonnet-ext-vars" => json!(r.directory.jsonnet.ext_vars.iter().map(|v| v.to_entry()).collect::<Vec<_>>()),
-            "directory-jsonnet-tlas" => json!(r.directory.jsonnet.tlas.iter().map(|v| v.to_entry()).collect::<Vec<_>>()),
+            "directory-jsonnet-ext-vars" => json!(r
+                .directory
+                .jsonnet
+                .ext_vars
+                .iter()
+                .map(|v| v.to_entry())
+                .collect::<Vec<_>>()),
+            "directory-jsonnet-tlas" => json!(r
+                .directory
+                .jsonnet
+                .tlas
+                .iter()
+                .map(|v| v.to_entry())
+                .collect::<Vec<_>>()),
             "directory-jsonnet-libs" => arr(&r.directory.jsonnet.libs),
             "kustomize-name-prefix" => json!(k.name_prefix),
             "kustomize-name-suffix" => json!(k.name_suffix),
@@ -277,8 +337,18 @@ pub fn announcement_with(ps: &PluginSettings, errors: &std::collections::BTreeMa
         m.insert("name".into(), json!(def.name));
         match errors.get(def.name) {
             Some(err) => {
-                m.insert("title".into(), json!(format!("{} (invalid: ignored)", def.title)));
-                m.insert("tooltip".into(), json!(format!("Error: {} — {}", err.trim_start_matches("pullthrough: "), def.help)));
+                m.insert(
+                    "title".into(),
+                    json!(format!("{} (invalid: ignored)", def.title)),
+                );
+                m.insert(
+                    "tooltip".into(),
+                    json!(format!(
+                        "Error: {} — {}",
+                        err.trim_start_matches("pullthrough: "),
+                        def.help
+                    )),
+                );
             }
             None => {
                 m.insert("title".into(), json!(def.title));
@@ -306,4 +376,3 @@ pub fn app_dir(dir: Option<&Path>) -> Result<PathBuf> {
         None => std::env::current_dir().context("reading the current directory"),
     }
 }
-

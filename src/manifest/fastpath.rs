@@ -53,7 +53,12 @@ impl Strategy {
 
 /// The scan of a whole stream, spans relative to `text`, documents numbered across segments.
 /// Fails with the first error in stream order, its line counted in the whole text.
-pub fn read_stream(text: &str, limits: ParseLimits, fields: &FieldSet, strategy: Strategy) -> Result<Scan, YamlError> {
+pub fn read_stream(
+    text: &str,
+    limits: ParseLimits,
+    fields: &FieldSet,
+    strategy: Strategy,
+) -> Result<Scan, YamlError> {
     // The prefilter must know every field rule the scanner applies.
     let prefilter = (strategy != Strategy::Full).then(|| {
         let mut p = Prefilter::new(BUILTIN, NEVER_TOUCHED_KINDS);
@@ -66,12 +71,28 @@ pub fn read_stream(text: &str, limits: ParseLimits, fields: &FieldSet, strategy:
     let mut out = Scan::default();
     for seg in segments(text) {
         let seg_text = &text[seg.clone()];
-        let fast = prefilter.as_ref().and_then(|p| scan_pieces(seg_text, limits, fields, p, strategy == Strategy::FastValidated));
+        let fast = prefilter.as_ref().and_then(|p| {
+            scan_pieces(
+                seg_text,
+                limits,
+                fields,
+                p,
+                strategy == Strategy::FastValidated,
+            )
+        });
         let scan = match fast {
             Some(scan) => scan,
             None => super::scan(seg_text, limits, fields).map_err(|e| {
-                let line = if seg.start == 0 { e.line } else { super::line_col(text, seg.start).0 + e.line - 1 };
-                YamlError { line, col: e.col, msg: e.msg }
+                let line = if seg.start == 0 {
+                    e.line
+                } else {
+                    super::line_col(text, seg.start).0 + e.line - 1
+                };
+                YamlError {
+                    line,
+                    col: e.col,
+                    msg: e.msg,
+                }
             })?,
         };
         append(&mut out, scan, seg.start, text);
@@ -115,21 +136,32 @@ fn segments(text: &str) -> Vec<Range<usize>> {
 /// caller then parses the segment whole, which reports the first error in stream order).
 /// Pieces are worked on in batches of [`BATCH_BYTES`], each batch giving one scan, so memory
 /// grows with the images found, not with the number of documents.
-fn scan_pieces(text: &str, limits: ParseLimits, fields: &FieldSet, pre: &Prefilter, validate_all: bool) -> Option<Scan> {
+fn scan_pieces(
+    text: &str,
+    limits: ParseLimits,
+    fields: &FieldSet,
+    pre: &Prefilter,
+    validate_all: bool,
+) -> Option<Scan> {
     let batches = split::batches(text, BATCH_BYTES)?;
     let one_piece = |t: &str| -> Option<Scan> {
         let (documents, objects, check) = match pre.check(t) {
             Verdict::Skip { documents, objects } => (documents, objects, true),
             Verdict::NeverTouched => (1, 1, validate_all),
             Verdict::Scan => {
-                return super::scan_quick(t, limits, fields).or_else(|| super::scan(t, limits, fields).ok());
+                return super::scan_quick(t, limits, fields)
+                    .or_else(|| super::scan(t, limits, fields).ok());
             }
         };
         // The bare parser must agree on the document count, too.
         if check && parse_only(t, limits)? != documents {
             return None;
         }
-        Some(Scan { documents, objects, ..Scan::default() })
+        Some(Scan {
+            documents,
+            objects,
+            ..Scan::default()
+        })
     };
     let one_batch = |i: usize| -> Option<Scan> {
         let bt = &text[batches[i].clone()];
@@ -162,10 +194,23 @@ fn append(out: &mut Scan, scan: Scan, off: usize, text: &str) {
     }
     for f in scan.findings {
         out.findings.push(match f {
-            Finding::AliasOfImage { doc, anchor, span } => Finding::AliasOfImage { doc: doc + doc_base, anchor, span: shift(span) },
-            Finding::SharedImage { doc, span } => Finding::SharedImage { doc: doc + doc_base, span: shift(span) },
-            Finding::NotAnObject { span, what } => Finding::NotAnObject { span: shift(span), what },
-            Finding::GoRefuses { span, refusal } => Finding::GoRefuses { span: shift(span), refusal },
+            Finding::AliasOfImage { doc, anchor, span } => Finding::AliasOfImage {
+                doc: doc + doc_base,
+                anchor,
+                span: shift(span),
+            },
+            Finding::SharedImage { doc, span } => Finding::SharedImage {
+                doc: doc + doc_base,
+                span: shift(span),
+            },
+            Finding::NotAnObject { span, what } => Finding::NotAnObject {
+                span: shift(span),
+                what,
+            },
+            Finding::GoRefuses { span, refusal } => Finding::GoRefuses {
+                span: shift(span),
+                refusal,
+            },
         });
     }
     out.documents += scan.documents;
@@ -210,7 +255,15 @@ struct DocumentCounter<'a> {
 
 impl<'a> DocumentCounter<'a> {
     fn new(text: &'a str) -> Self {
-        DocumentCounter { text, docs: 0, stack: Vec::new(), at_kind: false, root_map: false, kind_ok: false, unsure: false }
+        DocumentCounter {
+            text,
+            docs: 0,
+            stack: Vec::new(),
+            at_kind: false,
+            root_map: false,
+            kind_ok: false,
+            unsure: false,
+        }
     }
 
     /// A node just completed: its parent mapping expects the other half next.
@@ -255,9 +308,15 @@ impl<'a> super::quick::Sink<'a> for DocumentCounter<'a> {
                 self.stack.pop();
                 self.node_done();
             }
-            Ev::Scalar { ref value, style, ref tag, .. } => {
+            Ev::Scalar {
+                ref value,
+                style,
+                ref tag,
+                ..
+            } => {
                 let key = self.in_key_position();
-                self.unsure |= tag.is_some() || super::go_refuses_scalar(self.text, value, style, None, span, key).is_some();
+                self.unsure |= tag.is_some()
+                    || super::go_refuses_scalar(self.text, value, style, None, span, key).is_some();
                 // A merge key at any depth: Go refuses a merge of anything but a mapping (or a
                 // sequence of mappings), which only the scanner checks (found by fuzzing: a
                 // `<<: c*` in a skipped document passed the fast path, the full parse refused it).
@@ -269,7 +328,8 @@ impl<'a> super::quick::Sink<'a> for DocumentCounter<'a> {
                     }
                     (1, false) => {
                         if self.at_kind {
-                            self.kind_ok = !value.is_empty() && super::go_string(value, style, None);
+                            self.kind_ok =
+                                !value.is_empty() && super::go_string(value, style, None);
                         }
                         self.at_kind = false;
                     }
@@ -289,8 +349,14 @@ const PARALLEL_MIN_BYTES: usize = 1 << 20;
 /// `work(0..n)` in order, on up to `available_parallelism` threads (the caller is one of them),
 /// taking items in turn so that a few large items do not leave a thread idle. `None` as soon as
 /// any item gives `None`.
-fn in_parallel<T: Send>(n: usize, bytes: usize, work: impl Fn(usize) -> Option<T> + Sync) -> Option<Vec<T>> {
-    let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(n);
+fn in_parallel<T: Send>(
+    n: usize,
+    bytes: usize,
+    work: impl Fn(usize) -> Option<T> + Sync,
+) -> Option<Vec<T>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |t| t.get())
+        .min(n);
     if threads <= 1 || bytes < PARALLEL_MIN_BYTES {
         return (0..n).map(work).collect();
     }
@@ -313,7 +379,11 @@ fn in_parallel<T: Send>(n: usize, bytes: usize, work: impl Fn(usize) -> Option<T
     let parts: Vec<Vec<(usize, T)>> = std::thread::scope(|s| {
         let helpers: Vec<_> = (1..threads).map(|_| s.spawn(run)).collect();
         let mut parts = vec![run()];
-        parts.extend(helpers.into_iter().map(|h| h.join().expect("plan worker panicked")));
+        parts.extend(
+            helpers
+                .into_iter()
+                .map(|h| h.join().expect("plan worker panicked")),
+        );
         parts
     });
     if failed.load(Ordering::Relaxed) {
@@ -325,4 +395,3 @@ fn in_parallel<T: Send>(n: usize, bytes: usize, work: impl Fn(usize) -> Option<T
     }
     slots.into_iter().collect()
 }
-

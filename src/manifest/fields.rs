@@ -37,7 +37,12 @@ pub const BUILTIN: &[FieldRule] = &[
     // Image volumes (KEP-4639, `volumes[].image.reference`): the kubelet pulls them like a
     // container image, so a mirror that misses them still pulls from the internet.
     FieldRule {
-        suffix: &[Seg::Key(&["volumes"]), Seg::Index, Seg::Key(&["image"]), Seg::Key(&["reference"])],
+        suffix: &[
+            Seg::Key(&["volumes"]),
+            Seg::Index,
+            Seg::Key(&["image"]),
+            Seg::Key(&["reference"]),
+        ],
         label: "image volume",
     },
 ];
@@ -79,7 +84,10 @@ pub fn parse_path(s: &str) -> Result<Vec<PathSeg>, String> {
         return Err("empty path".into());
     }
     if s.len() > MAX_PATH_LEN {
-        return Err(format!("path is {} bytes, longer than {MAX_PATH_LEN}", s.len()));
+        return Err(format!(
+            "path is {} bytes, longer than {MAX_PATH_LEN}",
+            s.len()
+        ));
     }
     let mut out = Vec::new();
     let mut rest = s;
@@ -100,11 +108,15 @@ pub fn parse_path(s: &str) -> Result<Vec<PathSeg>, String> {
                 out.push(PathSeg::AnyIndex);
                 rest = r;
             } else if after.starts_with('"') {
-                let (key, r) = quoted_key(after).ok_or_else(|| format!("in path {s:?}: a `[\"` key must be a JSON string closed by `\"]`"))?;
+                let (key, r) = quoted_key(after).ok_or_else(|| {
+                    format!("in path {s:?}: a `[\"` key must be a JSON string closed by `\"]`")
+                })?;
                 out.push(PathSeg::Key(key));
                 rest = r;
             } else {
-                return Err(format!("in path {s:?}: `[` must open `[]` (any item) or `[\"key\"]`"));
+                return Err(format!(
+                    "in path {s:?}: `[` must open `[]` (any item) or `[\"key\"]`"
+                ));
             }
         }
         match rest.strip_prefix('.') {
@@ -271,6 +283,8 @@ mod tests {
             r#"a["x"]b"# => Err("in path \"a[\\\"x\\\"]b\": `.` or `[` expected after `]`".to_string());
             r#"a["x\q"]"# => Err("in path \"a[\\\"x\\\\q\\\"]\": a `[\"` key must be a JSON string closed by `\"]`".to_string());
         }
-        assert!(parse_path(&"a.".repeat(600)).unwrap_err().contains("longer than 1000"));
+        assert!(parse_path(&"a.".repeat(600))
+            .unwrap_err()
+            .contains("longer than 1000"));
     }
 }

@@ -52,7 +52,8 @@ impl Span {
     }
     /// The text under the span. Panics only if `text` is not the text the span was made for.
     pub fn slice<'t>(&self, text: &'t str) -> &'t str {
-        text.get(self.range()).expect("span used with the text it was made for")
+        text.get(self.range())
+            .expect("span used with the text it was made for")
     }
 }
 
@@ -60,8 +61,14 @@ impl Span {
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text.as_bytes()[..offset.min(text.len())];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-    let col = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    let col = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
     (line, col)
 }
 
@@ -78,9 +85,19 @@ pub struct Object {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SiteValue {
     /// A scalar. `in_flow` is true inside `{}`/`[]` (JSON included), which restricts plain style.
-    Scalar { value: String, style: Style, in_flow: bool, anchor: usize, tag: Option<String> },
+    Scalar {
+        value: String,
+        style: Style,
+        in_flow: bool,
+        anchor: usize,
+        tag: Option<String>,
+    },
     /// `*alias` to an anchored scalar (`value`), or to a collection (`None`).
-    Alias { anchor: usize, value: Option<String>, in_flow: bool },
+    Alias {
+        anchor: usize,
+        value: Option<String>,
+        in_flow: bool,
+    },
     /// A scalar with a tag (`!!binary`, a custom `!tag`) that Go still reads as the string
     /// `go_value`; its bytes are not that string, so it is never rewritten.
     Tagged { go_value: String, tag: String },
@@ -119,7 +136,11 @@ pub struct Site {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Finding {
     /// `*alias` outside an image field that reads an anchored image scalar.
-    AliasOfImage { doc: usize, anchor: usize, span: Span },
+    AliasOfImage {
+        doc: usize,
+        anchor: usize,
+        span: Span,
+    },
     /// An image scalar inside an anchored collection that Go also reads, through an alias of
     /// the collection, somewhere that is not an image field.
     SharedImage { doc: usize, span: Span },
@@ -269,7 +290,8 @@ pub fn leaks(input: &str, limits: ParseLimits, fields: &FieldSet) -> Result<Vec<
             };
             for mut l in scan.leaks {
                 l.doc += docs;
-                l.span = Span::within(l.span.start() + r.start, l.span.end() + r.start, input).expect("piece span");
+                l.span = Span::within(l.span.start() + r.start, l.span.end() + r.start, input)
+                    .expect("piece span");
                 out.push(l);
             }
             docs += scan.documents;
@@ -301,7 +323,14 @@ impl<'a> quick::Sink<'a> for Scanner<'a, '_> {
 }
 
 /// What Go refuses in this one scalar (see [`GoRefusal`]), if anything; `key`: it is a mapping key.
-pub fn go_refuses_scalar(text: &str, value: &str, style: Style, tag: Option<&str>, span: Span, key: bool) -> Option<GoRefusal> {
+pub fn go_refuses_scalar(
+    text: &str,
+    value: &str,
+    style: Style,
+    tag: Option<&str>,
+    span: Span,
+    key: bool,
+) -> Option<GoRefusal> {
     scanner::go_refuses_scalar(text, value, style, tag, span, key)
 }
 
@@ -315,4 +344,3 @@ pub fn go_string(value: &str, style: Style, tag: Option<&str>) -> bool {
 pub fn is_null(value: &str, style: Style) -> bool {
     style == Style::Plain && yaml11::resolve_plain(value) == yaml11::Resolved::Null
 }
-

@@ -198,7 +198,8 @@ impl Prefilter {
                     // Exactly one column-0 line starting with `kind`, and every column-0 line
                     // starting like a plain key.
                     let at_start = usize::from(b.starts_with(b"kind"));
-                    return at_start + self.kind_line.find_iter(b).count() == 1 && plain_keys_at_column_0(b);
+                    return at_start + self.kind_line.find_iter(b).count() == 1
+                        && plain_keys_at_column_0(b);
                 }
             }
             match lines.next() {
@@ -305,16 +306,29 @@ fn simple_value(rest: &[u8]) -> Option<&[u8]> {
 /// break starts like a plain key (`[A-Za-z0-9_]`), as `simple_key` requires; the piece's own
 /// `---` line aside.
 fn plain_keys_at_column_0(b: &[u8]) -> bool {
-    let first = if is_doc_start(b, 0) { Vec::new() } else { vec![0] };
-    let starts = first.into_iter().chain(memchr_iter(b'\n', b).map(|p| p + 1));
-    starts.filter_map(|p| b.get(p)).all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b' ' | b'\t' | b'#' | b'\r' | b'\n'))
+    let first = if is_doc_start(b, 0) {
+        Vec::new()
+    } else {
+        vec![0]
+    };
+    let starts = first
+        .into_iter()
+        .chain(memchr_iter(b'\n', b).map(|p| p + 1));
+    starts.filter_map(|p| b.get(p)).all(|&c| {
+        c.is_ascii_alphanumeric() || matches!(c, b'_' | b' ' | b'\t' | b'#' | b'\r' | b'\n')
+    })
 }
 
 /// A double-quoted escape that could spell a letter (`\x`, `\u`, `\U`) or join two lines
 /// (`\` before a line break) might hide a trigger word; `\/` is refused by Go (the scanner
 /// reports it).
 fn escape_hazard(b: &[u8]) -> bool {
-    memchr_iter(b'\\', b).any(|p| matches!(b.get(p + 1), Some(b'x' | b'u' | b'U' | b'\n' | b'\r' | b'/')))
+    memchr_iter(b'\\', b).any(|p| {
+        matches!(
+            b.get(p + 1),
+            Some(b'x' | b'u' | b'U' | b'\n' | b'\r' | b'/')
+        )
+    })
 }
 
 #[cfg(test)]
@@ -348,12 +362,30 @@ mod tests {
         assert_eq!(v("---\napiVersion: v1\nkind: Service\nspec: {}\n"), SKIP1);
         assert_eq!(v("apiVersion: v1\nkind: Service\n"), SKIP1);
         assert_eq!(v("apiVersion: v1\nkind: ServiceList\n"), SKIP1);
-        assert_eq!(v("apiVersion: v1\nkind: Bundle\nitems: []\n"), Verdict::Scan);
+        assert_eq!(
+            v("apiVersion: v1\nkind: Bundle\nitems: []\n"),
+            Verdict::Scan
+        );
         // Root keys Go may read as `kind` although no line starts with it.
-        for spelling in ["\"kind\": Pod", "'kind': Pod", "<<: {kind: Pod}", "*k : Pod", "!!binary a2luZA==: Pod", "? kind\n: Pod", "&a kind: Pod"] {
-            assert_eq!(v(&format!("{crd}{spelling}\n")), Verdict::Scan, "{spelling}");
+        for spelling in [
+            "\"kind\": Pod",
+            "'kind': Pod",
+            "<<: {kind: Pod}",
+            "*k : Pod",
+            "!!binary a2luZA==: Pod",
+            "? kind\n: Pod",
+            "&a kind: Pod",
+        ] {
+            assert_eq!(
+                v(&format!("{crd}{spelling}\n")),
+                Verdict::Scan,
+                "{spelling}"
+            );
         }
-        assert_eq!(v("apiVersion: v1\nkind: Service\nspec:\n  !!binary Y29udGFpbmVycw==: [{image: a}]\n"), Verdict::Scan);
+        assert_eq!(
+            v("apiVersion: v1\nkind: Service\nspec:\n  !!binary Y29udGFpbmVycw==: [{image: a}]\n"),
+            Verdict::Scan
+        );
         assert_eq!(
             v("---\n# only a comment\n"),
             Verdict::Skip {

@@ -48,25 +48,75 @@ pub struct Profile {
     pub env: &'static [(&'static str, ValueKind, ValueFormat)],
 }
 
-const fn field(kinds: &'static [&'static str], group: &'static str, paths: &'static [&'static str], value: ValueKind) -> FieldSpec {
-    FieldSpec { kinds, group, names: &[], paths, value, qualified: false, embedded: None }
+const fn field(
+    kinds: &'static [&'static str],
+    group: &'static str,
+    paths: &'static [&'static str],
+    value: ValueKind,
+) -> FieldSpec {
+    FieldSpec {
+        kinds,
+        group,
+        names: &[],
+        paths,
+        value,
+        qualified: false,
+        embedded: None,
+    }
 }
 
-const fn data(names: &'static [&'static str], paths: &'static [&'static str], value: ValueKind) -> FieldSpec {
-    FieldSpec { kinds: &["ConfigMap"], group: "", names, paths, value, qualified: false, embedded: None }
+const fn data(
+    names: &'static [&'static str],
+    paths: &'static [&'static str],
+    value: ValueKind,
+) -> FieldSpec {
+    FieldSpec {
+        kinds: &["ConfigMap"],
+        group: "",
+        names,
+        paths,
+        value,
+        qualified: false,
+        embedded: None,
+    }
 }
 
-const fn embedded(names: &'static [&'static str], paths: &'static [&'static str], inner: &'static [&'static str], value: ValueKind) -> FieldSpec {
-    FieldSpec { kinds: &["ConfigMap"], group: "", names, paths, value, qualified: false, embedded: Some(inner) }
+const fn embedded(
+    names: &'static [&'static str],
+    paths: &'static [&'static str],
+    inner: &'static [&'static str],
+    value: ValueKind,
+) -> FieldSpec {
+    FieldSpec {
+        kinds: &["ConfigMap"],
+        group: "",
+        names,
+        paths,
+        value,
+        qualified: false,
+        embedded: Some(inner),
+    }
 }
 
 const fn qualified(spec: FieldSpec) -> FieldSpec {
-    FieldSpec { qualified: true, ..spec }
+    FieldSpec {
+        qualified: true,
+        ..spec
+    }
 }
 
-const WHOLE: ValueFormat = ValueFormat { separator: None, keyed: false };
-const LINES_KEYED: ValueFormat = ValueFormat { separator: Some('\n'), keyed: true };
-const COMMAS: ValueFormat = ValueFormat { separator: Some(','), keyed: false };
+const WHOLE: ValueFormat = ValueFormat {
+    separator: None,
+    keyed: false,
+};
+const LINES_KEYED: ValueFormat = ValueFormat {
+    separator: Some('\n'),
+    keyed: true,
+};
+const COMMAS: ValueFormat = ValueFormat {
+    separator: Some(','),
+    keyed: false,
+};
 
 use ValueKind::{Image as I, Prefix as P, Repository as R};
 
@@ -480,15 +530,40 @@ pub fn markdown_table() -> String {
             } else {
                 f.kinds.join(", ")
             };
-            let paths = f.paths.iter().map(|x| format!("`{x}`")).collect::<Vec<_>>().join(", ");
+            let paths = f
+                .paths
+                .iter()
+                .map(|x| format!("`{x}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
             let what = match f.embedded {
                 Some([]) => format!("{who} {paths}: the containers of the document embedded there"),
-                Some(inner) => format!("{who} {paths}: {} inside the document embedded there", inner.iter().map(|x| format!("`{x}`")).collect::<Vec<_>>().join(", ")),
+                Some(inner) => format!(
+                    "{who} {paths}: {} inside the document embedded there",
+                    inner
+                        .iter()
+                        .map(|x| format!("`{x}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
                 None => format!("{who} {paths}"),
             };
-            parts.push(format!("{what}{}{}", kind(f.value), if f.qualified { " (only with a registry host)" } else { "" }));
+            parts.push(format!(
+                "{what}{}{}",
+                kind(f.value),
+                if f.qualified {
+                    " (only with a registry host)"
+                } else {
+                    ""
+                }
+            ));
         }
-        out.push_str(&format!("| `{}` | {} | {} |\n", p.name, parts.join("; "), p.evidence));
+        out.push_str(&format!(
+            "| `{}` | {} | {} |\n",
+            p.name,
+            parts.join("; "),
+            p.evidence
+        ));
     }
     out
 }

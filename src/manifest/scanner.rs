@@ -37,7 +37,9 @@ use std::ops::Range;
 
 use base64::Engine as _;
 
-use super::fields::{FieldRule, FieldSet, PathSeg, Seg, ValueFormat, ValueKind, CONTAINER_LISTS, NEVER_TOUCHED_KINDS};
+use super::fields::{
+    FieldRule, FieldSet, PathSeg, Seg, ValueFormat, ValueKind, CONTAINER_LISTS, NEVER_TOUCHED_KINDS,
+};
 use super::yaml::{Ev, Style};
 use super::{is_null, Finding, GoRefusal, Leak, LeakContext, Object, Scan, Site, SiteValue, Span};
 
@@ -93,7 +95,12 @@ enum Frame<'a> {
     },
     /// `pending_arg`: the previous item was this argument flag, so this item is its image.
     /// `last`: the previous item, when collecting leaks (a flag before an image argument).
-    Seq { index: usize, flow: bool, pending_arg: Option<usize>, last: Option<Cow<'a, str>> },
+    Seq {
+        index: usize,
+        flow: bool,
+        pending_arg: Option<usize>,
+        last: Option<Cow<'a, str>>,
+    },
 }
 
 impl Frame<'_> {
@@ -181,7 +188,10 @@ impl GoBudget {
         if self.alias_depth > 0 {
             self.alias += 1;
         }
-        if self.alias > 100 && self.decode > 1000 && self.alias as f64 / self.decode as f64 > Self::allowed_ratio(self.decode) {
+        if self.alias > 100
+            && self.decode > 1000
+            && self.alias as f64 / self.decode as f64 > Self::allowed_ratio(self.decode)
+        {
             self.exceeded = true;
         }
         !self.exceeded
@@ -279,7 +289,9 @@ impl<'a, 'f> Scanner<'a, 'f> {
 
     fn refuse(&mut self, span: Span, refusal: GoRefusal) {
         let obj = self.innermost_object();
-        self.doc.findings.push((Finding::GoRefuses { span, refusal }, obj));
+        self.doc
+            .findings
+            .push((Finding::GoRefuses { span, refusal }, obj));
         self.doc.refused = true;
     }
 
@@ -322,7 +334,10 @@ impl<'a, 'f> Scanner<'a, 'f> {
                 if self.value_of_merge() {
                     // `<<: {…}`: its entries belong to the mapping around it.
                     let flow = flow || self.in_flow();
-                    self.merges.push(MergeMark { depth: self.frames.len(), flow });
+                    self.merges.push(MergeMark {
+                        depth: self.frames.len(),
+                        flow,
+                    });
                     self.set_expect_key();
                     return;
                 }
@@ -330,15 +345,29 @@ impl<'a, 'f> Scanner<'a, 'f> {
                 self.complex_key(span);
                 self.root_items_value(Items::Other);
                 let object = self.object_position().then(|| {
-                    self.doc.objects.push(ObjectState { span: Some(span), ..ObjectState::default() });
+                    self.doc.objects.push(ObjectState {
+                        span: Some(span),
+                        ..ObjectState::default()
+                    });
                     self.doc.objects.len() - 1
                 });
                 let flow = flow || self.in_flow();
                 if (!self.fields.env.is_empty() || self.collect) && self.at_env_entry() {
-                    self.env.push(EnvEntry { depth: self.frames.len(), ..EnvEntry::default() });
+                    self.env.push(EnvEntry {
+                        depth: self.frames.len(),
+                        ..EnvEntry::default()
+                    });
                 }
                 let at_key = self.marks();
-                self.frames.push(Frame::Map { key: Key::None, expect_key: true, flow, object, merge: false, at_key, live: Vec::new() });
+                self.frames.push(Frame::Map {
+                    key: Key::None,
+                    expect_key: true,
+                    flow,
+                    object,
+                    merge: false,
+                    at_key,
+                    live: Vec::new(),
+                });
             }
             Ev::SeqStart { flow, .. } => {
                 if self.value_of_merge() {
@@ -350,17 +379,32 @@ impl<'a, 'f> Scanner<'a, 'f> {
                     return;
                 }
                 if self.frames.is_empty() {
-                    self.doc.findings.push((Finding::NotAnObject { span, what: "a sequence" }, None));
+                    self.doc.findings.push((
+                        Finding::NotAnObject {
+                            span,
+                            what: "a sequence",
+                        },
+                        None,
+                    ));
                 }
                 self.node_in_value_position(span, "a sequence");
                 self.complex_key(span);
                 self.not_a_list_item(span, true);
                 self.root_items_value(Items::Sequence);
                 let flow = flow || self.in_flow();
-                self.frames.push(Frame::Seq { index: 0, flow, pending_arg: None, last: None });
+                self.frames.push(Frame::Seq {
+                    index: 0,
+                    flow,
+                    pending_arg: None,
+                    last: None,
+                });
             }
             Ev::MapEnd => {
-                if self.merges.last().is_some_and(|m| m.depth == self.frames.len()) {
+                if self
+                    .merges
+                    .last()
+                    .is_some_and(|m| m.depth == self.frames.len())
+                {
                     self.merges.pop();
                     self.merge_done();
                     return;
@@ -368,7 +412,12 @@ impl<'a, 'f> Scanner<'a, 'f> {
                 self.end_collection();
             }
             Ev::SeqEnd => self.end_collection(),
-            Ev::Scalar { value, style, anchor, tag } => {
+            Ev::Scalar {
+                value,
+                style,
+                anchor,
+                tag,
+            } => {
                 if self.in_key_position() && is_merge_key(&value, style, tag.as_deref()) {
                     // The merge key itself is not a node Go decodes.
                     if let Some(Frame::Map { merge, .. }) = self.frames.last_mut() {
@@ -388,20 +437,45 @@ impl<'a, 'f> Scanner<'a, 'f> {
                 // Only a root scalar can be "not an object"; resolving every scalar's plain
                 // value here would cost a tenth of the scan.
                 if self.frames.is_empty() && !is_null(&value, style) {
-                    self.doc.findings.push((Finding::NotAnObject { span, what: "a scalar" }, None));
+                    self.doc.findings.push((
+                        Finding::NotAnObject {
+                            span,
+                            what: "a scalar",
+                        },
+                        None,
+                    ));
                 }
                 self.not_a_list_item(span, true);
                 if !self.in_key_position() {
-                    self.root_items_value(if is_null(&value, style) && tag.is_none() { Items::Null } else { Items::Other });
+                    self.root_items_value(if is_null(&value, style) && tag.is_none() {
+                        Items::Null
+                    } else {
+                        Items::Other
+                    });
                 }
                 let suspect = tag.is_some()
                     || match style {
-                        Style::DoubleQuoted => memchr::memchr(b'\\', span.slice(self.text).as_bytes()).is_some(),
-                        Style::Plain => value.len() <= 5 && matches!(value.as_bytes().first(), None | Some(b'~' | b'n' | b'N' | b'.' | b'+' | b'-')),
+                        Style::DoubleQuoted => {
+                            memchr::memchr(b'\\', span.slice(self.text).as_bytes()).is_some()
+                        }
+                        Style::Plain => {
+                            value.len() <= 5
+                                && matches!(
+                                    value.as_bytes().first(),
+                                    None | Some(b'~' | b'n' | b'N' | b'.' | b'+' | b'-')
+                                )
+                        }
                         _ => false,
                     };
                 if suspect {
-                    if let Some(r) = go_refuses_scalar(self.text, &value, style, tag.as_deref(), span, self.in_key_position()) {
+                    if let Some(r) = go_refuses_scalar(
+                        self.text,
+                        &value,
+                        style,
+                        tag.as_deref(),
+                        span,
+                        self.in_key_position(),
+                    ) {
                         self.refuse(span, r);
                     }
                 }
@@ -413,7 +487,13 @@ impl<'a, 'f> Scanner<'a, 'f> {
                     return;
                 }
                 if self.frames.is_empty() {
-                    self.doc.findings.push((Finding::NotAnObject { span, what: "an alias" }, None));
+                    self.doc.findings.push((
+                        Finding::NotAnObject {
+                            span,
+                            what: "an alias",
+                        },
+                        None,
+                    ));
                 }
                 self.alias(anchor, span);
             }
@@ -444,8 +524,18 @@ impl<'a, 'f> Scanner<'a, 'f> {
             Ev::DocStart | Ev::DocEnd | Ev::Other => return,
         };
         if anchor != 0 {
-            if let Ev::Scalar { value, style, tag, .. } = ev {
-                self.doc.anchored.insert(anchor, AnchoredScalar { value: value.to_string(), style: *style, tag: tag.clone() });
+            if let Ev::Scalar {
+                value, style, tag, ..
+            } = ev
+            {
+                self.doc.anchored.insert(
+                    anchor,
+                    AnchoredScalar {
+                        value: value.to_string(),
+                        style: *style,
+                        tag: tag.clone(),
+                    },
+                );
             } else {
                 self.doc.recording.push((anchor, self.doc.rec.len(), 0));
                 self.doc.open_anchors.insert(anchor);
@@ -496,7 +586,10 @@ impl<'a, 'f> Scanner<'a, 'f> {
     }
 
     fn node_events(&self, anchor: usize) -> Option<Vec<(Ev<'a>, Span)>> {
-        self.doc.nodes.get(&anchor).map(|r| self.doc.rec[r.clone()].to_vec())
+        self.doc
+            .nodes
+            .get(&anchor)
+            .map(|r| self.doc.rec[r.clone()].to_vec())
     }
 
     fn alias(&mut self, anchor: usize, span: Span) {
@@ -507,7 +600,10 @@ impl<'a, 'f> Scanner<'a, 'f> {
         let scalar = self.doc.anchored.get(&anchor).cloned();
         if self.value_of_merge() {
             match self.node_events(anchor) {
-                Some(events) if scalar.is_none() && matches!(events.first(), Some((Ev::MapStart { .. }, _))) => {
+                Some(events)
+                    if scalar.is_none()
+                        && matches!(events.first(), Some((Ev::MapStart { .. }, _))) =>
+                {
                     self.merge_mapping(&events, span, true);
                 }
                 _ => self.refuse(span, GoRefusal::MergeOfNonMapping),
@@ -540,7 +636,17 @@ impl<'a, 'f> Scanner<'a, 'f> {
         if let Some(m) = self.matching_field() {
             // An image field holding a collection, through an alias: left as is (warned at the
             // alias; the replayed collection does not report itself once more).
-            self.push_site(span, SiteValue::Alias { anchor, value: None, in_flow: self.in_flow() }, m, String::new(), ValueFormat::default());
+            self.push_site(
+                span,
+                SiteValue::Alias {
+                    anchor,
+                    value: None,
+                    in_flow: self.in_flow(),
+                },
+                m,
+                String::new(),
+                ValueFormat::default(),
+            );
             self.suppress_value_site = true;
         }
         self.doc.go.alias_depth += 1;
@@ -554,7 +660,14 @@ impl<'a, 'f> Scanner<'a, 'f> {
         if self.in_key_position() {
             if self.doc.image_anchors.contains(&anchor) {
                 let obj = self.innermost_object();
-                self.doc.findings.push((Finding::AliasOfImage { doc: self.doc_index, anchor, span }, obj));
+                self.doc.findings.push((
+                    Finding::AliasOfImage {
+                        doc: self.doc_index,
+                        anchor,
+                        span,
+                    },
+                    obj,
+                ));
             }
             let key = key_text(Cow::Owned(sc.value), sc.tag.as_deref());
             match key {
@@ -564,30 +677,56 @@ impl<'a, 'f> Scanner<'a, 'f> {
             return;
         }
         self.not_a_list_item(span, true);
-        self.root_items_value(if is_null(&sc.value, sc.style) && sc.tag.is_none() { Items::Null } else { Items::Other });
+        self.root_items_value(if is_null(&sc.value, sc.style) && sc.tag.is_none() {
+            Items::Null
+        } else {
+            Items::Other
+        });
         if go_string(&sc.value, sc.style, sc.tag.as_deref()) {
             self.record_metadata(&sc.value);
         }
         if let Some(m) = self.matching_field() {
             let in_flow = self.in_flow();
-            self.push_site(span, SiteValue::Alias { anchor, value: Some(sc.value), in_flow }, m, String::new(), ValueFormat::default());
+            self.push_site(
+                span,
+                SiteValue::Alias {
+                    anchor,
+                    value: Some(sc.value),
+                    in_flow,
+                },
+                m,
+                String::new(),
+                ValueFormat::default(),
+            );
         } else if self.doc.image_anchors.contains(&anchor) {
             let obj = self.innermost_object();
-            self.doc.findings.push((Finding::AliasOfImage { doc: self.doc_index, anchor, span }, obj));
+            self.doc.findings.push((
+                Finding::AliasOfImage {
+                    doc: self.doc_index,
+                    anchor,
+                    span,
+                },
+                obj,
+            ));
         }
     }
 
     /// The entries of a mapping (its recorded events, outer start/end included) merged into the
     /// mapping on top of the stack. `through_alias`: decoded again through an alias.
     fn merge_mapping(&mut self, events: &[(Ev<'a>, Span)], at: Span, through_alias: bool) {
-        let Some((Ev::MapStart { flow, .. }, start)) = events.first() else { return };
+        let Some((Ev::MapStart { flow, .. }, start)) = events.first() else {
+            return;
+        };
         if through_alias {
             self.doc.go.alias_depth += 1;
         }
         // The merged mapping itself is a node Go decodes; its events are replayed without it.
         if self.count_node(*start) {
             let flow = *flow || self.in_flow();
-            self.merges.push(MergeMark { depth: self.frames.len(), flow });
+            self.merges.push(MergeMark {
+                depth: self.frames.len(),
+                flow,
+            });
             self.set_expect_key();
             self.replay(&events[1..events.len() - 1], at);
             self.merges.pop();
@@ -634,7 +773,10 @@ impl<'a, 'f> Scanner<'a, 'f> {
                         break;
                     }
                     match self.node_events(anchor) {
-                        Some(ev) if !self.doc.anchored.contains_key(&anchor) && matches!(ev.first(), Some((Ev::MapStart { .. }, _))) => {
+                        Some(ev)
+                            if !self.doc.anchored.contains_key(&anchor)
+                                && matches!(ev.first(), Some((Ev::MapStart { .. }, _))) =>
+                        {
                             self.merge_mapping(&ev, span, true)
                         }
                         _ => self.refuse(span, GoRefusal::MergeOfNonMapping),
@@ -652,7 +794,13 @@ impl<'a, 'f> Scanner<'a, 'f> {
 
     /// The value of a merge key has been applied: the mapping waits for its next key.
     fn merge_done(&mut self) {
-        if let Some(Frame::Map { key, expect_key, merge, .. }) = self.frames.last_mut() {
+        if let Some(Frame::Map {
+            key,
+            expect_key,
+            merge,
+            ..
+        }) = self.frames.last_mut()
+        {
             *key = Key::None;
             *expect_key = true;
             *merge = false;
@@ -660,7 +808,13 @@ impl<'a, 'f> Scanner<'a, 'f> {
     }
 
     fn set_expect_key(&mut self) {
-        if let Some(Frame::Map { key, expect_key, merge, .. }) = self.frames.last_mut() {
+        if let Some(Frame::Map {
+            key,
+            expect_key,
+            merge,
+            ..
+        }) = self.frames.last_mut()
+        {
             *key = Key::None;
             *expect_key = true;
             *merge = false;
@@ -669,12 +823,23 @@ impl<'a, 'f> Scanner<'a, 'f> {
 
     /// The node starting now is the value of a merge key.
     fn value_of_merge(&self) -> bool {
-        matches!(self.frames.last(), Some(Frame::Map { merge: true, expect_key: false, .. }))
+        matches!(
+            self.frames.last(),
+            Some(Frame::Map {
+                merge: true,
+                expect_key: false,
+                ..
+            })
+        )
     }
 
     fn end_collection(&mut self) {
         self.frames.pop();
-        if self.env.last().is_some_and(|e| e.depth == self.frames.len()) {
+        if self
+            .env
+            .last()
+            .is_some_and(|e| e.depth == self.frames.len())
+        {
             let entry = self.env.pop().expect("checked");
             self.finish_env_entry(entry);
         }
@@ -683,7 +848,13 @@ impl<'a, 'f> Scanner<'a, 'f> {
 
     /// True when the top frame is a mapping waiting for a key.
     fn in_key_position(&self) -> bool {
-        matches!(self.frames.last(), Some(Frame::Map { expect_key: true, .. }))
+        matches!(
+            self.frames.last(),
+            Some(Frame::Map {
+                expect_key: true,
+                ..
+            })
+        )
     }
 
     fn in_flow(&self) -> bool {
@@ -698,7 +869,12 @@ impl<'a, 'f> Scanner<'a, 'f> {
 
     /// A collection used as a mapping key: Go's YAML-to-JSON conversion refuses it.
     fn complex_key(&mut self, span: Span) {
-        if let Some(Frame::Map { key, expect_key: true, .. }) = self.frames.last_mut() {
+        if let Some(Frame::Map {
+            key,
+            expect_key: true,
+            ..
+        }) = self.frames.last_mut()
+        {
             *key = Key::Complex;
             self.refuse(span, GoRefusal::CollectionKey);
         }
@@ -712,10 +888,26 @@ impl<'a, 'f> Scanner<'a, 'f> {
         let mut dead = None;
         // Only `name`/`namespace` of an object's `metadata` need the parent frame.
         let parent_object = match (key.as_ref(), depth.checked_sub(2).map(|i| &self.frames[i])) {
-            ("name" | "namespace", Some(Frame::Map { key: Key::Text(k), object: Some(o), .. })) if k == "metadata" => Some(*o),
+            (
+                "name" | "namespace",
+                Some(Frame::Map {
+                    key: Key::Text(k),
+                    object: Some(o),
+                    ..
+                }),
+            ) if k == "metadata" => Some(*o),
             _ => None,
         };
-        let Some(Frame::Map { key: k, object, at_key, live, .. }) = self.frames.last_mut() else { return };
+        let Some(Frame::Map {
+            key: k,
+            object,
+            at_key,
+            live,
+            ..
+        }) = self.frames.last_mut()
+        else {
+            return;
+        };
         if let Some(i) = live.iter().position(|l| l.key == key) {
             let l = live.remove(i);
             dead = Some((l.from, l.to));
@@ -726,7 +918,12 @@ impl<'a, 'f> Scanner<'a, 'f> {
         if let Some((from, to)) = dead {
             self.doc.dead.push((from, to));
         }
-        let Some(Frame::Map { key: Key::Text(k), .. }) = self.frames.last() else { return };
+        let Some(Frame::Map {
+            key: Key::Text(k), ..
+        }) = self.frames.last()
+        else {
+            return;
+        };
         if let Some(o) = object {
             let st = &mut self.doc.objects[o];
             match k.as_ref() {
@@ -754,13 +951,24 @@ impl<'a, 'f> Scanner<'a, 'f> {
     fn advance(&mut self) {
         let now = self.marks();
         match self.frames.last_mut() {
-            Some(Frame::Map { key, expect_key, merge, at_key, live, .. }) => {
+            Some(Frame::Map {
+                key,
+                expect_key,
+                merge,
+                at_key,
+                live,
+                ..
+            }) => {
                 if *expect_key {
                     *expect_key = false;
                 } else {
                     if let (Key::Text(k), false) = (&*key, *merge) {
                         if now != *at_key {
-                            live.push(Live { key: k.clone(), from: *at_key, to: now });
+                            live.push(Live {
+                                key: k.clone(),
+                                from: *at_key,
+                                to: now,
+                            });
                         }
                     }
                     *expect_key = true;
@@ -788,7 +996,13 @@ impl<'a, 'f> Scanner<'a, 'f> {
     fn not_a_list_item(&mut self, span: Span, not_a_map: bool) {
         if not_a_map && self.frames.len() == 2 && self.object_position() {
             let obj = Some(0);
-            self.doc.findings.push((Finding::GoRefuses { span, refusal: GoRefusal::ListItemNotAnObject }, obj));
+            self.doc.findings.push((
+                Finding::GoRefuses {
+                    span,
+                    refusal: GoRefusal::ListItemNotAnObject,
+                },
+                obj,
+            ));
         }
     }
 
@@ -797,7 +1011,12 @@ impl<'a, 'f> Scanner<'a, 'f> {
         if self.frames.len() != 1 {
             return;
         }
-        if let [root @ Frame::Map { expect_key: false, object: Some(0), .. }] = self.frames.as_slice() {
+        if let [root @ Frame::Map {
+            expect_key: false,
+            object: Some(0),
+            ..
+        }] = self.frames.as_slice()
+        {
             if root.key_is(&["items"]) {
                 self.doc.objects[0].items = v;
             }
@@ -810,23 +1029,49 @@ impl<'a, 'f> Scanner<'a, 'f> {
         if self.in_key_position() {
             return None;
         }
-        if let Some(rule) = self.rules.iter().find(|rule| suffix_matches(rule.suffix, &self.frames)) {
-            return Some(Match { label: rule.label.to_string(), kind: ValueKind::Image, cond: Vec::new() });
+        if let Some(rule) = self
+            .rules
+            .iter()
+            .find(|rule| suffix_matches(rule.suffix, &self.frames))
+        {
+            return Some(Match {
+                label: rule.label.to_string(),
+                kind: ValueKind::Image,
+                cond: Vec::new(),
+            });
         }
         if self.fields.kinds.is_empty() {
             return None;
         }
         let depth = self.object_depth()?;
         let rel = &self.frames[depth..];
-        let cond: Vec<usize> =
-            self.fields.kinds.iter().enumerate().filter(|(_, f)| path_matches(&f.path, rel)).map(|(i, _)| i).collect();
+        let cond: Vec<usize> = self
+            .fields
+            .kinds
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| path_matches(&f.path, rel))
+            .map(|(i, _)| i)
+            .collect();
         let first = *cond.first()?;
-        Some(Match { label: self.fields.kinds[first].label.clone(), kind: self.fields.kinds[first].value, cond })
+        Some(Match {
+            label: self.fields.kinds[first].label.clone(),
+            kind: self.fields.kinds[first].value,
+            cond,
+        })
     }
 
     /// The frame index of the innermost object mapping.
     fn object_depth(&self) -> Option<usize> {
-        self.frames.iter().rposition(|f| matches!(f, Frame::Map { object: Some(_), .. }))
+        self.frames.iter().rposition(|f| {
+            matches!(
+                f,
+                Frame::Map {
+                    object: Some(_),
+                    ..
+                }
+            )
+        })
     }
 
     fn innermost_object(&self) -> Option<usize> {
@@ -857,11 +1102,26 @@ impl<'a, 'f> Scanner<'a, 'f> {
         p
     }
 
-    fn push_site(&mut self, span: Span, value: SiteValue, m: Match, prefix: String, format: ValueFormat) {
+    fn push_site(
+        &mut self,
+        span: Span,
+        value: SiteValue,
+        m: Match,
+        prefix: String,
+        format: ValueFormat,
+    ) {
         self.push_site_at(self.path(), span, value, m, prefix, format);
     }
 
-    fn push_site_at(&mut self, path: String, span: Span, value: SiteValue, m: Match, prefix: String, format: ValueFormat) {
+    fn push_site_at(
+        &mut self,
+        path: String,
+        span: Span,
+        value: SiteValue,
+        m: Match,
+        prefix: String,
+        format: ValueFormat,
+    ) {
         if let SiteValue::Scalar { anchor, .. } = value {
             if anchor != 0 {
                 self.doc.image_anchors.insert(anchor);
@@ -894,7 +1154,13 @@ impl<'a, 'f> Scanner<'a, 'f> {
             return;
         }
         if let Some(m) = self.matching_field() {
-            self.push_site(span, SiteValue::NotString(what), m, String::new(), ValueFormat::default());
+            self.push_site(
+                span,
+                SiteValue::NotString(what),
+                m,
+                String::new(),
+                ValueFormat::default(),
+            );
         }
     }
 
@@ -927,8 +1193,18 @@ impl<'a, 'f> Scanner<'a, 'f> {
         };
         if let Some(i) = pending {
             let f = &self.fields.args[i];
-            let m = Match { label: f.label.clone(), kind: f.value, cond: Vec::new() };
-            self.push_site(span, site_value.clone(), m, String::new(), ValueFormat::default());
+            let m = Match {
+                label: f.label.clone(),
+                kind: f.value,
+                cond: Vec::new(),
+            };
+            self.push_site(
+                span,
+                site_value.clone(),
+                m,
+                String::new(),
+                ValueFormat::default(),
+            );
             return;
         }
         for (i, f) in self.fields.args.iter().enumerate() {
@@ -940,8 +1216,18 @@ impl<'a, 'f> Scanner<'a, 'f> {
             }
             if let Some(rest) = value.strip_prefix(f.flag.as_str()) {
                 if rest.starts_with('=') {
-                    let m = Match { label: f.label.clone(), kind: f.value, cond: Vec::new() };
-                    self.push_site(span, site_value.clone(), m, format!("{}=", f.flag), ValueFormat::default());
+                    let m = Match {
+                        label: f.label.clone(),
+                        kind: f.value,
+                        cond: Vec::new(),
+                    };
+                    self.push_site(
+                        span,
+                        site_value.clone(),
+                        m,
+                        format!("{}=", f.flag),
+                        ValueFormat::default(),
+                    );
                     return;
                 }
             }
@@ -953,19 +1239,46 @@ impl<'a, 'f> Scanner<'a, 'f> {
             let obj = self.innermost_object();
             for (token, span, path, format) in e.leaks {
                 let whole = format == ValueFormat::default();
-                let context = LeakContext::Env { name: name.clone(), format };
-                self.doc.leaks.push((Leak { doc: self.doc_index, object: Object::default(), path, span, token, whole, context }, obj));
+                let context = LeakContext::Env {
+                    name: name.clone(),
+                    format,
+                };
+                self.doc.leaks.push((
+                    Leak {
+                        doc: self.doc_index,
+                        object: Object::default(),
+                        path,
+                        span,
+                        token,
+                        whole,
+                        context,
+                    },
+                    obj,
+                ));
             }
         }
-        let (Some(name), Some((value, span, path))) = (e.name, e.value) else { return };
+        let (Some(name), Some((value, span, path))) = (e.name, e.value) else {
+            return;
+        };
         if let Some(f) = self.fields.env.iter().find(|f| f.name.is_match(&name)) {
-            let m = Match { label: format!("{} ({name})", f.label), kind: f.value, cond: Vec::new() };
+            let m = Match {
+                label: format!("{} ({name})", f.label),
+                kind: f.value,
+                cond: Vec::new(),
+            };
             let format = f.format;
             self.push_site_at(path, span, value, m, String::new(), format);
         }
     }
 
-    fn scalar(&mut self, value: Cow<'a, str>, style: Style, anchor: usize, tag: Option<String>, span: Span) {
+    fn scalar(
+        &mut self,
+        value: Cow<'a, str>,
+        style: Style,
+        anchor: usize,
+        tag: Option<String>,
+        span: Span,
+    ) {
         if self.in_key_position() {
             match key_text(value, tag.as_deref()) {
                 Ok(k) => self.set_key(k, span),
@@ -999,8 +1312,12 @@ impl<'a, 'f> Scanner<'a, 'f> {
         if let Some(entry) = self.env.last_mut() {
             if entry.depth + 1 == self.frames.len() {
                 match &self.frames[entry.depth] {
-                    Frame::Map { key: Key::Text(k), .. } if k == "name" => entry.name = Some(value.to_string()),
-                    Frame::Map { key: Key::Text(k), .. } if k == "value" => {
+                    Frame::Map {
+                        key: Key::Text(k), ..
+                    } if k == "name" => entry.name = Some(value.to_string()),
+                    Frame::Map {
+                        key: Key::Text(k), ..
+                    } if k == "value" => {
                         let v = site_value();
                         let path = self.path();
                         if let Some(entry) = self.env.last_mut() {
@@ -1012,7 +1329,9 @@ impl<'a, 'f> Scanner<'a, 'f> {
                 return;
             }
         }
-        let Some(m) = self.matching_field() else { return };
+        let Some(m) = self.matching_field() else {
+            return;
+        };
         let v = site_value();
         self.push_site(span, v, m, String::new(), ValueFormat::default());
     }
@@ -1020,6 +1339,8 @@ impl<'a, 'f> Scanner<'a, 'f> {
     /// Image-like tokens of a value read as a string ([`image_like_tokens`]), with where they
     /// stand: an env value (named when its entry ends), a container argument (after which
     /// flag), or any other field. Whether an image field already covers them is for the caller.
+    // `&Cow`, not `&str`: the previous sequence item keeps a clone, free while it borrows.
+    #[allow(clippy::ptr_arg)]
     fn collect_leaks(&mut self, value: &Cow<'a, str>, span: Span) {
         let prev = match self.frames.last_mut() {
             Some(Frame::Seq { last, .. }) => last.replace(value.clone()),
@@ -1035,8 +1356,16 @@ impl<'a, 'f> Scanner<'a, 'f> {
         let format = if whole {
             ValueFormat::default()
         } else {
-            let separator = if value.trim().contains('\n') { Some('\n') } else if value.contains(',') { Some(',') } else { None };
-            let keyed = value.lines().any(|l| l.contains('=') && !l.trim_start().starts_with('-'));
+            let separator = if value.trim().contains('\n') {
+                Some('\n')
+            } else if value.contains(',') {
+                Some(',')
+            } else {
+                None
+            };
+            let keyed = value
+                .lines()
+                .any(|l| l.contains('=') && !l.trim_start().starts_with('-'));
             ValueFormat { separator, keyed }
         };
         if let Some(entry) = self.env.last_mut() {
@@ -1048,14 +1377,30 @@ impl<'a, 'f> Scanner<'a, 'f> {
             }
         }
         let context = if self.in_container_args() {
-            let own = value.starts_with('-').then(|| value.split_once('=').map(|(f, _)| f.to_string())).flatten();
-            LeakContext::Arg { flag: own.or_else(|| prev.filter(|p| p.starts_with('-') && !p.contains('=')).map(|p| p.to_string())) }
+            let own = value
+                .starts_with('-')
+                .then(|| value.split_once('=').map(|(f, _)| f.to_string()))
+                .flatten();
+            LeakContext::Arg {
+                flag: own.or_else(|| {
+                    prev.filter(|p| p.starts_with('-') && !p.contains('='))
+                        .map(|p| p.to_string())
+                }),
+            }
         } else {
             LeakContext::Field
         };
         let obj = self.innermost_object();
         for token in tokens {
-            let leak = Leak { doc: self.doc_index, object: Object::default(), path: path.clone(), span, token, whole, context: context.clone() };
+            let leak = Leak {
+                doc: self.doc_index,
+                object: Object::default(),
+                path: path.clone(),
+                span,
+                token,
+                whole,
+                context: context.clone(),
+            };
             self.doc.leaks.push((leak, obj));
         }
     }
@@ -1067,8 +1412,16 @@ impl<'a, 'f> Scanner<'a, 'f> {
     fn metadata_position(&self) -> bool {
         let n = self.frames.len();
         match self.frames.last() {
-            Some(Frame::Map { key: Key::Text(k), object: Some(_), .. }) => matches!(k.as_ref(), "kind" | "apiVersion"),
-            Some(Frame::Map { key: Key::Text(k), object: None, .. }) if n >= 2 && matches!(k.as_ref(), "name" | "namespace") => {
+            Some(Frame::Map {
+                key: Key::Text(k),
+                object: Some(_),
+                ..
+            }) => matches!(k.as_ref(), "kind" | "apiVersion"),
+            Some(Frame::Map {
+                key: Key::Text(k),
+                object: None,
+                ..
+            }) if n >= 2 && matches!(k.as_ref(), "name" | "namespace") => {
                 matches!(&self.frames[n - 2], Frame::Map { key: Key::Text(p), object: Some(_), .. } if p == "metadata")
             }
             _ => false,
@@ -1077,7 +1430,14 @@ impl<'a, 'f> Scanner<'a, 'f> {
 
     fn record_metadata(&mut self, value: &str) {
         let n = self.frames.len();
-        let Some(Frame::Map { key: Key::Text(key), object, .. }) = self.frames.last() else { return };
+        let Some(Frame::Map {
+            key: Key::Text(key),
+            object,
+            ..
+        }) = self.frames.last()
+        else {
+            return;
+        };
         if let Some(o) = object {
             let field = match key.as_ref() {
                 "kind" => &mut self.doc.objects[*o].obj.kind,
@@ -1090,7 +1450,12 @@ impl<'a, 'f> Scanner<'a, 'f> {
         if n < 2 {
             return;
         }
-        if let Frame::Map { key: Key::Text(parent), object: Some(o), .. } = &self.frames[n - 2] {
+        if let Frame::Map {
+            key: Key::Text(parent),
+            object: Some(o),
+            ..
+        } = &self.frames[n - 2]
+        {
             if parent == "metadata" {
                 let o = *o;
                 match key.as_ref() {
@@ -1111,28 +1476,58 @@ impl<'a, 'f> Scanner<'a, 'f> {
         let mut dead_leaks = vec![false; doc.leaks.len()];
         let mut dead_visits = vec![false; doc.visits.len()];
         for (from, to) in &doc.dead {
-            dead_leaks[from.leaks..to.leaks].iter_mut().for_each(|d| *d = true);
-            dead_visits[from.visits..to.visits].iter_mut().for_each(|d| *d = true);
-            dead_sites[from.sites..to.sites].iter_mut().for_each(|d| *d = true);
-            dead_findings[from.findings..to.findings].iter_mut().for_each(|d| *d = true);
-            dead_objects[from.objects..to.objects].iter_mut().for_each(|d| *d = true);
+            dead_leaks[from.leaks..to.leaks]
+                .iter_mut()
+                .for_each(|d| *d = true);
+            dead_visits[from.visits..to.visits]
+                .iter_mut()
+                .for_each(|d| *d = true);
+            dead_sites[from.sites..to.sites]
+                .iter_mut()
+                .for_each(|d| *d = true);
+            dead_findings[from.findings..to.findings]
+                .iter_mut()
+                .for_each(|d| *d = true);
+            dead_objects[from.objects..to.objects]
+                .iter_mut()
+                .for_each(|d| *d = true);
         }
         let root = doc.objects.first().cloned().unwrap_or_default();
         let is_list = root.items == Items::Sequence;
         let null_list = root.items == Items::Null && !root.has_spec_or_status;
-        let items = doc.objects.iter().enumerate().skip(1).filter(|(i, _)| !dead_objects[*i]).count();
+        let items = doc
+            .objects
+            .iter()
+            .enumerate()
+            .skip(1)
+            .filter(|(i, _)| !dead_objects[*i])
+            .count();
         self.out.objects += match doc.objects.len() {
             0 => 0,
             _ if is_list => items,
             _ if null_list => 0,
             _ => 1,
         };
-        let mut findings: Vec<(Finding, Option<usize>)> =
-            doc.findings.into_iter().zip(dead_findings).filter(|(_, dead)| !dead).map(|(f, _)| f).collect();
+        let mut findings: Vec<(Finding, Option<usize>)> = doc
+            .findings
+            .into_iter()
+            .zip(dead_findings)
+            .filter(|(_, dead)| !dead)
+            .map(|(f, _)| f)
+            .collect();
         // Argo CD reads every document into an Unstructured, which needs a string `kind`.
-        if !doc.objects.is_empty() && root.obj.kind.as_deref().is_none_or(str::is_empty) && !doc.refused {
+        if !doc.objects.is_empty()
+            && root.obj.kind.as_deref().is_none_or(str::is_empty)
+            && !doc.refused
+        {
             if let Some(span) = root.span {
-                findings.push((Finding::GoRefuses { span, refusal: GoRefusal::MissingKind }, Some(0)));
+                findings.push((
+                    Finding::GoRefuses {
+                        span,
+                        refusal: GoRefusal::MissingKind,
+                    },
+                    Some(0),
+                ));
             }
         }
         let object_of = |obj: Option<usize>| -> Object {
@@ -1141,12 +1536,18 @@ impl<'a, 'f> Scanner<'a, 'f> {
                 _ => root.obj.clone(),
             }
         };
-        let never_touched =
-            |o: &Object| o.kind.as_deref().is_some_and(|k| NEVER_TOUCHED_KINDS.iter().any(|(n, _)| *n == k));
+        let never_touched = |o: &Object| {
+            o.kind
+                .as_deref()
+                .is_some_and(|k| NEVER_TOUCHED_KINDS.iter().any(|(n, _)| *n == k))
+        };
         // A List is a wrapper: its items are the objects, whatever the wrapper's own kind.
         let root_untouched = !is_list && never_touched(&root.obj);
         for (finding, obj) in findings {
-            let refusal = matches!(finding, Finding::GoRefuses { .. } | Finding::NotAnObject { .. });
+            let refusal = matches!(
+                finding,
+                Finding::GoRefuses { .. } | Finding::NotAnObject { .. }
+            );
             if refusal || (!root_untouched && !never_touched(&object_of(obj))) {
                 self.out.findings.push(finding);
             }
@@ -1195,7 +1596,11 @@ impl<'a, 'f> Scanner<'a, 'f> {
                 }
                 // The first of the matching entries whose kinds, group and names fit names the site;
                 // for an embedded document, every fitting embedded entry adds its inner fields.
-                let fitting: Vec<usize> = fields.iter().copied().filter(|&f| kind_matches(&self.fields.kinds[f], &site.object)).collect();
+                let fitting: Vec<usize> = fields
+                    .iter()
+                    .copied()
+                    .filter(|&f| kind_matches(&self.fields.kinds[f], &site.object))
+                    .collect();
                 let Some(&f) = fitting.first() else { continue };
                 let field = &self.fields.kinds[f];
                 site.rule = field.label.clone();
@@ -1208,7 +1613,12 @@ impl<'a, 'f> Scanner<'a, 'f> {
                         .filter_map(|&g| {
                             let e = &self.fields.kinds[g];
                             e.embedded.as_ref().map(|paths| {
-                                paths.iter().map(move |p| super::fields::InnerField { path: p.clone(), value: e.value, qualified: e.qualified, label: e.label.clone() })
+                                paths.iter().map(move |p| super::fields::InnerField {
+                                    path: p.clone(),
+                                    value: e.value,
+                                    qualified: e.qualified,
+                                    label: e.label.clone(),
+                                })
                             })
                         })
                         .flatten()
@@ -1218,14 +1628,20 @@ impl<'a, 'f> Scanner<'a, 'f> {
             }
             if let SiteValue::Scalar { .. } = site.value {
                 if visits.contains_key(&site.span.start()) {
-                    site_reads.entry(site.span.start()).or_insert((0, site.span)).0 += 1;
+                    site_reads
+                        .entry(site.span.start())
+                        .or_insert((0, site.span))
+                        .0 += 1;
                 }
             }
             self.out.sites.push(site);
         }
         for (start, (reads, span)) in site_reads {
             if visits.get(&start).is_some_and(|&v| v > reads) {
-                self.out.findings.push(Finding::SharedImage { doc: self.doc_index, span });
+                self.out.findings.push(Finding::SharedImage {
+                    doc: self.doc_index,
+                    span,
+                });
             }
         }
     }
@@ -1234,7 +1650,14 @@ impl<'a, 'f> Scanner<'a, 'f> {
 /// What go-yaml v2 or the JSON conversion after it refuses in a single scalar: a null key (no
 /// JSON key for it), a value that does not fit its core tag (`!!int abc`), invalid `!!binary`,
 /// an infinite or NaN float (no JSON number for it), a `\/` escape (YAML 1.2 only).
-pub(super) fn go_refuses_scalar(text: &str, value: &str, style: Style, tag: Option<&str>, span: Span, key: bool) -> Option<GoRefusal> {
+pub(super) fn go_refuses_scalar(
+    text: &str,
+    value: &str,
+    style: Style,
+    tag: Option<&str>,
+    span: Span,
+    key: bool,
+) -> Option<GoRefusal> {
     use super::yaml11::{resolve_plain, Resolved};
     if style == Style::DoubleQuoted && has_slash_escape(span.slice(text)) {
         return Some(GoRefusal::UnknownEscape);
@@ -1246,15 +1669,18 @@ pub(super) fn go_refuses_scalar(text: &str, value: &str, style: Style, tag: Opti
             return None;
         }
         if key {
-            return matches!(value, "" | "~" | "null" | "Null" | "NULL").then_some(GoRefusal::NullKey);
+            return matches!(value, "" | "~" | "null" | "Null" | "NULL")
+                .then_some(GoRefusal::NullKey);
         }
-        let inf_or_nan = value.len() <= 5 && value.trim_start_matches(['+', '-']).starts_with('.') && is_inf_or_nan(value);
+        let inf_or_nan = value.len() <= 5
+            && value.trim_start_matches(['+', '-']).starts_with('.')
+            && is_inf_or_nan(value);
         return inf_or_nan.then_some(GoRefusal::NotAJsonNumber);
     }
     let resolved = match tag {
         None => unreachable!("handled above"),
         Some(t) => {
-            let Some(core) = t.strip_prefix(CORE_TAG_PREFIX) else { return None };
+            let core = t.strip_prefix(CORE_TAG_PREFIX)?;
             let r = resolve_plain(value);
             let fits = match core {
                 "int" => r == Resolved::Int,
@@ -1266,7 +1692,11 @@ pub(super) fn go_refuses_scalar(text: &str, value: &str, style: Style, tag: Opti
                 _ => true,
             };
             if !fits {
-                return Some(if core == "binary" { GoRefusal::BadBinary } else { GoRefusal::BadTaggedValue });
+                return Some(if core == "binary" {
+                    GoRefusal::BadBinary
+                } else {
+                    GoRefusal::BadTaggedValue
+                });
             }
             match core {
                 "null" => Resolved::Null,
@@ -1308,7 +1738,9 @@ fn has_slash_escape(src: &str) -> bool {
 /// Go's `base64.StdEncoding.DecodeString`, which skips line breaks.
 fn decode_binary(value: &str) -> Option<Vec<u8>> {
     let clean: String = value.chars().filter(|c| *c != '\r' && *c != '\n').collect();
-    base64::engine::general_purpose::STANDARD.decode(clean.as_bytes()).ok()
+    base64::engine::general_purpose::STANDARD
+        .decode(clean.as_bytes())
+        .ok()
 }
 
 /// The tokens of a string value that look like an image with an explicit registry: split at
@@ -1326,15 +1758,22 @@ pub(super) fn image_like_tokens(value: &str) -> Vec<String> {
         end -= 1;
     }
     let head = &value[..end];
-    for raw in head.split(|c: char| c.is_whitespace() || matches!(c, ',' | '"' | '\'' | '[' | ']' | '(' | ')' | ';')) {
+    for raw in head.split(|c: char| {
+        c.is_whitespace() || matches!(c, ',' | '"' | '\'' | '[' | ']' | '(' | ')' | ';')
+    }) {
         let t = raw.rsplit_once('=').map_or(raw, |(_, v)| v);
         if t.len() < 4 || t.len() > 512 {
             continue;
         }
-        let Some((host, rest)) = t.split_once('/') else { continue };
+        let Some((host, rest)) = t.split_once('/') else {
+            continue;
+        };
         let registry = host.contains('.') || host.contains(':') || host == "localhost";
         let last = rest.rsplit('/').next().unwrap_or(rest);
-        if registry && (last.contains(':') || t.contains('@')) && t.parse::<pullthrough_reference::ImageRef>().is_ok() {
+        if registry
+            && (last.contains(':') || t.contains('@'))
+            && t.parse::<pullthrough_reference::ImageRef>().is_ok()
+        {
             out.push(t.to_string());
         }
     }
@@ -1368,19 +1807,39 @@ pub(super) fn go_string(value: &str, style: Style, tag: Option<&str>) -> bool {
 }
 
 /// What stands in an image field for this scalar.
-fn site_value(value: &str, style: Style, in_flow: bool, anchor: usize, tag: Option<&str>) -> SiteValue {
+fn site_value(
+    value: &str,
+    style: Style,
+    in_flow: bool,
+    anchor: usize,
+    tag: Option<&str>,
+) -> SiteValue {
     match tag {
         None | Some(STR_TAG) => match tag.is_none().then(|| not_a_string(value, style)).flatten() {
             Some(what) => SiteValue::NotString(what),
-            None => SiteValue::Scalar { value: value.to_string(), style, in_flow, anchor, tag: tag.map(str::to_string) },
+            None => SiteValue::Scalar {
+                value: value.to_string(),
+                style,
+                in_flow,
+                anchor,
+                tag: tag.map(str::to_string),
+            },
         },
         Some(BINARY_TAG) => match decode_binary(value) {
-            Some(bytes) => SiteValue::Tagged { go_value: String::from_utf8_lossy(&bytes).into_owned(), tag: "!!binary".into() },
+            Some(bytes) => SiteValue::Tagged {
+                go_value: String::from_utf8_lossy(&bytes).into_owned(),
+                tag: "!!binary".into(),
+            },
             None => SiteValue::NotString("a !!binary scalar that is not base64"),
         },
-        Some(t) if t.starts_with(CORE_TAG_PREFIX) => SiteValue::NotString("a scalar with a non-string tag"),
+        Some(t) if t.starts_with(CORE_TAG_PREFIX) => {
+            SiteValue::NotString("a scalar with a non-string tag")
+        }
         // go-yaml v2 yields a custom-tagged scalar's text as the string.
-        Some(t) => SiteValue::Tagged { go_value: value.to_string(), tag: t.to_string() },
+        Some(t) => SiteValue::Tagged {
+            go_value: value.to_string(),
+            tag: t.to_string(),
+        },
     }
 }
 
@@ -1410,10 +1869,20 @@ struct Match {
 /// A kind field applies to an object of one of its kinds, of its API group and, if it names
 /// any, with a matching name.
 fn kind_matches(f: &super::fields::KindField, o: &Object) -> bool {
-    let kind_ok = f.kinds.is_empty() || o.kind.as_ref().is_some_and(|k| f.kinds.iter().any(|x| x == k));
-    let group = o.api_version.as_deref().and_then(|v| v.rsplit_once('/').map(|(g, _)| g)).unwrap_or("");
+    let kind_ok = f.kinds.is_empty()
+        || o.kind
+            .as_ref()
+            .is_some_and(|k| f.kinds.iter().any(|x| x == k));
+    let group = o
+        .api_version
+        .as_deref()
+        .and_then(|v| v.rsplit_once('/').map(|(g, _)| g))
+        .unwrap_or("");
     let group_ok = f.group.as_deref().is_none_or(|g| g == group);
-    let name_ok = f.names.is_empty() || o.name.as_deref().is_some_and(|n| f.names.iter().any(|g| g.is_match(n)));
+    let name_ok = f.names.is_empty()
+        || o.name
+            .as_deref()
+            .is_some_and(|n| f.names.iter().any(|g| g.is_match(n)));
     kind_ok && group_ok && name_ok
 }
 
@@ -1421,8 +1890,18 @@ fn kind_matches(f: &super::fields::KindField, o: &Object) -> bool {
 fn path_matches(path: &[PathSeg], rel: &[Frame<'_>]) -> bool {
     path.len() == rel.len()
         && path.iter().zip(rel).all(|(seg, frame)| match (seg, frame) {
-            (PathSeg::Key(k), Frame::Map { key: Key::Text(t), .. }) => k == t,
-            (PathSeg::AnyKey, Frame::Map { key: Key::Text(_), .. }) => true,
+            (
+                PathSeg::Key(k),
+                Frame::Map {
+                    key: Key::Text(t), ..
+                },
+            ) => k == t,
+            (
+                PathSeg::AnyKey,
+                Frame::Map {
+                    key: Key::Text(_), ..
+                },
+            ) => true,
             (PathSeg::AnyIndex, Frame::Seq { .. }) => true,
             _ => false,
         })
@@ -1433,8 +1912,12 @@ fn suffix_matches(suffix: &[Seg], frames: &[Frame<'_>]) -> bool {
     if suffix.len() > frames.len() {
         return false;
     }
-    suffix.iter().rev().zip(frames.iter().rev()).all(|(seg, frame)| match seg {
-        Seg::Key(names) => frame.key_is(names),
-        Seg::Index => matches!(frame, Frame::Seq { .. }),
-    })
+    suffix
+        .iter()
+        .rev()
+        .zip(frames.iter().rev())
+        .all(|(seg, frame)| match seg {
+            Seg::Key(names) => frame.key_is(names),
+            Seg::Index => matches!(frame, Frame::Seq { .. }),
+        })
 }

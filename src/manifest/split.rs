@@ -46,8 +46,14 @@ pub fn pieces(text: &str) -> Option<Vec<Range<usize>>> {
 /// The number of document-start markers (`---` lines at column 0) in `text`.
 pub fn markers(text: &str) -> usize {
     let b = text.as_bytes();
-    let first = usize::from(is_doc_start(b.strip_prefix("\u{feff}".as_bytes()).unwrap_or(b), 0));
-    first + memmem::find_iter(b, b"\n---").filter(|&p| marker_end(&b[p + 4..])).count()
+    let first = usize::from(is_doc_start(
+        b.strip_prefix("\u{feff}".as_bytes()).unwrap_or(b),
+        0,
+    ));
+    first
+        + memmem::find_iter(b, b"\n---")
+            .filter(|&p| marker_end(&b[p + 4..]))
+            .count()
 }
 
 /// Like [`pieces`], but consecutive pieces are grouped into batches of at least `min_bytes`
@@ -116,10 +122,20 @@ mod tests {
         let b: Vec<&str> = batches(t, 10).unwrap().into_iter().map(|r| &t[r]).collect();
         assert_eq!(b, ["a: 1\n---\nb: 2\n", "---\nc: 3\n---\nd: 4\n"]);
         for batch in b {
-            let again: String = pieces(batch).unwrap().into_iter().map(|r| &batch[r]).collect();
+            let again: String = pieces(batch)
+                .unwrap()
+                .into_iter()
+                .map(|r| &batch[r])
+                .collect();
             assert_eq!(again, batch);
         }
         assert_eq!(batches(t, 0), pieces(t));
-        assert_eq!(batches(t, 1000).unwrap(), [0..t.len()]);
+        assert_eq!(
+            batches(t, 1000).unwrap(),
+            vec![std::ops::Range {
+                start: 0,
+                end: t.len()
+            }]
+        );
     }
 }

@@ -29,9 +29,15 @@ pub enum Ev<'a> {
     DocStart,
     DocEnd,
     /// `flow` is true for `{...}`; `anchor` is 0 when the node has none.
-    MapStart { flow: bool, anchor: usize },
+    MapStart {
+        flow: bool,
+        anchor: usize,
+    },
     MapEnd,
-    SeqStart { flow: bool, anchor: usize },
+    SeqStart {
+        flow: bool,
+        anchor: usize,
+    },
     SeqEnd,
     Scalar {
         value: Cow<'a, str>,
@@ -41,7 +47,9 @@ pub enum Ev<'a> {
         tag: Option<String>,
     },
     /// `*name`: the span covers the whole alias token.
-    Alias { anchor: usize },
+    Alias {
+        anchor: usize,
+    },
     /// Events the scanner does not need (stream start/end, comments, anchor metadata).
     Other,
 }
@@ -95,7 +103,15 @@ pub fn events(input: &str, limits: ParseLimits) -> Events<'_> {
     o.flow_nesting_limit = limits.max_depth;
     let forbidden = forbidden_char(input);
     let breaks = unicode_breaks(input).into();
-    Events { input, parser: Parser::new_from_str_with_options(input, o), done: false, max_depth: limits.max_depth, forbidden, breaks, last_end: 0 }
+    Events {
+        input,
+        parser: Parser::new_from_str_with_options(input, o),
+        done: false,
+        max_depth: limits.max_depth,
+        forbidden,
+        breaks,
+        last_end: 0,
+    }
 }
 
 /// Offsets of U+0085 (NEL), U+2028 (LS) and U+2029 (PS). go-yaml v2 (YAML 1.1) reads them as
@@ -110,7 +126,9 @@ pub fn unicode_breaks(input: &str) -> Vec<usize> {
     for i in memchr::memchr2_iter(0xc2, 0xe2, b) {
         match b[i] {
             0xc2 if b.get(i + 1) == Some(&0x85) => out.push(i),
-            0xe2 if b.get(i + 1) == Some(&0x80) && matches!(b.get(i + 2), Some(0xa8 | 0xa9)) => out.push(i),
+            0xe2 if b.get(i + 1) == Some(&0x80) && matches!(b.get(i + 2), Some(0xa8 | 0xa9)) => {
+                out.push(i)
+            }
             _ => {}
         }
     }
@@ -123,7 +141,9 @@ pub fn unicode_breaks(input: &str) -> Vec<usize> {
 /// `yaml_parser_update_buffer`). Without this check such bytes would pass through to Argo CD,
 /// which fails the whole app with no position.
 fn forbidden_char(input: &str) -> Option<usize> {
-    let json = input.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']).starts_with('{');
+    let json = input
+        .trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n'])
+        .starts_with('{');
     let b = input.as_bytes();
     let mut i = 0;
     while i < b.len() {
@@ -133,8 +153,11 @@ fn forbidden_char(input: &str) -> Option<usize> {
         }
         if !json
             && (c == 0x7f
-                || (c == 0xc2 && matches!(b.get(i + 1), Some(&n) if (0x80..=0x9f).contains(&n) && n != 0x85))
-                || (c == 0xef && b.get(i + 1) == Some(&0xbf) && matches!(b.get(i + 2), Some(0xbe | 0xbf))))
+                || (c == 0xc2
+                    && matches!(b.get(i + 1), Some(&n) if (0x80..=0x9f).contains(&n) && n != 0x85))
+                || (c == 0xef
+                    && b.get(i + 1) == Some(&0xbf)
+                    && matches!(b.get(i + 2), Some(0xbe | 0xbf))))
         {
             return Some(i);
         }
@@ -210,7 +233,10 @@ impl<'a> Iterator for Events<'a> {
             None => {
                 // The end: a line break character no quoted scalar held is outside of all.
                 self.done = true;
-                return self.breaks.pop_front().map(|at| Err(self.unicode_break_error(at)));
+                return self
+                    .breaks
+                    .pop_front()
+                    .map(|at| Err(self.unicode_break_error(at)));
             }
         };
         let (ev, span) = match next {
@@ -226,7 +252,11 @@ impl<'a> Iterator for Events<'a> {
                     ),
                     _ => e.info().to_string(),
                 };
-                return Some(Err(YamlError { line: m.line(), col: m.col() + 1, msg }));
+                return Some(Err(YamlError {
+                    line: m.line(),
+                    col: m.col() + 1,
+                    msg,
+                }));
             }
         };
         let range = match span.byte_range() {
@@ -238,7 +268,9 @@ impl<'a> Iterator for Events<'a> {
         // when more text follows: one reading whatever follows (the fast path scans a document
         // alone, the full parse the whole stream; found by fuzzing), the empty span.
         let range = match &ev {
-            Event::Scalar(v, ScalarStyle::Literal | ScalarStyle::Folded, ..) if v.bytes().all(|b| b == b'\n') => {
+            Event::Scalar(v, ScalarStyle::Literal | ScalarStyle::Folded, ..)
+                if v.bytes().all(|b| b == b'\n') =>
+            {
                 range.end..range.end
             }
             _ => range,
@@ -254,7 +286,10 @@ impl<'a> Iterator for Events<'a> {
         if let Some(&at) = self.breaks.front() {
             // Events come in text order: a break before this quoted scalar, or before any other
             // node, was outside every quoted scalar.
-            let quoted = matches!(ev, Event::Scalar(_, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted, ..));
+            let quoted = matches!(
+                ev,
+                Event::Scalar(_, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted, ..)
+            );
             if at < span_start(&ev, &span, quoted) {
                 self.done = true;
                 return Some(Err(self.unicode_break_error(at)));
@@ -280,13 +315,15 @@ impl<'a> Iterator for Events<'a> {
         let ev = match ev {
             Event::DocumentStart(..) => Ev::DocStart,
             Event::DocumentEnd => Ev::DocEnd,
-            Event::MappingStart(style, anchor, _) => {
-                Ev::MapStart { flow: style == StructureStyle::Flow, anchor }
-            }
+            Event::MappingStart(style, anchor, _) => Ev::MapStart {
+                flow: style == StructureStyle::Flow,
+                anchor,
+            },
             Event::MappingEnd => Ev::MapEnd,
-            Event::SequenceStart(style, anchor, _) => {
-                Ev::SeqStart { flow: style == StructureStyle::Flow, anchor }
-            }
+            Event::SequenceStart(style, anchor, _) => Ev::SeqStart {
+                flow: style == StructureStyle::Flow,
+                anchor,
+            },
             Event::SequenceEnd => Ev::SeqEnd,
             Event::Scalar(value, style, anchor, tag) => Ev::Scalar {
                 value,

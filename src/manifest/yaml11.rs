@@ -21,7 +21,9 @@ pub enum Resolved {
 
 /// go-yaml v2 resolution of a plain scalar.
 pub fn resolve_plain(s: &str) -> Resolved {
-    let Some(&first) = s.as_bytes().first() else { return Resolved::Null };
+    let Some(&first) = s.as_bytes().first() else {
+        return Resolved::Null;
+    };
     let hint = match first {
         b'+' | b'-' => 'S',
         b'0'..=b'9' => 'D',
@@ -67,11 +69,13 @@ pub fn resolve_plain(s: &str) -> Resolved {
 
 fn word(s: &str) -> Option<Resolved> {
     Some(match s {
-        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" | "n" | "N" | "no"
-        | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => Resolved::Bool,
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" | "n"
+        | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            Resolved::Bool
+        }
         "~" | "null" | "Null" | "NULL" => Resolved::Null,
-        ".nan" | ".NaN" | ".NAN" | ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf"
-        | "-.INF" => Resolved::Float,
+        ".nan" | ".NaN" | ".NAN" | ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF"
+        | "-.inf" | "-.Inf" | "-.INF" => Resolved::Float,
         "<<" => Resolved::Merge,
         _ => return None,
     })
@@ -84,17 +88,18 @@ fn go_parse_int_base0(s: &str) -> bool {
     if body.is_empty() {
         return false;
     }
-    let (digits, radix) = if let Some(r) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
-        (r, 16)
-    } else if let Some(r) = body.strip_prefix("0o").or_else(|| body.strip_prefix("0O")) {
-        (r, 8)
-    } else if let Some(r) = body.strip_prefix("0b").or_else(|| body.strip_prefix("0B")) {
-        (r, 2)
-    } else if body.len() > 1 && body.starts_with('0') {
-        (&body[1..], 8)
-    } else {
-        (body, 10)
-    };
+    let (digits, radix) =
+        if let Some(r) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+            (r, 16)
+        } else if let Some(r) = body.strip_prefix("0o").or_else(|| body.strip_prefix("0O")) {
+            (r, 8)
+        } else if let Some(r) = body.strip_prefix("0b").or_else(|| body.strip_prefix("0B")) {
+            (r, 2)
+        } else if body.len() > 1 && body.starts_with('0') {
+            (&body[1..], 8)
+        } else {
+            (body, 10)
+        };
     !digits.is_empty() && digits.chars().all(|c| c.is_digit(radix))
 }
 
@@ -142,7 +147,8 @@ fn go_parse_float(s: &str) -> bool {
         return true;
     }
     let body = s.strip_prefix(['+', '-']).unwrap_or(s).to_ascii_lowercase();
-    matches!(body.as_str(), "inf" | "infinity" | "nan") || body.starts_with("0x") && body.contains('p')
+    matches!(body.as_str(), "inf" | "infinity" | "nan")
+        || body.starts_with("0x") && body.contains('p')
 }
 
 /// go-yaml v2 tries timestamps (`2006-1-2`, with optional time) only for plain scalars.
@@ -150,7 +156,9 @@ fn is_timestamp(s: &str) -> bool {
     let b = s.as_bytes();
     // YYYY-M-D prefix is what every accepted layout starts with.
     let mut parts = s.splitn(3, '-');
-    let (Some(y), Some(m), Some(rest)) = (parts.next(), parts.next(), parts.next()) else { return false };
+    let (Some(y), Some(m), Some(rest)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
     let d: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
     y.len() == 4
         && y.bytes().all(|c| c.is_ascii_digit())
@@ -167,24 +175,34 @@ fn is_timestamp(s: &str) -> bool {
 /// lists; [`crate::splice::quote`] refuses it inside flow collections.)
 pub fn plain_safe(s: &str) -> bool {
     let b = s.as_bytes();
-    let (Some(&first), Some(&last)) = (b.first(), b.last()) else { return false };
+    let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
+        return false;
+    };
     (first.is_ascii_alphanumeric() || b"_./".contains(&first) || (first == b'-' && b.len() > 1))
         && last != b':'
-        && b.iter().all(|&c| c.is_ascii_alphanumeric() || b"._/@:+-,=".contains(&c))
+        && b.iter()
+            .all(|&c| c.is_ascii_alphanumeric() || b"._/@:+-,=".contains(&c))
         && resolve_plain(s) == Resolved::Str
         && yaml12_core_is_string(s)
 }
 
 /// YAML 1.2 core schema: null, bool, int (decimal, `0o`, `0x`) and float forms are not strings.
 fn yaml12_core_is_string(s: &str) -> bool {
-    let lower = matches!(s, "null" | "Null" | "NULL" | "~" | "true" | "True" | "TRUE" | "false" | "False" | "FALSE");
+    let lower = matches!(
+        s,
+        "null" | "Null" | "NULL" | "~" | "true" | "True" | "TRUE" | "false" | "False" | "FALSE"
+    );
     if lower {
         return false;
     }
     let body = s.strip_prefix(['+', '-']).unwrap_or(s);
     let int = !body.is_empty() && body.bytes().all(|c| c.is_ascii_digit());
-    let oct = s.strip_prefix("0o").is_some_and(|r| !r.is_empty() && r.bytes().all(|c| (b'0'..=b'7').contains(&c)));
-    let hex = s.strip_prefix("0x").is_some_and(|r| !r.is_empty() && r.bytes().all(|c| c.is_ascii_hexdigit()));
+    let oct = s
+        .strip_prefix("0o")
+        .is_some_and(|r| !r.is_empty() && r.bytes().all(|c| (b'0'..=b'7').contains(&c)));
+    let hex = s
+        .strip_prefix("0x")
+        .is_some_and(|r| !r.is_empty() && r.bytes().all(|c| c.is_ascii_hexdigit()));
     !(int || oct || hex || float_regex(s))
 }
 
@@ -222,7 +240,43 @@ mod tests {
         ] {
             assert!(plain_safe(ok), "{ok}");
         }
-        for bad in ["", "yes", "on", "null", "123", "0x1F", "1e3", "- x", "-", "a b", "a:", "a#b", "{x}", "'x", "\"x", "-1", "-.5", "1.5", "2001-12-14", ".inf", "=", "?x", ":x", "*x", "&x", "!x", "%x", "@x", "`x", "|x", ">x", "#x", ",x", "[x", "]x"] {
+        for bad in [
+            "",
+            "yes",
+            "on",
+            "null",
+            "123",
+            "0x1F",
+            "1e3",
+            "- x",
+            "-",
+            "a b",
+            "a:",
+            "a#b",
+            "{x}",
+            "'x",
+            "\"x",
+            "-1",
+            "-.5",
+            "1.5",
+            "2001-12-14",
+            ".inf",
+            "=",
+            "?x",
+            ":x",
+            "*x",
+            "&x",
+            "!x",
+            "%x",
+            "@x",
+            "`x",
+            "|x",
+            ">x",
+            "#x",
+            ",x",
+            "[x",
+            "]x",
+        ] {
             assert!(!plain_safe(bad), "{bad}");
         }
     }

@@ -246,7 +246,8 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 /// Whether the first non-whitespace character is `{`: apimachinery's YAML-or-JSON decoder then
 /// reads the text as JSON (`IsJSONBuffer`).
 fn json_looking(text: &str) -> bool {
-    text.trim_start_matches([' ', '\t', '\r', '\n']).starts_with('{')
+    text.trim_start_matches([' ', '\t', '\r', '\n'])
+        .starts_with('{')
 }
 
 /// What one YAML document is to Argo CD.
@@ -298,7 +299,10 @@ fn unrelated_yaml(relp: &str, text: &str) -> Result<Option<String>, RenderError>
                 let (l, c) = crate::manifest::line_col(text, *off);
                 (format!("{relp}:{l}:{c}"), String::new())
             }
-            Err(e) => (format!("{relp}:{}:{}", e.line, e.col), format!(": {}", e.msg)),
+            Err(e) => (
+                format!("{relp}:{}:{}", e.line, e.col),
+                format!(": {}", e.msg),
+            ),
         };
         let looks_like_manifest =
             text.contains("apiVersion:") && text.contains("kind:") && text.contains("metadata:");
@@ -439,7 +443,8 @@ fn stream_check(parts: &[Part]) -> Result<(), RenderError> {
 /// go-yaml cannot read back ([`go_yaml_unreadable`]), escaped or not.
 /// Gives its offset, what it is and how to fix it.
 fn yaml_refused_escape(text: &str) -> Option<(usize, &'static str, &'static str)> {
-    const CONTROL: &str = "a C1 control character or U+FFFE/U+FFFF (go-yaml refuses it, or reads U+0085 as a space)";
+    const CONTROL: &str =
+        "a C1 control character or U+FFFE/U+FFFF (go-yaml refuses it, or reads U+0085 as a space)";
     const WRITE: &str = "write the character itself";
     const LEAVE: &str = "leave the character out: no plugin output can carry it";
     const ESCAPE: &str = "write it as a `\\u2028`/`\\u2029` escape";
@@ -453,9 +458,15 @@ fn yaml_refused_escape(text: &str) -> Option<(usize, &'static str, &'static str)
                 match b.get(i + 1) {
                     Some(b'/') => return Some((i, "a `\\/` escape", WRITE)),
                     Some(b'u') => {
-                        let hex = text.get(i + 2..i + 6).and_then(|h| u32::from_str_radix(h, 16).ok());
+                        let hex = text
+                            .get(i + 2..i + 6)
+                            .and_then(|h| u32::from_str_radix(h, 16).ok());
                         if hex.is_some_and(|h| (0xD800..=0xDFFF).contains(&h)) {
-                            return Some((i, "a surrogate `\\u` escape (a character outside the BMP)", WRITE));
+                            return Some((
+                                i,
+                                "a surrogate `\\u` escape (a character outside the BMP)",
+                                WRITE,
+                            ));
                         }
                         if hex.and_then(char::from_u32).is_some_and(go_yaml_unreadable) {
                             return Some((i, CONTROL, LEAVE));
@@ -582,7 +593,11 @@ mod tests {
             (r#"{"a": "\ud83d\ude00"}"#, Some(7)),
         ];
         for (text, want) in cases {
-            assert_eq!(yaml_refused_escape(text).map(|(at, _, _)| at), *want, "{text:?}");
+            assert_eq!(
+                yaml_refused_escape(text).map(|(at, _, _)| at),
+                *want,
+                "{text:?}"
+            );
         }
     }
 }

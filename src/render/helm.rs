@@ -237,8 +237,9 @@ fn credential_env(h: &HelmOptions, tmp: &Path) -> Result<Vec<(OsString, OsString
     let mut env = Vec::new();
     if let Some(file) = &h.repository_config {
         let path = if h.pass_credentials {
-            let text = std::fs::read_to_string(file)
-                .map_err(|e| RenderError::io("render.helmRepositoryConfig: cannot read", file, e))?;
+            let text = std::fs::read_to_string(file).map_err(|e| {
+                RenderError::io("render.helmRepositoryConfig: cannot read", file, e)
+            })?;
             let mut v: serde_json::Value = chart_yaml(&text).map_err(|e| {
                 RenderError::ChartYaml(format!(
                     "render.helmRepositoryConfig {}: not a Helm repositories file: {}",
@@ -349,8 +350,7 @@ fn present_charts(app_dir: &Path) -> Vec<String> {
         let file_name = e.file_name().to_string_lossy().into_owned();
         if p.is_dir() {
             if let Ok(text) = std::fs::read_to_string(p.join("Chart.yaml")) {
-                if let Ok(ChartName { name: Some(n) }) = chart_yaml::<ChartName>(&text)
-                {
+                if let Ok(ChartName { name: Some(n) }) = chart_yaml::<ChartName>(&text) {
                     names.push(n);
                 }
             }
@@ -519,19 +519,41 @@ mod tests {
         let file = dir.path().join("repositories.yaml");
         std::fs::write(&file, "apiVersion: \"\"\nrepositories:\n- name: a\n  url: https://a.example\n  username: u\n  password: p\n- name: b\n  url: https://b.example\n  pass_credentials_all: false\n").unwrap();
         let tmp = tempfile::tempdir().unwrap();
-        let mut h = HelmOptions { repository_config: Some(file.clone()), registry_config: Some("/r/config.json".into()), ..Default::default() };
+        let mut h = HelmOptions {
+            repository_config: Some(file.clone()),
+            registry_config: Some("/r/config.json".into()),
+            ..Default::default()
+        };
         let env = credential_env(&h, tmp.path()).unwrap();
-        assert_eq!(env, [("HELM_REPOSITORY_CONFIG".into(), file.clone().into_os_string()), ("HELM_REGISTRY_CONFIG".into(), "/r/config.json".into())]);
+        assert_eq!(
+            env,
+            [
+                (
+                    "HELM_REPOSITORY_CONFIG".into(),
+                    file.clone().into_os_string()
+                ),
+                ("HELM_REGISTRY_CONFIG".into(), "/r/config.json".into())
+            ]
+        );
         h.pass_credentials = true;
         let env = credential_env(&h, tmp.path()).unwrap();
         let copy = tmp.path().join("repositories.yaml");
-        assert_eq!(env[0], ("HELM_REPOSITORY_CONFIG".into(), copy.clone().into_os_string()));
-        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&copy).unwrap()).unwrap();
+        assert_eq!(
+            env[0],
+            (
+                "HELM_REPOSITORY_CONFIG".into(),
+                copy.clone().into_os_string()
+            )
+        );
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&copy).unwrap()).unwrap();
         assert_eq!(v["repositories"][0]["pass_credentials_all"], true);
         assert_eq!(v["repositories"][0]["password"], "p");
         assert_eq!(v["repositories"][1]["pass_credentials_all"], true);
         // The admin's file is untouched.
-        assert!(std::fs::read_to_string(&file).unwrap().contains("pass_credentials_all: false"));
+        assert!(std::fs::read_to_string(&file)
+            .unwrap()
+            .contains("pass_credentials_all: false"));
     }
 
     #[test]
@@ -545,7 +567,12 @@ mod tests {
         ];
         for (text, want) in cases {
             let deps: ChartDeps = chart_yaml(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
-            let names: Vec<String> = deps.dependencies.unwrap_or_default().into_iter().map(|d| d.name).collect();
+            let names: Vec<String> = deps
+                .dependencies
+                .unwrap_or_default()
+                .into_iter()
+                .map(|d| d.name)
+                .collect();
             assert_eq!(names, *want, "{text:?}");
         }
     }

@@ -91,7 +91,9 @@ impl JsonnetVar {
     pub fn parse(entry: &str) -> Result<JsonnetVar, String> {
         let var = if entry.starts_with('{') {
             serde_json::from_str::<JsonnetVar>(entry).map_err(|e| {
-                format!("not a JSON object {{\"name\": …, \"value\": …, \"code\": true|false}}: {e}")
+                format!(
+                    "not a JSON object {{\"name\": …, \"value\": …, \"code\": true|false}}: {e}"
+                )
             })?
         } else {
             let (name, value) = entry.split_once('=').ok_or(
@@ -104,10 +106,16 @@ impl JsonnetVar {
             }
         };
         if var.name.contains('=') {
-            return Err(format!("the name {:?} holds '=', which the jsonnet command line cannot pass", var.name));
+            return Err(format!(
+                "the name {:?} holds '=', which the jsonnet command line cannot pass",
+                var.name
+            ));
         }
         if var.name.starts_with('-') {
-            return Err(format!("the name {:?} starts with '-', which the jsonnet command line would read as flags", var.name));
+            return Err(format!(
+                "the name {:?} starts with '-', which the jsonnet command line would read as flags",
+                var.name
+            ));
         }
         if var.name.contains('\0') || var.value.contains('\0') {
             return Err("a NUL byte cannot be passed to jsonnet".into());
@@ -119,7 +127,8 @@ impl JsonnetVar {
     /// cannot be mistaken for JSON, the JSON object otherwise.
     pub fn to_entry(&self) -> String {
         if self.code || self.name.starts_with('{') {
-            serde_json::json!({"name": self.name, "value": self.value, "code": self.code}).to_string()
+            serde_json::json!({"name": self.name, "value": self.value, "code": self.code})
+                .to_string()
         } else {
             format!("{}={}", self.name, self.value)
         }
@@ -163,13 +172,21 @@ pub fn search_paths(app: &Path, root: &Path, libs: &[String]) -> Result<Vec<Path
 /// each search path in order (see the module docs), the ext vars, the TLAs, then `--` and the
 /// file (so no path can be read as a flag). `ext_vars`/`tlas` hold the values already
 /// substituted.
-pub fn args(file: &Path, jpaths: &[PathBuf], ext_vars: &[JsonnetVar], tlas: &[JsonnetVar]) -> Vec<OsString> {
+pub fn args(
+    file: &Path,
+    jpaths: &[PathBuf],
+    ext_vars: &[JsonnetVar],
+    tlas: &[JsonnetVar],
+) -> Vec<OsString> {
     let mut a: Vec<OsString> = Vec::new();
     for p in jpaths {
         a.push("-J".into());
         a.push(p.clone().into_os_string());
     }
-    for (vars, str_flag, code_flag) in [(ext_vars, "--ext-str", "--ext-code"), (tlas, "--tla-str", "--tla-code")] {
+    for (vars, str_flag, code_flag) in [
+        (ext_vars, "--ext-str", "--ext-code"),
+        (tlas, "--tla-str", "--tla-code"),
+    ] {
         for v in vars {
             a.push(if v.code { code_flag } else { str_flag }.into());
             a.push(format!("{}={}", v.name, v.value).into());
@@ -185,7 +202,10 @@ pub fn args(file: &Path, jpaths: &[PathBuf], ext_vars: &[JsonnetVar], tlas: &[Js
 ///
 /// Fails, naming `file`, on output that is not JSON, a scalar, an array element that is not an
 /// object, or an object without a non-empty string `kind`: Argo CD fails the app on each.
-pub fn objects<'a>(file: &str, json: &'a str) -> Result<Vec<(Option<usize>, &'a str)>, RenderError> {
+pub fn objects<'a>(
+    file: &str,
+    json: &'a str,
+) -> Result<Vec<(Option<usize>, &'a str)>, RenderError> {
     use serde_json::value::RawValue;
     let bad = |what: String| RenderError::JsonnetOutput {
         file: file.to_string(),
@@ -196,14 +216,17 @@ pub fn objects<'a>(file: &str, json: &'a str) -> Result<Vec<(Option<usize>, &'a 
         match serde_json::from_str::<serde_json::Value>(raw) {
             Ok(serde_json::Value::Object(m)) => match m.get("kind") {
                 Some(serde_json::Value::String(k)) if !k.is_empty() => Ok(()),
-                _ => Err(bad(format!("{at}an object without a string `kind` (Argo CD: Object 'Kind' is missing)"))),
+                _ => Err(bad(format!(
+                    "{at}an object without a string `kind` (Argo CD: Object 'Kind' is missing)"
+                ))),
             },
             Ok(other) => Err(bad(format!("{at}{}", json_kind(&other)))),
             Err(e) => Err(bad(format!("not JSON: {e}"))),
         }
     };
     if text.starts_with('[') {
-        let items: Vec<&RawValue> = serde_json::from_str(text).map_err(|e| bad(format!("not JSON: {e}")))?;
+        let items: Vec<&RawValue> =
+            serde_json::from_str(text).map_err(|e| bad(format!("not JSON: {e}")))?;
         let mut out = Vec::new();
         for (i, raw) in items.into_iter().enumerate() {
             if raw.get() == "null" {
@@ -227,7 +250,9 @@ pub fn objects<'a>(file: &str, json: &'a str) -> Result<Vec<(Option<usize>, &'a 
 /// inside strings, so replacing every one keeps the value.
 pub fn escape_line_separators(json: &str) -> std::borrow::Cow<'_, str> {
     if json.contains(['\u{2028}', '\u{2029}']) {
-        json.replace('\u{2028}', "\\u2028").replace('\u{2029}', "\\u2029").into()
+        json.replace('\u{2028}', "\\u2028")
+            .replace('\u{2029}', "\\u2029")
+            .into()
     } else {
         json.into()
     }
@@ -293,7 +318,11 @@ impl<'a> Evaluator<'a> {
             v.value = envsubst(&v.value, env);
         }
         if self.jpaths.is_none() {
-            self.jpaths = Some(search_paths(&self.app, &self.root, &self.s.directory.jsonnet.libs)?);
+            self.jpaths = Some(search_paths(
+                &self.app,
+                &self.root,
+                &self.s.directory.jsonnet.libs,
+            )?);
         }
         let jpaths = self.jpaths.as_deref().unwrap_or_default();
         let mut cmd = Cmd::new(
@@ -338,8 +367,14 @@ mod tests {
 
     #[test]
     fn line_separators_escaped() {
-        assert_eq!(escape_line_separators("{\"a\": \"x \u{2028} \u{2029}\"}"), "{\"a\": \"x \\u2028 \\u2029\"}");
-        assert!(matches!(escape_line_separators("{}"), std::borrow::Cow::Borrowed("{}")));
+        assert_eq!(
+            escape_line_separators("{\"a\": \"x \u{2028} \u{2029}\"}"),
+            "{\"a\": \"x \\u2028 \\u2029\"}"
+        );
+        assert!(matches!(
+            escape_line_separators("{}"),
+            std::borrow::Cow::Borrowed("{}")
+        ));
     }
 
     #[test]
@@ -347,17 +382,38 @@ mod tests {
         let got = args(
             Path::new("/r/app/x.jsonnet"),
             &["/r/app".into(), "/r/lib1".into(), "/r/lib2".into()],
-            &[var("a", "1", false), var("b", "{x: 1}", true), var("a", "2", false)],
+            &[
+                var("a", "1", false),
+                var("b", "{x: 1}", true),
+                var("a", "2", false),
+            ],
             &[var("t", "s", false), var("n", "3", true)],
         );
-        let got: Vec<String> = got.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        let got: Vec<String> = got
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
         assert_eq!(
             got,
             [
-                "-J", "/r/app", "-J", "/r/lib1", "-J", "/r/lib2",
-                "--ext-str", "a=1", "--ext-code", "b={x: 1}", "--ext-str", "a=2",
-                "--tla-str", "t=s", "--tla-code", "n=3",
-                "--", "/r/app/x.jsonnet",
+                "-J",
+                "/r/app",
+                "-J",
+                "/r/lib1",
+                "-J",
+                "/r/lib2",
+                "--ext-str",
+                "a=1",
+                "--ext-code",
+                "b={x: 1}",
+                "--ext-str",
+                "a=2",
+                "--tla-str",
+                "t=s",
+                "--tla-code",
+                "n=3",
+                "--",
+                "/r/app/x.jsonnet",
             ]
         );
     }
@@ -384,14 +440,24 @@ mod tests {
             let got = JsonnetVar::parse(entry);
             assert_eq!(got, want.clone().map_err(str::to_string), "{entry:?}");
             if let Ok(v) = got {
-                assert_eq!(JsonnetVar::parse(&v.to_entry()).as_ref(), Ok(&v), "round trip of {entry:?}");
+                assert_eq!(
+                    JsonnetVar::parse(&v.to_entry()).as_ref(),
+                    Ok(&v),
+                    "round trip of {entry:?}"
+                );
             }
         }
-        assert_eq!(var("{n", "v", false).to_entry(), r#"{"code":false,"name":"{n","value":"v"}"#);
+        assert_eq!(
+            var("{n", "v", false).to_entry(),
+            r#"{"code":false,"name":"{n","value":"v"}"#
+        );
     }
 
     /// (jsonnet output, the objects with their array index, or the error)
-    type OutputCase = (String, Result<Vec<(Option<usize>, &'static str)>, &'static str>);
+    type OutputCase = (
+        String,
+        Result<Vec<(Option<usize>, &'static str)>, &'static str>,
+    );
 
     #[test]
     fn output_to_objects_table() {
@@ -433,8 +499,30 @@ mod tests {
         std::os::unix::fs::symlink("../../..", root.join("vendor/up")).unwrap();
         let libs = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(
-            search_paths(&app, &root, &libs(&["lib", "/vendor/x", "vendor/../y", ".", "", "vendor/link", "missing/dir"])).unwrap(),
-            [app.clone(), root.join("lib"), root.join("vendor/x"), root.join("y"), root.clone(), root.clone(), root.join("vendor/real"), root.join("missing/dir")]
+            search_paths(
+                &app,
+                &root,
+                &libs(&[
+                    "lib",
+                    "/vendor/x",
+                    "vendor/../y",
+                    ".",
+                    "",
+                    "vendor/link",
+                    "missing/dir"
+                ])
+            )
+            .unwrap(),
+            [
+                app.clone(),
+                root.join("lib"),
+                root.join("vendor/x"),
+                root.join("y"),
+                root.clone(),
+                root.clone(),
+                root.join("vendor/real"),
+                root.join("missing/dir")
+            ]
         );
         for bad in ["..", "../x", "/../x", "vendor/../../x", "vendor/up"] {
             assert_eq!(

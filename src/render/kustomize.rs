@@ -170,9 +170,15 @@ fn set_params(e: &KustomizeEdits) -> Vec<&'static str> {
     add(!e.images.is_empty(), "kustomize-images");
     add(!e.replicas.is_empty(), "kustomize-replicas");
     add(!e.common_labels.is_empty(), "kustomize-common-labels");
-    add(!e.common_annotations.is_empty(), "kustomize-common-annotations");
+    add(
+        !e.common_annotations.is_empty(),
+        "kustomize-common-annotations",
+    );
     add(!e.namespace.is_empty(), "kustomize-namespace");
-    add(e.patches.as_deref().is_some_and(|p| !p.trim().is_empty()), "kustomize-patches");
+    add(
+        e.patches.as_deref().is_some_and(|p| !p.trim().is_empty()),
+        "kustomize-patches",
+    );
     add(!e.components.is_empty(), "kustomize-components");
     names
 }
@@ -183,7 +189,8 @@ fn set_params(e: &KustomizeEdits) -> Vec<&'static str> {
 fn copy_repo(root: &Path, dir: &Path, dst: &Path) -> Result<(), RenderError> {
     std::fs::create_dir_all(dst)
         .map_err(|e| RenderError::io("cannot create the private copy", dst, e))?;
-    let rd = std::fs::read_dir(dir).map_err(|e| RenderError::io("cannot read directory", dir, e))?;
+    let rd =
+        std::fs::read_dir(dir).map_err(|e| RenderError::io("cannot read directory", dir, e))?;
     for entry in rd {
         let entry = entry.map_err(|e| RenderError::io("cannot read directory", dir, e))?;
         let (from, to) = (entry.path(), dst.join(entry.file_name()));
@@ -275,7 +282,10 @@ pub fn atoi(v: &str) -> Option<i64> {
 }
 
 /// `key:value` arguments of `edit add label/annotation`.
-fn pairs(v: &[(String, String)], subst: Option<&std::collections::BTreeMap<String, String>>) -> Vec<OsString> {
+fn pairs(
+    v: &[(String, String)],
+    subst: Option<&std::collections::BTreeMap<String, String>>,
+) -> Vec<OsString> {
     v.iter()
         .map(|(k, x)| {
             let x = subst.map_or_else(|| x.clone(), |env| envsubst(x, env));
@@ -305,14 +315,24 @@ fn apply_edits(
     let run = |param: &'static str, args: Vec<OsString>| edit(&ctx, param, args);
     let os = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
     if !e.name_prefix.is_empty() {
-        run("kustomize-name-prefix", os(&["set", "nameprefix", "--", &e.name_prefix]))?;
+        run(
+            "kustomize-name-prefix",
+            os(&["set", "nameprefix", "--", &e.name_prefix]),
+        )?;
     }
     if !e.name_suffix.is_empty() {
-        run("kustomize-name-suffix", os(&["set", "namesuffix", "--", &e.name_suffix]))?;
+        run(
+            "kustomize-name-suffix",
+            os(&["set", "namesuffix", "--", &e.name_suffix]),
+        )?;
     }
     if !e.images.is_empty() {
         let mut args = os(&["set", "image"]);
-        args.extend(e.images.iter().map(|i| OsString::from(envsubst(i, &s.build_env))));
+        args.extend(
+            e.images
+                .iter()
+                .map(|i| OsString::from(envsubst(i, &s.build_env))),
+        );
         run("kustomize-images", args)?;
     }
     if !e.replicas.is_empty() {
@@ -350,7 +370,10 @@ fn apply_edits(
         run("kustomize-common-annotations", args)?;
     }
     if !e.namespace.is_empty() {
-        run("kustomize-namespace", os(&["set", "namespace", "--", &e.namespace]))?;
+        run(
+            "kustomize-namespace",
+            os(&["set", "namespace", "--", &e.namespace]),
+        )?;
     }
     if let Some(patches) = e.patches.as_deref().filter(|p| !p.trim().is_empty()) {
         append_patches(app, &parse_patches(patches)?)?;
@@ -405,10 +428,16 @@ pub fn parse_patches(text: &str) -> Result<Vec<serde_json::Value>, RenderError> 
     let options = serde_saphyr::options! {
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
     };
-    let v: Value = serde_saphyr::from_str_with_options(text, options)
-        .map_err(|e| bad(format!("not valid YAML: {}", e.to_string().lines().next().unwrap_or(""))))?;
+    let v: Value = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
+        bad(format!(
+            "not valid YAML: {}",
+            e.to_string().lines().next().unwrap_or("")
+        ))
+    })?;
     let Value::Array(items) = v else {
-        return Err(bad("expected a list of patches (path or patch, target, options)".into()));
+        return Err(bad(
+            "expected a list of patches (path or patch, target, options)".into(),
+        ));
     };
     let string = |i: usize, key: &str, v: &Value| -> Result<Option<Value>, RenderError> {
         match v {
@@ -421,7 +450,9 @@ pub fn parse_patches(text: &str) -> Result<Vec<serde_json::Value>, RenderError> 
     let mut out = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let Value::Object(m) = item else {
-            return Err(bad(format!("patch {i}: expected a mapping (path or patch, target, options)")));
+            return Err(bad(format!(
+                "patch {i}: expected a mapping (path or patch, target, options)"
+            )));
         };
         let mut p = Map::new();
         for (k, v) in m {
@@ -438,7 +469,10 @@ pub fn parse_patches(text: &str) -> Result<Vec<serde_json::Value>, RenderError> 
                     let mut target = Map::new();
                     for (tk, tv) in t {
                         if !TARGET_KEYS.contains(&tk.as_str()) {
-                            return Err(bad(format!("patch {i}: unknown target key {tk:?} (expected one of {})", TARGET_KEYS.join(", "))));
+                            return Err(bad(format!(
+                                "patch {i}: unknown target key {tk:?} (expected one of {})",
+                                TARGET_KEYS.join(", ")
+                            )));
                         }
                         if let Some(tv) = string(i, &format!("target.{tk}"), tv)? {
                             target.insert(tk.clone(), tv);
@@ -448,17 +482,24 @@ pub fn parse_patches(text: &str) -> Result<Vec<serde_json::Value>, RenderError> 
                 }
                 "options" => {
                     let Value::Object(o) = v else {
-                        return Err(bad(format!("patch {i}: options must be a mapping of booleans")));
+                        return Err(bad(format!(
+                            "patch {i}: options must be a mapping of booleans"
+                        )));
                     };
                     if o.values().any(|b| !b.is_boolean()) {
-                        return Err(bad(format!("patch {i}: options must be a mapping of booleans")));
+                        return Err(bad(format!(
+                            "patch {i}: options must be a mapping of booleans"
+                        )));
                     }
                     if !o.is_empty() {
                         p.insert("options".into(), v.clone());
                     }
                 }
                 other => {
-                    return Err(bad(format!("patch {i}: unknown key {other:?} (expected one of {})", PATCH_KEYS.join(", "))));
+                    return Err(bad(format!(
+                        "patch {i}: unknown key {other:?} (expected one of {})",
+                        PATCH_KEYS.join(", ")
+                    )));
                 }
             }
         }
@@ -483,12 +524,17 @@ fn append_patches(app: &Path, patches: &[serde_json::Value]) -> Result<(), Rende
         .map(|n| app.join(n))
         .find(|p| p.is_file())
         .ok_or_else(|| bad("kustomization file not found in the path".into()))?;
-    let text = std::fs::read_to_string(&file).map_err(|e| RenderError::io("cannot read", &file, e))?;
+    let text =
+        std::fs::read_to_string(&file).map_err(|e| RenderError::io("cannot read", &file, e))?;
     let options = serde_saphyr::options! {
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
     };
-    let mut k: Value = serde_saphyr::from_str_with_options(&text, options)
-        .map_err(|e| bad(format!("failed to unmarshal kustomization.yaml: {}", e.to_string().lines().next().unwrap_or(""))))?;
+    let mut k: Value = serde_saphyr::from_str_with_options(&text, options).map_err(|e| {
+        bad(format!(
+            "failed to unmarshal kustomization.yaml: {}",
+            e.to_string().lines().next().unwrap_or("")
+        ))
+    })?;
     let Value::Object(map) = &mut k else {
         return Err(bad("expected kustomization.yaml to be a mapping".into()));
     };
@@ -497,7 +543,11 @@ fn append_patches(app: &Path, patches: &[serde_json::Value]) -> Result<(), Rende
         Some(Value::Null) | None => {
             map.insert("patches".into(), Value::Array(patches.to_vec()));
         }
-        Some(_) => return Err(bad("expected 'patches' field in kustomization.yaml to be a list".into())),
+        Some(_) => {
+            return Err(bad(
+                "expected 'patches' field in kustomization.yaml to be a list".into(),
+            ))
+        }
     }
     let out = serde_json::to_string_pretty(&k).expect("JSON serializes");
     std::fs::write(&file, out).map_err(|e| RenderError::io("cannot write", &file, e))

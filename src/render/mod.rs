@@ -24,15 +24,15 @@ pub mod envsubst;
 mod helm;
 pub mod jsonnet;
 mod kustomize;
-mod symlinks;
 pub mod process;
+mod symlinks;
 pub mod valuefiles;
 
 pub use envsubst::{clean_set_parameter, envsubst};
-pub use symlinks::RepoScope;
-pub use kustomize::{atoi, parse_patches};
 pub use helm::{check_helm_version as helm_version_check, helm_template_args};
 pub use jsonnet::{JsonnetOptions, JsonnetVar};
+pub use kustomize::{atoi, parse_patches};
+pub use symlinks::RepoScope;
 
 /// Which native Argo CD source the app is rendered like.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -193,14 +193,14 @@ impl KustomizeEdits {
     /// Whether any edit is set (the build then runs on a private copy of the repository).
     pub fn any(&self) -> bool {
         !(self.name_prefix.is_empty()
-                && self.name_suffix.is_empty()
-                && self.images.is_empty()
-                && self.replicas.is_empty()
-                && self.common_labels.is_empty()
-                && self.common_annotations.is_empty()
-                && self.namespace.is_empty()
-                && self.patches.as_deref().is_none_or(|p| p.trim().is_empty())
-                && self.components.is_empty())
+            && self.name_suffix.is_empty()
+            && self.images.is_empty()
+            && self.replicas.is_empty()
+            && self.common_labels.is_empty()
+            && self.common_annotations.is_empty()
+            && self.namespace.is_empty()
+            && self.patches.as_deref().is_none_or(|p| p.trim().is_empty())
+            && self.components.is_empty())
     }
 }
 
@@ -361,10 +361,19 @@ pub enum RenderError {
     SymlinkLoop { param: &'static str, file: String },
 
     #[error("repository: symlink '{file}' -> '{target}' {why}; refused before rendering, as Argo CD's repo-server refuses the repository (out of bounds symlink, CVE-2022-24904)")]
-    OutOfBoundsSymlink { file: String, target: String, why: &'static str },
+    OutOfBoundsSymlink {
+        file: String,
+        target: String,
+        why: &'static str,
+    },
 
     #[error("repository: symlink '{file}' -> '{target}' {why}; refused before rendering, as Argo CD's repo-server refuses the repository (out of bounds symlink, CVE-2022-24904); every file was judged because git could not list the working tree's files ({no_git})")]
-    OutOfBoundsSymlinkNoGit { file: String, target: String, why: &'static str, no_git: String },
+    OutOfBoundsSymlinkNoGit {
+        file: String,
+        target: String,
+        why: &'static str,
+        no_git: String,
+    },
 
     #[error("directory: symlink '{file}' points outside the repository root (refused, as Argo CD does since CVE-2022-24904)")]
     SymlinkOutside { file: String },
@@ -494,7 +503,13 @@ where
     F: EarlyWork<T>,
 {
     let deadline = Instant::now() + s.limits.timeout;
-    symlinks::check_repository(&s.repo_root, s.repo_scope, s.tools.git.as_deref(), deadline, &s.limits)?;
+    symlinks::check_repository(
+        &s.repo_root,
+        s.repo_scope,
+        s.tools.git.as_deref(),
+        deadline,
+        &s.limits,
+    )?;
     let source_type = s.source_type.unwrap_or_else(|| detect(&s.app_dir));
     let mut warnings = Vec::new();
     let (parts, result) = match source_type {
@@ -554,7 +569,13 @@ where
 /// declared in `Chart.yaml` (or `requirements.yaml`) is missing from `charts/`. Nothing otherwise.
 pub fn init(s: &RenderSettings) -> Result<(), RenderError> {
     let deadline = Instant::now() + s.limits.timeout;
-    symlinks::check_repository(&s.repo_root, s.repo_scope, s.tools.git.as_deref(), deadline, &s.limits)?;
+    symlinks::check_repository(
+        &s.repo_root,
+        s.repo_scope,
+        s.tools.git.as_deref(),
+        deadline,
+        &s.limits,
+    )?;
     match s.source_type.unwrap_or_else(|| detect(&s.app_dir)) {
         SourceType::Helm => helm::init(s, deadline),
         SourceType::Kustomize | SourceType::Directory => Ok(()),

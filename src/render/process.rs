@@ -133,7 +133,10 @@ pub fn sweep(tag: &str) {
     // Bounded: each round stops at least one new process; a fork bomb of the tool's own user
     // is what the round limit guards against.
     for _ in 0..1000 {
-        let new: Vec<Pid> = tagged(tag).into_iter().filter(|p| !stopped.contains(p)).collect();
+        let new: Vec<Pid> = tagged(tag)
+            .into_iter()
+            .filter(|p| !stopped.contains(p))
+            .collect();
         if new.is_empty() {
             break;
         }

@@ -56,7 +56,8 @@ pub(crate) fn check_repository(
     deadline: Instant,
     limits: &Limits,
 ) -> Result<(), RenderError> {
-    let root = std::fs::canonicalize(root).map_err(|e| RenderError::io("repository root", root, e))?;
+    let root =
+        std::fs::canonicalize(root).map_err(|e| RenderError::io("repository root", root, e))?;
     let unavailable = match scope {
         RepoScope::Everything => None,
         RepoScope::GitWorkingTree => match git_files(&root, git, deadline, limits) {
@@ -66,14 +67,24 @@ pub(crate) fn check_repository(
     };
     walk(&root, &root).map_err(|e| match (e, unavailable) {
         (RenderError::OutOfBoundsSymlink { file, target, why }, Some(no_git)) => {
-            RenderError::OutOfBoundsSymlinkNoGit { file, target, why, no_git }
+            RenderError::OutOfBoundsSymlinkNoGit {
+                file,
+                target,
+                why,
+                no_git,
+            }
         }
         (e, _) => e,
     })
 }
 
 /// The paths (relative to `root`) git would commit, or why git could not say.
-fn git_files(root: &Path, git: Option<&Path>, deadline: Instant, limits: &Limits) -> Result<Vec<PathBuf>, String> {
+fn git_files(
+    root: &Path,
+    git: Option<&Path>,
+    deadline: Instant,
+    limits: &Limits,
+) -> Result<Vec<PathBuf>, String> {
     let git = git.ok_or_else(|| "git was not found in PATH".to_string())?;
     // An explicit --git-dir/--work-tree: the user's GIT_DIR cannot point elsewhere, and git's
     // ownership check (safe.directory), which applies to discovered repositories, does not
@@ -124,10 +135,15 @@ fn check_listed(root: &Path, files: &[PathBuf]) -> Result<(), RenderError> {
 
 /// Refuses the link at `path` (in `dir`) if it leaves `root`.
 fn judge(root: &Path, dir: &Path, path: &Path) -> Result<(), RenderError> {
-    let target = std::fs::read_link(path).map_err(|e| RenderError::io("cannot read symlink", path, e))?;
+    let target =
+        std::fs::read_link(path).map_err(|e| RenderError::io("cannot read symlink", path, e))?;
     match leaves(root, dir, &target) {
         Some(why) => Err(RenderError::OutOfBoundsSymlink {
-            file: path.strip_prefix(root).unwrap_or(path).display().to_string(),
+            file: path
+                .strip_prefix(root)
+                .unwrap_or(path)
+                .display()
+                .to_string(),
             target: target.display().to_string(),
             why,
         }),
@@ -164,7 +180,10 @@ fn leaves(root: &Path, dir: &Path, target: &Path) -> Option<&'static str> {
         return Some("is absolute");
     }
     // `dir` is under the canonical root, so the depth below it counts whole components.
-    let mut depth = dir.strip_prefix(root).map(|rel| rel.components().count()).unwrap_or(0);
+    let mut depth = dir
+        .strip_prefix(root)
+        .map(|rel| rel.components().count())
+        .unwrap_or(0);
     for c in target.components() {
         match c {
             Component::ParentDir if depth == 0 => return Some("rises above the repository root"),
@@ -192,7 +211,13 @@ mod tests {
             assert_eq!(verdict($dir, $target), None, "{} -> {}", $dir, $target)
         };
         ($dir:literal, $target:literal => $why:literal) => {
-            assert_eq!(verdict($dir, $target), Some($why), "{} -> {}", $dir, $target)
+            assert_eq!(
+                verdict($dir, $target),
+                Some($why),
+                "{} -> {}",
+                $dir,
+                $target
+            )
         };
     }
 

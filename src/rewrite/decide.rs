@@ -19,10 +19,16 @@ pub(super) fn decide_site(
     container: bool,
 ) -> Result<Decision, RuleError> {
     if container && value == ISTIO_AUTO.0 {
-        return Ok(Decision { to: None, reason: Reason::Placeholder(ISTIO_AUTO.1) });
+        return Ok(Decision {
+            to: None,
+            reason: Reason::Placeholder(ISTIO_AUTO.1),
+        });
     }
     if qualified && !names_a_registry(value.strip_prefix(prefix).unwrap_or(value)) {
-        return Ok(Decision { to: None, reason: Reason::NotQualified });
+        return Ok(Decision {
+            to: None,
+            reason: Reason::NotQualified,
+        });
     }
     decide_value(rules, value, prefix, format, kind, ns)
 }
@@ -35,16 +41,28 @@ const ISTIO_AUTO: (&str, &str) = (
 
 /// The first path component is a registry host (`.`, `:` or `localhost`).
 fn names_a_registry(value: &str) -> bool {
-    value.split_once('/').is_some_and(|(h, _)| h.contains('.') || h.contains(':') || h == "localhost")
+    value
+        .split_once('/')
+        .is_some_and(|(h, _)| h.contains('.') || h.contains(':') || h == "localhost")
 }
 
 /// The decision for a whole field value: the image after `prefix` (an argument's `--flag=`),
 /// or each item of a list split on `format.separator`, decided on its own; with `format.keyed`
 /// each item is `KEY=IMAGE` and only `IMAGE` is decided. Blank items (a list's trailing line
 /// break) are kept as they are, and so is the whitespace around an item.
-fn decide_value(rules: &Rules, value: &str, prefix: &str, format: ValueFormat, kind: ValueKind, ns: Option<&str>) -> Result<Decision, RuleError> {
+fn decide_value(
+    rules: &Rules,
+    value: &str,
+    prefix: &str,
+    format: ValueFormat,
+    kind: ValueKind,
+    ns: Option<&str>,
+) -> Result<Decision, RuleError> {
     let Some(image) = value.strip_prefix(prefix) else {
-        return Ok(Decision { to: None, reason: Reason::Unparseable(format!("does not start with {prefix:?}")) });
+        return Ok(Decision {
+            to: None,
+            reason: Reason::Unparseable(format!("does not start with {prefix:?}")),
+        });
     };
     // One item: (decision, the item's text with its decided part replaced).
     let item = |text: &str| -> Result<Option<(Decision, Option<String>)>, RuleError> {
@@ -57,7 +75,15 @@ fn decide_value(rules: &Rules, value: &str, prefix: &str, format: ValueFormat, k
         let (key, image) = if format.keyed {
             match trimmed.split_once('=') {
                 Some((k, v)) => (Some(k), v),
-                None => return Ok(Some((Decision { to: None, reason: Reason::Unparseable("no `=` in a KEY=IMAGE item".into()) }, None))),
+                None => {
+                    return Ok(Some((
+                        Decision {
+                            to: None,
+                            reason: Reason::Unparseable("no `=` in a KEY=IMAGE item".into()),
+                        },
+                        None,
+                    )))
+                }
             }
         } else {
             (None, trimmed)
@@ -70,10 +96,16 @@ fn decide_value(rules: &Rules, value: &str, prefix: &str, format: ValueFormat, k
         Ok(Some((d, to)))
     };
     let Some(sep) = format.separator else {
-        let Some((d, to)) = item(image)? else { unreachable!("a value without separator is never a blank item") };
-        return Ok(Decision { to: to.map(|to| format!("{prefix}{to}")), reason: d.reason });
+        let Some((d, to)) = item(image)? else {
+            unreachable!("a value without separator is never a blank item")
+        };
+        return Ok(Decision {
+            to: to.map(|to| format!("{prefix}{to}")),
+            reason: d.reason,
+        });
     };
-    let items: Vec<Option<(Decision, Option<String>)>> = image.split(sep).map(item).collect::<Result<_, _>>()?;
+    let items: Vec<Option<(Decision, Option<String>)>> =
+        image.split(sep).map(item).collect::<Result<_, _>>()?;
     let changed = items.iter().flatten().any(|(_, to)| to.is_some());
     let to = changed.then(|| {
         let parts: Vec<&str> = image
@@ -93,4 +125,3 @@ fn decide_value(rules: &Rules, value: &str, prefix: &str, format: ValueFormat, k
         .unwrap_or(Reason::NoRule(String::new()));
     Ok(Decision { to, reason })
 }
-

@@ -29,7 +29,9 @@ pub(super) fn plan_embedded(
     opts: &Options,
     err_at: &dyn Fn(usize, String) -> RewriteError,
 ) -> Result<Result<Vec<Record>, String>, RewriteError> {
-    match embedded_records(text, input, doc, object, outer, span, value, inner, rules, opts) {
+    match embedded_records(
+        text, input, doc, object, outer, span, value, inner, rules, opts,
+    ) {
         Ok(records) => Ok(Ok(records)),
         Err(Embedded::Skip(why)) => Ok(Err(why)),
         Err(Embedded::Rule(at, e)) => Err(err_at(at, e)),
@@ -84,26 +86,50 @@ fn embedded_records(
             .collect(),
         ..FieldSet::default()
     };
-    let limits = ParseLimits { max_depth: opts.limits.max_depth };
-    let scan = manifest::scan(value, limits, &fields).map_err(|e| format!("it does not parse as YAML ({e})"))?;
+    let limits = ParseLimits {
+        max_depth: opts.limits.max_depth,
+    };
+    let scan = manifest::scan(value, limits, &fields)
+        .map_err(|e| format!("it does not parse as YAML ({e})"))?;
     let lines = splice::literal_lines(text, span).ok_or("its lines do not match its value")?;
     let mut out = Vec::new();
     for site in scan.sites {
-        let SiteValue::Scalar { value: v, style, in_flow, .. } = &site.value else { continue };
+        let SiteValue::Scalar {
+            value: v,
+            style,
+            in_flow,
+            ..
+        } = &site.value
+        else {
+            continue;
+        };
         if matches!(style, Style::Literal | Style::Folded) {
             continue;
         }
         let container = site.rule == BUILTIN[0].label;
         let path = format!("{outer} ⟶ {}", site.path);
-        let d = decide_site(rules, v, "", site.format, site.kind, object.namespace.as_deref(), site.qualified, container)
-            .map_err(|e| Embedded::Rule(span.start(), format!("{path}: {e}")))?;
+        let d = decide_site(
+            rules,
+            v,
+            "",
+            site.format,
+            site.kind,
+            object.namespace.as_deref(),
+            site.qualified,
+            container,
+        )
+        .map_err(|e| Embedded::Rule(span.start(), format!("{path}: {e}")))?;
         // Where the scalar's bytes are in the outer text: on one line of the block.
         let (s, e) = (site.span.start(), site.span.end());
-        let Some(&(dec, src, len)) = lines.iter().find(|(dec, _, len)| *dec <= s && e <= dec + len) else {
+        let Some(&(dec, src, len)) = lines
+            .iter()
+            .find(|(dec, _, len)| *dec <= s && e <= dec + len)
+        else {
             return Err(format!("{} spans several lines", site.path).into());
         };
         let _ = len;
-        let outer_span = Span::within(src + (s - dec), src + (e - dec), text).ok_or("a span outside the block")?;
+        let outer_span = Span::within(src + (s - dec), src + (e - dec), text)
+            .ok_or("a span outside the block")?;
         if outer_span.slice(text) != site.span.slice(value) {
             return Err(format!("{} is not where its text is", site.path).into());
         }
@@ -111,7 +137,10 @@ fn embedded_records(
             continue;
         }
         let edit = match &d.to {
-            Some(to) => Some(splice::scalar_edit(text, outer_span, *style, *in_flow, v, to).map_err(|e| Embedded::Skip(e.to_string()))?),
+            Some(to) => Some(
+                splice::scalar_edit(text, outer_span, *style, *in_flow, v, to)
+                    .map_err(|e| Embedded::Skip(e.to_string()))?,
+            ),
             None => None,
         };
         out.push(Record {
@@ -120,7 +149,11 @@ fn embedded_records(
             offset: outer_span.start(),
             object: object.clone(),
             path,
-            field: if container { format!("{} (embedded)", site.rule) } else { site.rule.clone() },
+            field: if container {
+                format!("{} (embedded)", site.rule)
+            } else {
+                site.rule.clone()
+            },
             before: v.clone(),
             decision: d,
             edit,
@@ -128,4 +161,3 @@ fn embedded_records(
     }
     Ok(out)
 }
-

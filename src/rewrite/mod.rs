@@ -31,7 +31,11 @@ pub struct Input {
 
 impl Input {
     /// Checks size and UTF-8. The error names the input and the place.
-    pub fn from_bytes(name: impl Into<String>, bytes: Vec<u8>, limits: &Limits) -> Result<Input, RewriteError> {
+    pub fn from_bytes(
+        name: impl Into<String>,
+        bytes: Vec<u8>,
+        limits: &Limits,
+    ) -> Result<Input, RewriteError> {
         let name = name.into();
         if bytes.len() as u64 > limits.max_input_bytes {
             return Err(RewriteError::at(
@@ -48,8 +52,15 @@ impl Input {
             Ok(text) => Ok(Input { name, text }),
             Err(e) => {
                 let off = e.utf8_error().valid_up_to();
-                let (line, col) = manifest::line_col(std::str::from_utf8(&e.as_bytes()[..off]).unwrap_or(""), off);
-                Err(RewriteError::at(&name, Some((line, col)), "invalid UTF-8".to_string()))
+                let (line, col) = manifest::line_col(
+                    std::str::from_utf8(&e.as_bytes()[..off]).unwrap_or(""),
+                    off,
+                );
+                Err(RewriteError::at(
+                    &name,
+                    Some((line, col)),
+                    "invalid UTF-8".to_string(),
+                ))
             }
         }
     }
@@ -106,7 +117,11 @@ pub struct RewriteError {
 
 impl RewriteError {
     fn at(input: &str, at: Option<(usize, usize)>, msg: String) -> Self {
-        RewriteError { input: input.to_string(), at, msg }
+        RewriteError {
+            input: input.to_string(),
+            at,
+            msg,
+        }
     }
     fn render(&self) -> String {
         match self.at {
@@ -127,9 +142,16 @@ pub fn plan(inputs: &[Input], rules: &Rules, opts: &Options) -> Result<Plan, Rew
 }
 
 /// [`plan`] with an explicit [`Strategy`].
-pub fn plan_with(inputs: &[Input], rules: &Rules, opts: &Options, strategy: Strategy) -> Result<Plan, RewriteError> {
+pub fn plan_with(
+    inputs: &[Input],
+    rules: &Rules,
+    opts: &Options,
+    strategy: Strategy,
+) -> Result<Plan, RewriteError> {
     let mut plan = Plan::default();
-    let limits = ParseLimits { max_depth: opts.limits.max_depth };
+    let limits = ParseLimits {
+        max_depth: opts.limits.max_depth,
+    };
     for (i, input) in inputs.iter().enumerate() {
         let text = input.text.as_str();
         let markers = split::markers(text);
@@ -155,9 +177,19 @@ pub fn plan_with(inputs: &[Input], rules: &Rules, opts: &Options, strategy: Stra
 
 /// The records of one input's scan: each site decided and its edit made, then the findings
 /// turned into errors where they matter.
-fn plan_input(plan: &mut Plan, input_index: usize, input: &Input, scan: manifest::Scan, doc_base: usize, rules: &Rules, opts: &Options) -> Result<(), RewriteError> {
+fn plan_input(
+    plan: &mut Plan,
+    input_index: usize,
+    input: &Input,
+    scan: manifest::Scan,
+    doc_base: usize,
+    rules: &Rules,
+    opts: &Options,
+) -> Result<(), RewriteError> {
     let text = input.text.as_str();
-    let err_at = |offset: usize, msg: String| RewriteError::at(&input.name, Some(manifest::line_col(text, offset)), msg);
+    let err_at = |offset: usize, msg: String| {
+        RewriteError::at(&input.name, Some(manifest::line_col(text, offset)), msg)
+    };
     // Anchors (per document) defined on image scalars, and whether they were rewritten.
     let mut image_anchors: HashMap<(usize, usize), bool> = HashMap::new();
     for site in &scan.sites {
@@ -171,20 +203,58 @@ fn plan_input(plan: &mut Plan, input_index: usize, input: &Input, scan: manifest
     // Edits by byte range, with their text.
     let mut applied: HashMap<(usize, usize), String> = HashMap::new();
     for site in scan.sites {
-        let Site { doc, object, path, span, value, rule, kind, prefix, format, qualified, embedded } = site;
+        let Site {
+            doc,
+            object,
+            path,
+            span,
+            value,
+            rule,
+            kind,
+            prefix,
+            format,
+            qualified,
+            embedded,
+        } = site;
         let container = rule == BUILTIN[0].label;
         // A rule whose output is invalid or not final stops the run at the image it was given.
         let decide = |v: &str| {
-            decide_site(rules, v, &prefix, format, kind, object.namespace.as_deref(), qualified, container)
-                .map_err(|e| err_at(span.start(), format!("{path}: {e}")))
+            decide_site(
+                rules,
+                v,
+                &prefix,
+                format,
+                kind,
+                object.namespace.as_deref(),
+                qualified,
+                container,
+            )
+            .map_err(|e| err_at(span.start(), format!("{path}: {e}")))
         };
         if let Some(inner) = &embedded {
             // The value is a document of its own: its records, not one for the whole value.
             let found = match &value {
-                SiteValue::Scalar { value, style: Style::Literal, .. } => {
-                    plan_embedded(text, input_index, doc_base + doc, &object, &path, span, value, inner, rules, opts, &err_at)?
-                }
-                _ => Err("it is not a literal block (`|`), so its lines cannot be edited in place".to_string()),
+                SiteValue::Scalar {
+                    value,
+                    style: Style::Literal,
+                    ..
+                } => plan_embedded(
+                    text,
+                    input_index,
+                    doc_base + doc,
+                    &object,
+                    &path,
+                    span,
+                    value,
+                    inner,
+                    rules,
+                    opts,
+                    &err_at,
+                )?,
+                _ => Err(
+                    "it is not a literal block (`|`), so its lines cannot be edited in place"
+                        .to_string(),
+                ),
             };
             match found {
                 Ok(records) => {
@@ -196,7 +266,11 @@ fn plan_input(plan: &mut Plan, input_index: usize, input: &Input, scan: manifest
                     }
                 }
                 Err(why) => {
-                    let w = err_at(span.start(), format!("{path}: the document embedded here is left as is: {why}")).to_string();
+                    let w = err_at(
+                        span.start(),
+                        format!("{path}: the document embedded here is left as is: {why}"),
+                    )
+                    .to_string();
                     if seen_warning.insert(w.clone()) {
                         plan.warnings.push(w);
                     }
@@ -205,7 +279,13 @@ fn plan_input(plan: &mut Plan, input_index: usize, input: &Input, scan: manifest
             continue;
         }
         let (before, decision, edit) = match value {
-            SiteValue::Scalar { value, style, in_flow, anchor, .. } => {
+            SiteValue::Scalar {
+                value,
+                style,
+                in_flow,
+                anchor,
+                ..
+            } => {
                 // A block scalar's value ends with its line break(s) (clip/keep chomping); the
                 // image is the text before them, and the splice keeps the breaks.
                 let value = match style {
@@ -225,22 +305,50 @@ fn plan_input(plan: &mut Plan, input_index: usize, input: &Input, scan: manifest
                 }
                 (value, d, edit)
             }
-            SiteValue::Alias { anchor, value: Some(v), in_flow } => {
+            SiteValue::Alias {
+                anchor,
+                value: Some(v),
+                in_flow,
+            } => {
                 if image_anchors.contains_key(&(doc, anchor)) {
-                    (v, Decision { to: None, reason: Reason::FollowsAnchor }, None)
+                    (
+                        v,
+                        Decision {
+                            to: None,
+                            reason: Reason::FollowsAnchor,
+                        },
+                        None,
+                    )
                 } else {
                     let d = decide(&v)?;
-                    let edit = d.to.as_ref().map(|to| Edit { span, text: splice::quote(to, Style::Plain, in_flow) });
+                    let edit = d.to.as_ref().map(|to| Edit {
+                        span,
+                        text: splice::quote(to, Style::Plain, in_flow),
+                    });
                     (v, d, edit)
                 }
             }
             SiteValue::Alias { value: None, .. } => {
                 let what = "an alias of a collection";
-                (span.slice(text).to_string(), Decision { to: None, reason: Reason::NotAString(what) }, None)
+                (
+                    span.slice(text).to_string(),
+                    Decision {
+                        to: None,
+                        reason: Reason::NotAString(what),
+                    },
+                    None,
+                )
             }
             SiteValue::NotString(what) => {
                 let src: String = span.slice(text).chars().take(60).collect();
-                (src, Decision { to: None, reason: Reason::NotAString(what) }, None)
+                (
+                    src,
+                    Decision {
+                        to: None,
+                        reason: Reason::NotAString(what),
+                    },
+                    None,
+                )
             }
             SiteValue::Tagged { go_value, tag } => {
                 // Go reads an image here; if the rules would rewrite it, leaving it would pull from
@@ -252,7 +360,14 @@ fn plan_input(plan: &mut Plan, input_index: usize, input: &Input, scan: manifest
                         format!("{path}: image {go_value:?} is written with the tag {tag}; Go reads it as that string and the rules rewrite it to {to:?}, but pullthrough does not rewrite tagged scalars: write the image as a plain string"),
                     ));
                 }
-                (go_value, Decision { to: None, reason: d.reason }, None)
+                (
+                    go_value,
+                    Decision {
+                        to: None,
+                        reason: d.reason,
+                    },
+                    None,
+                )
             }
         };
         // A bare word in a field that holds an image only when it names a registry is not one.
@@ -279,7 +394,11 @@ fn plan_input(plan: &mut Plan, input_index: usize, input: &Input, scan: manifest
         };
         if let Reason::Unparseable(_) | Reason::NotAString(_) = &decision.reason {
             // Long values (a 10 KB string in an image field) are cut: the message is one line.
-            let shown: String = if before.chars().count() > 200 { format!("{}…", before.chars().take(200).collect::<String>()) } else { before.clone() };
+            let shown: String = if before.chars().count() > 200 {
+                format!("{}…", before.chars().take(200).collect::<String>())
+            } else {
+                before.clone()
+            };
             let msg = format!("{path}: image {shown:?} left as is: {}", decision.reason);
             if opts.strict {
                 return Err(err_at(span.start(), format!("{msg} (--strict)")));
@@ -317,7 +436,7 @@ fn plan_input(plan: &mut Plan, input_index: usize, input: &Input, scan: manifest
             }
             _ if !rules.enabled() => {}
             Finding::SharedImage { span, .. } => {
-                        if applied.keys().any(|&(start, _)| start == span.start()) {
+                if applied.keys().any(|&(start, _)| start == span.start()) {
                     return Err(err_at(
                         span.start(),
                         "this image is inside an anchored collection that an alias makes Go read elsewhere too, not as an image; rewriting it would change that value as well: write the collection out instead of the alias".to_string(),
@@ -326,7 +445,7 @@ fn plan_input(plan: &mut Plan, input_index: usize, input: &Input, scan: manifest
             }
             Finding::AliasOfImage { doc, anchor, span } => {
                 if image_anchors.get(&(doc, anchor)) == Some(&true) {
-                                return Err(err_at(
+                    return Err(err_at(
                         span.start(),
                         format!("alias {} reads an anchored image that is being rewritten, outside an image field; rewriting it would change this value too: write the value out instead of the alias", span.slice(text)),
                     ));
@@ -336,4 +455,3 @@ fn plan_input(plan: &mut Plan, input_index: usize, input: &Input, scan: manifest
     }
     Ok(())
 }
-

@@ -40,7 +40,11 @@ pub fn output<'a>(inputs: &'a [Input], plan: &'a Plan) -> Result<Output<'a>, Rew
         let mut pos = 0;
         for e in edits {
             if e.span.start() < pos {
-                return Err(RewriteError::at(&input.name, None, splice::SpliceError::Overlap.to_string()));
+                return Err(RewriteError::at(
+                    &input.name,
+                    None,
+                    splice::SpliceError::Overlap.to_string(),
+                ));
             }
             parts.push(&text[pos..e.span.start()]);
             parts.push(&e.text);

@@ -8,14 +8,19 @@
 use globset::Glob;
 
 use super::RuleError;
-use crate::settings::RewriteSettings;
-use crate::manifest::fields::{parse_path, ArgField, EnvField, FieldSet, KindField, PathSeg, ValueFormat, ValueKind};
+use crate::manifest::fields::{
+    parse_path, ArgField, EnvField, FieldSet, KindField, PathSeg, ValueFormat, ValueKind,
+};
 use crate::manifest::profiles::{self, Profile};
+use crate::settings::RewriteSettings;
 
 /// The value kind of an entry's `repository`/`prefix` flags (both set is an error).
 fn kind_of(origin: &str, repository: bool, prefix: bool) -> Result<ValueKind, RuleError> {
     match (repository, prefix) {
-        (true, true) => Err(RuleError { origin: origin.to_string(), msg: "repository and prefix exclude each other".into() }),
+        (true, true) => Err(RuleError {
+            origin: origin.to_string(),
+            msg: "repository and prefix exclude each other".into(),
+        }),
         (true, false) => Ok(ValueKind::Repository),
         (false, true) => Ok(ValueKind::Prefix),
         (false, false) => Ok(ValueKind::Image),
@@ -25,11 +30,21 @@ fn kind_of(origin: &str, repository: bool, prefix: bool) -> Result<ValueKind, Ru
 fn glob(origin: &str, pattern: &str) -> Result<globset::GlobMatcher, RuleError> {
     Glob::new(pattern)
         .map(|g| g.compile_matcher())
-        .map_err(|e| RuleError { origin: origin.to_string(), msg: format!("invalid glob {pattern:?}: {}", e.kind()) })
+        .map_err(|e| RuleError {
+            origin: origin.to_string(),
+            msg: format!("invalid glob {pattern:?}: {}", e.kind()),
+        })
 }
 
 fn paths(origin: &str, list: &[String]) -> Result<Vec<Vec<PathSeg>>, RuleError> {
-    list.iter().map(|p| parse_path(p).map_err(|msg| RuleError { origin: origin.to_string(), msg })).collect()
+    list.iter()
+        .map(|p| {
+            parse_path(p).map_err(|msg| RuleError {
+                origin: origin.to_string(),
+                msg,
+            })
+        })
+        .collect()
 }
 
 /// The profiles named in `s.profiles` (`all`: every one), in order, without repeats.
@@ -43,7 +58,11 @@ fn chosen(s: &RewriteSettings) -> Result<Vec<&'static Profile>, RuleError> {
                 origin: s.profiles.origin.clone(),
                 msg: format!(
                     "unknown profile {name:?} (known: {}, or {} for every one)",
-                    profiles::PROFILES.iter().map(|p| p.name).collect::<Vec<_>>().join(", "),
+                    profiles::PROFILES
+                        .iter()
+                        .map(|p| p.name)
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     profiles::ALL
                 ),
             })?]
@@ -64,23 +83,37 @@ pub fn compile(s: &RewriteSettings) -> Result<FieldSet, RuleError> {
     for (i, f) in s.fields.value.iter().enumerate() {
         let origin = format!("{}[{i}]", s.fields.origin);
         let value = kind_of(&origin, f.repository, f.prefix)?;
-        let names = f.names.iter().flatten().map(|n| glob(&format!("{origin}.names"), n)).collect::<Result<Vec<_>, _>>()?;
+        let names = f
+            .names
+            .iter()
+            .flatten()
+            .map(|n| glob(&format!("{origin}.names"), n))
+            .collect::<Result<Vec<_>, _>>()?;
         let embedded = if f.embedded {
             Some(paths(&format!("{origin}.innerPaths"), &f.inner_paths)?)
         } else if !f.inner_paths.is_empty() {
-            return Err(RuleError { origin: format!("{origin}.innerPaths"), msg: "innerPaths need embedded: true".into() });
+            return Err(RuleError {
+                origin: format!("{origin}.innerPaths"),
+                msg: "innerPaths need embedded: true".into(),
+            });
         } else {
             None
         };
         for p in &f.paths {
-            let path = parse_path(p).map_err(|msg| RuleError { origin: format!("{origin}.paths"), msg })?;
+            let path = parse_path(p).map_err(|msg| RuleError {
+                origin: format!("{origin}.paths"),
+                msg,
+            })?;
             set.kinds.push(KindField {
                 kinds: f.kinds.clone().unwrap_or_default(),
                 group: f.group.clone(),
                 names: names.clone(),
                 path,
                 value,
-                format: ValueFormat { separator: f.separator, keyed: f.keyed },
+                format: ValueFormat {
+                    separator: f.separator,
+                    keyed: f.keyed,
+                },
                 qualified: f.qualified,
                 embedded: embedded.clone(),
                 label: format!("{origin}: {p}"),
@@ -90,25 +123,44 @@ pub fn compile(s: &RewriteSettings) -> Result<FieldSet, RuleError> {
     for (i, a) in s.args.value.iter().enumerate() {
         let origin = format!("{}[{i}]", s.args.origin);
         if !a.flag.starts_with('-') || a.flag.contains('=') {
-            return Err(RuleError { origin: format!("{origin}.flag"), msg: format!("{:?} is not a flag (`--name`, without `=`)", a.flag) });
+            return Err(RuleError {
+                origin: format!("{origin}.flag"),
+                msg: format!("{:?} is not a flag (`--name`, without `=`)", a.flag),
+            });
         }
         let value = kind_of(&origin, a.repository, a.prefix)?;
-        set.args.push(ArgField { flag: a.flag.clone(), value, label: format!("{origin}: arg {}", a.flag) });
+        set.args.push(ArgField {
+            flag: a.flag.clone(),
+            value,
+            label: format!("{origin}: arg {}", a.flag),
+        });
     }
     for (i, e) in s.env.value.iter().enumerate() {
         let origin = format!("{}[{i}]", s.env.origin);
         set.env.push(EnvField {
             name: glob(&format!("{origin}.name"), &e.name)?,
             value: kind_of(&origin, e.repository, e.prefix)?,
-            format: ValueFormat { separator: e.separator, keyed: e.keyed },
+            format: ValueFormat {
+                separator: e.separator,
+                keyed: e.keyed,
+            },
             label: format!("{origin}: env {}", e.name),
         });
     }
     for p in chosen(s)? {
         let name = p.name;
         for f in p.fields {
-            let names: Vec<globset::GlobMatcher> = f.names.iter().map(|n| glob(&s.profiles.origin, n).expect("built-in profile globs compile")).collect();
-            let embedded = f.embedded.map(|inner| inner.iter().map(|p| parse_path(p).expect("built-in profile paths parse")).collect());
+            let names: Vec<globset::GlobMatcher> = f
+                .names
+                .iter()
+                .map(|n| glob(&s.profiles.origin, n).expect("built-in profile globs compile"))
+                .collect();
+            let embedded = f.embedded.map(|inner| {
+                inner
+                    .iter()
+                    .map(|p| parse_path(p).expect("built-in profile paths parse"))
+                    .collect()
+            });
             for path in f.paths {
                 set.kinds.push(KindField {
                     kinds: f.kinds.iter().map(|k| k.to_string()).collect(),
@@ -124,7 +176,11 @@ pub fn compile(s: &RewriteSettings) -> Result<FieldSet, RuleError> {
             }
         }
         for (flag, value) in p.args {
-            set.args.push(ArgField { flag: flag.to_string(), value: *value, label: format!("profile {name}: arg {flag}") });
+            set.args.push(ArgField {
+                flag: flag.to_string(),
+                value: *value,
+                label: format!("profile {name}: arg {flag}"),
+            });
         }
         for (pattern, value, format) in p.env {
             set.env.push(EnvField {

@@ -27,13 +27,14 @@ use regex::Regex;
 
 use regex_syntax::hir::Look;
 
+use crate::destination::{fold_registry, mirror_text, Target};
 use crate::manifest::fields::{FieldSet, ValueKind};
+use crate::settings::{RewriteSettings, Setting};
 use pullthrough_reference::location::path_under;
 use pullthrough_reference::{
-    grammar, ImageRef, Location, ReferenceError, DEFAULT_DOMAIN, MAX_INPUT_LEN, NAME_TOTAL_LENGTH_MAX,
+    grammar, ImageRef, Location, ReferenceError, DEFAULT_DOMAIN, MAX_INPUT_LEN,
+    NAME_TOTAL_LENGTH_MAX,
 };
-use crate::destination::{fold_registry, mirror_text, Target};
-use crate::settings::{RewriteSettings, Setting};
 
 /// Why an image got the value it got; `explain` prints it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -177,10 +178,16 @@ pub struct Rules {
 fn glob_set(s: &Setting<Vec<String>>) -> Result<(GlobSet, Vec<String>), RuleError> {
     let mut b = GlobSetBuilder::new();
     for g in &s.value {
-        let glob = Glob::new(g).map_err(|e| RuleError { origin: s.origin.clone(), msg: format!("invalid glob {g:?}: {}", e.kind()) })?;
+        let glob = Glob::new(g).map_err(|e| RuleError {
+            origin: s.origin.clone(),
+            msg: format!("invalid glob {g:?}: {}", e.kind()),
+        })?;
         b.add(glob);
     }
-    let set = b.build().map_err(|e| RuleError { origin: s.origin.clone(), msg: e.to_string() })?;
+    let set = b.build().map_err(|e| RuleError {
+        origin: s.origin.clone(),
+        msg: e.to_string(),
+    })?;
     Ok((set, s.value.clone()))
 }
 
@@ -201,7 +208,9 @@ fn upstream_key(key: &str, aliases: &[String], origin: &str) -> Result<String, R
 fn anchored_at_start(pattern: &str) -> bool {
     regex_syntax::parse(pattern).is_ok_and(|hir| {
         let looks = hir.properties().look_set_prefix();
-        looks.contains(Look::Start) || looks.contains(Look::StartLF) || looks.contains(Look::StartCRLF)
+        looks.contains(Look::Start)
+            || looks.contains(Look::StartLF)
+            || looks.contains(Look::StartCRLF)
     })
 }
 
@@ -211,9 +220,14 @@ fn anchored_at_start(pattern: &str) -> bool {
 ///
 /// # Errors
 /// The message when no output of the rule can be a valid reference (`m.example.com//gcr/$1`).
-fn replacement_destination(replace: &str, aliases: &[String]) -> Result<Option<(String, String, String)>, String> {
+fn replacement_destination(
+    replace: &str,
+    aliases: &[String],
+) -> Result<Option<(String, String, String)>, String> {
     let literal = &replace[..replace.find('$').unwrap_or(replace.len())];
-    let Some(cut) = literal.rfind('/') else { return Ok(None) };
+    let Some(cut) = literal.rfind('/') else {
+        return Ok(None);
+    };
     let prefix = &literal[..cut];
     if prefix.is_empty() {
         return Ok(None);
@@ -224,8 +238,17 @@ fn replacement_destination(replace: &str, aliases: &[String]) -> Result<Option<(
         let start = &literal[..=cut];
         format!("replacement {replace:?} can never give a valid image reference: no reference starts with {start:?} ({e})")
     })?;
-    let path = r.path().strip_suffix("x/x").unwrap_or("").trim_end_matches('/').to_string();
-    Ok(Some((fold_registry(r.domain(), aliases).into_owned(), path, prefix.to_string())))
+    let path = r
+        .path()
+        .strip_suffix("x/x")
+        .unwrap_or("")
+        .trim_end_matches('/')
+        .to_string();
+    Ok(Some((
+        fold_registry(r.domain(), aliases).into_owned(),
+        path,
+        prefix.to_string(),
+    )))
 }
 
 impl Rules {
@@ -240,12 +263,25 @@ impl Rules {
     /// rule's replacement that can never make a valid reference; a destination that is a whole
     /// upstream registry another entry rewrites (that entry could never apply).
     pub fn compile(s: &RewriteSettings) -> Result<Rules, RuleError> {
-        let aliases: Vec<String> = s.docker_hub_aliases.value.iter().map(|a| a.to_ascii_lowercase()).collect();
-        let mirror = s.mirror.value.as_deref().and_then(mirror_text).map(str::to_string);
+        let aliases: Vec<String> = s
+            .docker_hub_aliases
+            .value
+            .iter()
+            .map(|a| a.to_ascii_lowercase())
+            .collect();
+        let mirror = s
+            .mirror
+            .value
+            .as_deref()
+            .and_then(mirror_text)
+            .map(str::to_string);
         let mut destinations = Vec::new();
         // Returns the length of the destination's path.
         let mut add_destination = |dest: &str, origin: &str| -> Result<usize, RuleError> {
-            let loc = Location::parse(dest).map_err(|e| RuleError { origin: origin.into(), msg: e.to_string() })?;
+            let loc = Location::parse(dest).map_err(|e| RuleError {
+                origin: origin.into(),
+                msg: e.to_string(),
+            })?;
             destinations.push(Destination {
                 domain: fold_registry(&loc.domain(), &aliases).into_owned(),
                 path: loc.path().to_string(),
@@ -265,9 +301,16 @@ impl Rules {
                 Target::Full(d) => d.to_string(),
                 Target::Prefix(p) => {
                     let Some(m) = &mirror else {
-                        return Err(RuleError { origin, msg: format!("prefix {p:?} is relative but no mirror is set") });
+                        return Err(RuleError {
+                            origin,
+                            msg: format!("prefix {p:?} is relative but no mirror is set"),
+                        });
                     };
-                    if p.is_empty() { m.clone() } else { format!("{m}/{p}") }
+                    if p.is_empty() {
+                        m.clone()
+                    } else {
+                        format!("{m}/{p}")
+                    }
                 }
             };
             let dest_path_len = add_destination(&dest, &origin)?;
@@ -283,12 +326,24 @@ impl Rules {
                 }
                 continue;
             }
-            registries.push(RegistryRule { upstream, key: key.to_ascii_lowercase(), dest, dest_path_len, origin });
+            registries.push(RegistryRule {
+                upstream,
+                key: key.to_ascii_lowercase(),
+                dest,
+                dest_path_len,
+                origin,
+            });
         }
         let mut regex: Vec<RegexRule> = Vec::new();
         for (i, r) in s.rules.value.iter().enumerate() {
-            let origin = r.origin.clone().unwrap_or_else(|| format!("{}[{i}]", s.rules.origin));
-            let name = r.name.clone().unwrap_or_else(|| format!("{}[{i}]", s.rules.origin));
+            let origin = r
+                .origin
+                .clone()
+                .unwrap_or_else(|| format!("{}[{i}]", s.rules.origin));
+            let name = r
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("{}[{i}]", s.rules.origin));
             // Compiled size capped (`limits.maxRegexBytes`): a pathological rule fails here, at start-up.
             let re = regex::RegexBuilder::new(&r.pattern).size_limit(s.max_regex_bytes.value).build().map_err(|e| {
                 let msg = match e {
@@ -300,14 +355,25 @@ impl Rules {
                 RuleError { origin: origin.clone(), msg }
             })?;
             if r.require_capture && re.captures_len() < 2 {
-                return Err(RuleError { origin, msg: format!("regex {:?} has no capture group; the replacement needs $1", r.pattern) });
+                return Err(RuleError {
+                    origin,
+                    msg: format!(
+                        "regex {:?} has no capture group; the replacement needs $1",
+                        r.pattern
+                    ),
+                });
             }
             let registry = match &r.registry {
-                Some(key) => Some((upstream_key(key, &aliases, &name)?, key.to_ascii_lowercase())),
+                Some(key) => Some((
+                    upstream_key(key, &aliases, &name)?,
+                    key.to_ascii_lowercase(),
+                )),
                 None => None,
             };
             if let Some((folded, _)) = &registry {
-                let clash = regex.iter().find(|o| o.registry.as_ref().is_some_and(|(f, _)| f == folded) && o.replace != r.replace);
+                let clash = regex.iter().find(|o| {
+                    o.registry.as_ref().is_some_and(|(f, _)| f == folded) && o.replace != r.replace
+                });
                 if let Some(o) = clash {
                     return Err(RuleError {
                         origin: o.name.clone(),
@@ -321,21 +387,42 @@ impl Rules {
             // Only when every match starts at the beginning does the output start with the
             // replacement's literal text; then that is a destination too.
             if anchored_at_start(&r.pattern) {
-                let found = replacement_destination(&r.replace, &aliases).map_err(|msg| RuleError { origin: name.clone(), msg })?;
+                let found =
+                    replacement_destination(&r.replace, &aliases).map_err(|msg| RuleError {
+                        origin: name.clone(),
+                        msg,
+                    })?;
                 if let Some((domain, path, shown)) = found {
-                    destinations.push(Destination { domain, path, shown, origin: name.clone() });
+                    destinations.push(Destination {
+                        domain,
+                        path,
+                        shown,
+                        origin: name.clone(),
+                    });
                 }
             }
-            regex.push(RegexRule { registry, re, replace: r.replace.clone(), name });
+            regex.push(RegexRule {
+                registry,
+                re,
+                replace: r.replace.clone(),
+                name,
+            });
         }
         // A destination that is a whole upstream registry would make every image of it "already
         // mirrored": the entry for that registry could never apply.
         let upstreams = registries
             .iter()
             .map(|r| (r.upstream.as_str(), r.origin.as_str()))
-            .chain(regex.iter().filter_map(|r| r.registry.as_ref().map(|(f, _)| (f.as_str(), r.name.as_str()))));
+            .chain(regex.iter().filter_map(|r| {
+                r.registry
+                    .as_ref()
+                    .map(|(f, _)| (f.as_str(), r.name.as_str()))
+            }));
         for (upstream, origin) in upstreams {
-            if let Some(d) = destinations.iter().find(|d| d.path.is_empty() && d.domain == upstream) {
+            if let Some(d) = destinations
+                .iter()
+                .find(|d| d.path.is_empty() && d.domain == upstream)
+            {
                 return Err(RuleError {
                     origin: d.origin.clone(),
                     msg: format!(
@@ -345,7 +432,11 @@ impl Rules {
                 });
             }
         }
-        let ns_include = if s.namespaces_include.value.is_empty() { None } else { Some(glob_set(&s.namespaces_include)?.0) };
+        let ns_include = if s.namespaces_include.value.is_empty() {
+            None
+        } else {
+            Some(glob_set(&s.namespaces_include)?.0)
+        };
         Ok(Rules {
             enabled: s.enabled.value,
             registries,
@@ -393,19 +484,34 @@ impl Rules {
     /// A [`RuleError`] naming the entry or rule that made the value (`config.yaml: rules[0]`),
     /// the image and what it became, when the result does not parse (`m.example.com//gcr/x`,
     /// `…/x:1:mirrored`), or when the rules would rewrite the result again.
-    pub fn decide_as(&self, image: &str, namespace: Option<&str>, kind: ValueKind) -> Result<Decision, RuleError> {
+    pub fn decide_as(
+        &self,
+        image: &str,
+        namespace: Option<&str>,
+        kind: ValueKind,
+    ) -> Result<Decision, RuleError> {
         if !self.enabled {
-            return Ok(Decision { to: None, reason: Reason::Disabled });
+            return Ok(Decision {
+                to: None,
+                reason: Reason::Disabled,
+            });
         }
         if kind == ValueKind::Prefix {
             return self.decide_prefix(image, namespace);
         }
         let parsed = match image.parse::<ImageRef>() {
             Ok(r) => r,
-            Err(e) => return Ok(Decision { to: None, reason: Reason::Unparseable(e.to_string()) }),
+            Err(e) => {
+                return Ok(Decision {
+                    to: None,
+                    reason: Reason::Unparseable(e.to_string()),
+                })
+            }
         };
         let (d, by) = self.decide_parsed(parsed, namespace, kind);
-        let (Some(to), Some(by)) = (&d.to, by) else { return Ok(d) };
+        let (Some(to), Some(by)) = (&d.to, by) else {
+            return Ok(d);
+        };
         match by {
             // `<dest>/<path>[:tag][@digest]` from a valid destination and a parsed image: it can
             // only fail on length, and it lies under the entry's own destination, so deciding
@@ -418,23 +524,42 @@ impl Rules {
                     (path_len > NAME_TOTAL_LENGTH_MAX).then_some(ReferenceError::NameTooLong)
                 };
                 let result = match too_long {
-                    Some(e) => Err(RuleError { origin: entry.origin.clone(), msg: invalid_output(image, to, &e) }),
+                    Some(e) => Err(RuleError {
+                        origin: entry.origin.clone(),
+                        msg: invalid_output(image, to, &e),
+                    }),
                     None => Ok(()),
                 };
                 debug_assert_eq!(
                     result.as_ref().err().map(|e| e.to_string()),
-                    self.check_output(image, to, &entry.origin, namespace, kind).err().map(|e| e.to_string()),
+                    self.check_output(image, to, &entry.origin, namespace, kind)
+                        .err()
+                        .map(|e| e.to_string()),
                     "the fast check of a registries output disagrees with the parser"
                 );
                 result.map(|()| d)
             }
-            By::Regex(rule) => self.check_output(image, to, &rule.name, namespace, kind).map(|()| d),
+            By::Regex(rule) => self
+                .check_output(image, to, &rule.name, namespace, kind)
+                .map(|()| d),
         }
     }
 
     /// `to`, made from `image` by `origin`, must parse and be kept when decided again.
-    fn check_output(&self, image: &str, to: &str, origin: &str, namespace: Option<&str>, kind: ValueKind) -> Result<(), RuleError> {
-        let fail = |msg: String| Err(RuleError { origin: origin.to_string(), msg });
+    fn check_output(
+        &self,
+        image: &str,
+        to: &str,
+        origin: &str,
+        namespace: Option<&str>,
+        kind: ValueKind,
+    ) -> Result<(), RuleError> {
+        let fail = |msg: String| {
+            Err(RuleError {
+                origin: origin.to_string(),
+                msg,
+            })
+        };
         let output = match to.parse::<ImageRef>() {
             Ok(r) => r,
             Err(e) => return fail(invalid_output(image, to, &e)),
@@ -451,14 +576,24 @@ impl Rules {
 
     /// One pass of the decision order on a parsed image; also returns the origin of the entry
     /// or rule that rewrote it.
-    fn decide_parsed(&self, parsed: ImageRef, namespace: Option<&str>, kind: ValueKind) -> (Decision, Option<By<'_>>) {
+    fn decide_parsed(
+        &self,
+        parsed: ImageRef,
+        namespace: Option<&str>,
+        kind: ValueKind,
+    ) -> (Decision, Option<By<'_>>) {
         let keep = |reason| (Decision { to: None, reason }, None);
         let r = self.fold(parsed);
         if self.destinations.iter().any(|d| d.holds(&r)) {
             return keep(Reason::AlreadyMirrored);
         }
         let ns = namespace.unwrap_or(&self.default_namespace);
-        if self.ns_include.as_ref().is_some_and(|inc| !inc.is_match(ns)) || self.ns_exclude.is_match(ns) {
+        if self
+            .ns_include
+            .as_ref()
+            .is_some_and(|inc| !inc.is_match(ns))
+            || self.ns_exclude.is_match(ns)
+        {
             return keep(Reason::NamespaceExcluded(ns.to_string()));
         }
         let name = r.name();
@@ -468,8 +603,18 @@ impl Rules {
         let suffix = tag_and_digest(&r, kind);
         if let Some(e) = self.registries.iter().find(|e| e.upstream == r.domain()) {
             let to = format!("{}/{}{suffix}", e.dest, r.path());
-            let path_len = if e.dest_path_len == 0 { r.path().len() } else { e.dest_path_len + 1 + r.path().len() };
-            return (Decision { to: Some(to), reason: Reason::Registry(e.key.clone()) }, Some(By::Registry(e, path_len)));
+            let path_len = if e.dest_path_len == 0 {
+                r.path().len()
+            } else {
+                e.dest_path_len + 1 + r.path().len()
+            };
+            return (
+                Decision {
+                    to: Some(to),
+                    reason: Reason::Registry(e.key.clone()),
+                },
+                Some(By::Registry(e, path_len)),
+            );
         }
         let normalized = format!("{name}{suffix}");
         for (i, rule) in self.regex.iter().enumerate() {
@@ -486,7 +631,13 @@ impl Rules {
             };
             if rule.re.is_match(subject) {
                 let to = rule.re.replace(subject, rule.replace.as_str()).into_owned();
-                return (Decision { to: Some(to), reason: Reason::Regex(i + 1) }, Some(By::Regex(rule)));
+                return (
+                    Decision {
+                        to: Some(to),
+                        reason: Reason::Regex(i + 1),
+                    },
+                    Some(By::Regex(rule)),
+                );
             }
         }
         keep(Reason::NoRule(r.domain().to_string()))
@@ -499,7 +650,11 @@ impl Rules {
         if domain == r.domain() {
             return r;
         }
-        let path = if domain == DEFAULT_DOMAIN && !r.path().contains('/') { format!("library/{}", r.path()) } else { r.path().to_string() };
+        let path = if domain == DEFAULT_DOMAIN && !r.path().contains('/') {
+            format!("library/{}", r.path())
+        } else {
+            r.path().to_string()
+        };
         r.with_name(&format!("{domain}/{path}")).unwrap_or(r)
     }
 }
@@ -522,6 +677,84 @@ fn tag_and_digest(r: &ImageRef, kind: ValueKind) -> String {
         }
     }
     s
+}
+
+impl Rules {
+    /// The mirror form of a registry or a registry/path prefix ([`ValueKind::Prefix`]):
+    /// `docker.io/mongodb` → `<mirror>/docker-hub/mongodb`, `quay.io/` → `<mirror>/quay/`,
+    /// `docker.elastic.co` → its `registries` destination. Nothing is added (no `library/`, no
+    /// tag) and a trailing `/` is kept. The same checks as for images apply in the same order
+    /// (aliases folded, already under a destination, namespaces, `exclude` globs on the
+    /// prefix); regex rules are written for whole references and do not apply. A value that is
+    /// not a registry host with an optional path (`UseDefault`, `a b`) is left as is.
+    fn decide_prefix(&self, value: &str, namespace: Option<&str>) -> Result<Decision, RuleError> {
+        let keep = |reason| Ok(Decision { to: None, reason });
+        let slash = value.ends_with('/');
+        let body = value.trim_end_matches('/');
+        let (host, rest) = body.split_once('/').unwrap_or((body, ""));
+        if !(host.contains('.') || host.contains(':') || host == "localhost") {
+            return keep(Reason::Unparseable(format!(
+                "{value:?} does not name a registry host"
+            )));
+        }
+        // `<prefix>/x:latest` must be an image reference on that host, with that path.
+        let probe = match format!("{body}/x:latest").parse::<ImageRef>() {
+            Ok(r) if r.domain() == host.to_ascii_lowercase() => r,
+            Ok(_) => {
+                return keep(Reason::Unparseable(format!(
+                    "{value:?} does not name a registry host"
+                )))
+            }
+            Err(e) => return keep(Reason::Unparseable(e.to_string())),
+        };
+        let domain = fold_registry(probe.domain(), &self.docker_hub_aliases).into_owned();
+        if self
+            .destinations
+            .iter()
+            .any(|d| d.domain == domain && path_under(rest, &d.path))
+        {
+            return keep(Reason::AlreadyMirrored);
+        }
+        let ns = namespace.unwrap_or(&self.default_namespace);
+        if self
+            .ns_include
+            .as_ref()
+            .is_some_and(|inc| !inc.is_match(ns))
+            || self.ns_exclude.is_match(ns)
+        {
+            return keep(Reason::NamespaceExcluded(ns.to_string()));
+        }
+        let name = if rest.is_empty() {
+            domain.clone()
+        } else {
+            format!("{domain}/{rest}")
+        };
+        if let Some(i) = self.exclude.0.matches(&name).first() {
+            return keep(Reason::Excluded(self.exclude.1[*i].clone()));
+        }
+        let Some(e) = self.registries.iter().find(|e| e.upstream == domain) else {
+            return keep(Reason::NoRule(domain));
+        };
+        let mut to = if rest.is_empty() {
+            e.dest.clone()
+        } else {
+            format!("{}/{rest}", e.dest)
+        };
+        // The output must be a prefix again: `<to>/x:latest` a valid reference.
+        if let Err(err) = format!("{to}/x:latest").parse::<ImageRef>() {
+            return Err(RuleError {
+                origin: e.origin.clone(),
+                msg: invalid_output(value, &to, &err),
+            });
+        }
+        if slash {
+            to.push('/');
+        }
+        Ok(Decision {
+            to: Some(to),
+            reason: Reason::Registry(e.key.clone()),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -552,7 +785,9 @@ mod tests {
     /// `rewrites!(rules, image => output, reason)`, and the output is final.
     macro_rules! rewrites {
         ($r:expr, $image:expr => $want:expr, $reason:expr) => {{
-            let d = $r.decide($image, None).unwrap_or_else(|e| panic!("{}: {e}", $image));
+            let d = $r
+                .decide($image, None)
+                .unwrap_or_else(|e| panic!("{}: {e}", $image));
             assert_eq!(d.to.as_deref(), Some($want.as_ref()), "image {}", $image);
             assert_eq!(d.reason.to_string(), $reason, "image {}", $image);
             let again = $r.decide($want.as_ref(), None).unwrap();
@@ -562,8 +797,15 @@ mod tests {
     /// `keeps!(rules, image, reason)`.
     macro_rules! keeps {
         ($r:expr, $image:expr, $reason:expr) => {{
-            let d = $r.decide($image, None).unwrap_or_else(|e| panic!("{}: {e}", $image));
-            assert_eq!((d.to, d.reason.to_string()), (None, $reason.to_string()), "image {}", $image);
+            let d = $r
+                .decide($image, None)
+                .unwrap_or_else(|e| panic!("{}: {e}", $image));
+            assert_eq!(
+                (d.to, d.reason.to_string()),
+                (None, $reason.to_string()),
+                "image {}",
+                $image
+            );
         }};
     }
     /// `fails!(rules, image => error)`: the rule's output is refused, exact text.
@@ -587,7 +829,9 @@ mod tests {
 
     #[test]
     fn registries_keys_fold_like_images() {
-        let r = rules(&format!("mirror: {E}\nregistries: {{registry-1.docker.io: docker-hub}}\n"));
+        let r = rules(&format!(
+            "mirror: {E}\nregistries: {{registry-1.docker.io: docker-hub}}\n"
+        ));
         rewrites!(r, "registry-1.docker.io/library/nginx:1.25" => format!("{E}/docker-hub/library/nginx:1.25"), "registry registry-1.docker.io");
         rewrites!(r, "registry-1.docker.io/nginx" => format!("{E}/docker-hub/library/nginx:latest"), "registry registry-1.docker.io");
         rewrites!(r, "nginx" => format!("{E}/docker-hub/library/nginx:latest"), "registry registry-1.docker.io");
@@ -595,7 +839,12 @@ mod tests {
         rewrites!(r, "registry.hub.docker.com/library/nginx" => format!("{E}/docker-hub/library/nginx:latest"), "registry registry-1.docker.io");
         rewrites!(r, "Registry-1.Docker.IO/library/nginx:1" => format!("{E}/docker-hub/library/nginx:1"), "registry registry-1.docker.io");
         keeps!(r, "quay.io/a/b:1", "no rule for quay.io");
-        for key in ["index.docker.io", "registry.hub.docker.com", "Docker.IO", "REGISTRY-1.docker.io"] {
+        for key in [
+            "index.docker.io",
+            "registry.hub.docker.com",
+            "Docker.IO",
+            "REGISTRY-1.docker.io",
+        ] {
             let r = rules(&format!("mirror: {E}\nregistries: {{{key}: docker-hub}}\n"));
             rewrites!(r, "registry-1.docker.io/library/nginx:1.25" => format!("{E}/docker-hub/library/nginx:1.25"), format!("registry {}", key.to_ascii_lowercase()));
         }
@@ -604,7 +853,9 @@ mod tests {
         rewrites!(r, "nginx:1" => format!("{E}/docker-hub/library/nginx:1"), "registry hub.corp.example");
         rewrites!(r, "hub.corp.example/nginx:1" => format!("{E}/docker-hub/library/nginx:1"), "registry hub.corp.example");
         // Host names are case-insensitive: an uppercase spelling is the same registry.
-        let r = rules(&format!("mirror: {E}\nregistries: {{ghcr.io: ghcr}}\nexclude: [ghcr.io/x/kept]\n"));
+        let r = rules(&format!(
+            "mirror: {E}\nregistries: {{ghcr.io: ghcr}}\nexclude: [ghcr.io/x/kept]\n"
+        ));
         rewrites!(r, "GHCR.io/a/b:1" => format!("{E}/ghcr/a/b:1"), "registry ghcr.io");
         keeps!(r, "GHCR.IO/x/kept:1", "excluded (ghcr.io/x/kept)");
     }
@@ -627,7 +878,9 @@ mod tests {
         refused!(format!("mirror: {E}\nregistries: {{docker.io/bitnami: hub}}\n") => format!("c.yaml: registries.docker.io/bitnami: \"docker.io/bitnami\" {tail}"));
         refused!(format!("mirror: {E}\nregistries: {{hub: hub}}\n") => format!("c.yaml: registries.hub: \"hub\" {tail}"));
         refused!(format!("mirror: {E}\nregistries: {{'ghcr.io ': hub}}\n") => format!("c.yaml: registries.ghcr.io : \"ghcr.io \" {tail}"));
-        let r = rules(&format!("mirror: {E}\nregistries: {{localhost: l, 'localhost:5000': l5, '[::1]:5000': v6}}\n"));
+        let r = rules(&format!(
+            "mirror: {E}\nregistries: {{localhost: l, 'localhost:5000': l5, '[::1]:5000': v6}}\n"
+        ));
         rewrites!(r, "localhost/a:1" => format!("{E}/l/a:1"), "registry localhost");
         rewrites!(r, "localhost:5000/a:1" => format!("{E}/l5/a:1"), "registry localhost:5000");
         rewrites!(r, "[::1]:5000/a:1" => format!("{E}/v6/a:1"), "registry [::1]:5000");
@@ -638,18 +891,35 @@ mod tests {
         let seed = |keys: &[(&str, &str, &str)]| {
             let mut s = format!("common:\n  ecrRegistryFullname: {E}\nregistriesToOverwrite:\n");
             for (k, re, prefix) in keys {
-                s.push_str(&format!("  {k}:\n    upstreamUrlRegexp: '{re}'\n    ecrPrefixName: {prefix}\n"));
+                s.push_str(&format!(
+                    "  {k}:\n    upstreamUrlRegexp: '{re}'\n    ecrPrefixName: {prefix}\n"
+                ));
             }
             s
         };
-        let r = rules(&seed(&[("registry-1.docker.io", r"^registry-1\\.docker\\.io/(.*)$", "docker-hub")]));
+        let r = rules(&seed(&[(
+            "registry-1.docker.io",
+            r"^registry-1\\.docker\\.io/(.*)$",
+            "docker-hub",
+        )]));
         rewrites!(r, "registry-1.docker.io/library/nginx:1.25" => format!("{E}/docker-hub/library/nginx:1.25"), "regex #1");
         // Docker Hub under any spelling is Docker Hub (a documented difference from the seed).
         rewrites!(r, "nginx:1.25" => format!("{E}/docker-hub/library/nginx:1.25"), "regex #1");
         rewrites!(r, "index.docker.io/bitnami/redis" => format!("{E}/docker-hub/bitnami/redis:latest"), "regex #1");
-        let r = rules(&seed(&[("index.docker.io", r"^index\\.docker\\.io/(.*)$", "docker-hub")]));
+        let r = rules(&seed(&[(
+            "index.docker.io",
+            r"^index\\.docker\\.io/(.*)$",
+            "docker-hub",
+        )]));
         rewrites!(r, "index.docker.io/library/nginx:1.25" => format!("{E}/docker-hub/library/nginx:1.25"), "regex #1");
-        let r = rules(&seed(&[("docker.io", r"^docker\\.io/(.*)$", "docker-hub"), ("registry-1.docker.io", r"^registry-1\\.docker\\.io/(.*)$", "docker-hub")]));
+        let r = rules(&seed(&[
+            ("docker.io", r"^docker\\.io/(.*)$", "docker-hub"),
+            (
+                "registry-1.docker.io",
+                r"^registry-1\\.docker\\.io/(.*)$",
+                "docker-hub",
+            ),
+        ]));
         rewrites!(r, "registry-1.docker.io/library/nginx:1.25" => format!("{E}/docker-hub/library/nginx:1.25"), "regex #1");
         refused!(seed(&[("docker.io", r"^docker\\.io/(.*)$", "docker-hub"), ("registry-1.docker.io", r"^registry-1\\.docker\\.io/(.*)$", "hub")])
             => format!("v.yaml: registriesToOverwrite.docker.io: v.yaml: registriesToOverwrite.registry-1.docker.io is the same registry (docker.io; Docker Hub aliases fold into docker.io) with another replacement (\"{E}/docker-hub/${{1}}\", \"{E}/hub/${{1}}\"): keep one"));
@@ -665,15 +935,31 @@ mod tests {
         rewrites!(r, "us-docker.pkg.dev/my-project/cachex/y:1" => format!("{m}/gar/my-project/cachex/y:1"), "registry us-docker.pkg.dev");
         rewrites!(r, "us-docker.pkg.dev/my-project/y:1" => format!("{m}/gar/my-project/y:1"), "registry us-docker.pkg.dev");
         rewrites!(r, "nginx" => format!("{m}/hub/library/nginx:latest"), "registry docker.io");
-        keeps!(r, "us-docker.pkg.dev/my-project/cache/hub/library/nginx:latest", "already on mirror");
-        keeps!(r, "us-docker.pkg.dev/my-project/cache/anything:1", "already on mirror");
-        keeps!(r, "US-Docker.pkg.dev/my-project/cache/anything:1", "already on mirror");
+        keeps!(
+            r,
+            "us-docker.pkg.dev/my-project/cache/hub/library/nginx:latest",
+            "already on mirror"
+        );
+        keeps!(
+            r,
+            "us-docker.pkg.dev/my-project/cache/anything:1",
+            "already on mirror"
+        );
+        keeps!(
+            r,
+            "US-Docker.pkg.dev/my-project/cache/anything:1",
+            "already on mirror"
+        );
         // A full destination with a path is a destination on its path only.
         let r = rules(&format!("mirror: {E}\nregistries: {{quay.io: 'mirror.internal:5000/quay', 'mirror.internal:5000': local}}\n"));
         rewrites!(r, "quay.io/a/b:1" => "mirror.internal:5000/quay/a/b:1", "registry quay.io");
         rewrites!(r, "mirror.internal:5000/other/x:1" => format!("{E}/local/other/x:1"), "registry mirror.internal:5000");
         keeps!(r, "mirror.internal:5000/quay/x:1", "already on mirror");
-        keeps!(r, "mirror.internal:5001/quay/x:1", "no rule for mirror.internal:5001");
+        keeps!(
+            r,
+            "mirror.internal:5001/quay/x:1",
+            "no rule for mirror.internal:5001"
+        );
         // A destination on an upstream registry's path: the rest of that registry is still upstream.
         let r = rules(&format!("mirror: {E}\nregistries: {{ghcr.io: registry-1.docker.io/ghcr-copy, docker.io: hub}}\n"));
         rewrites!(r, "ghcr.io/a/b:1" => "registry-1.docker.io/ghcr-copy/a/b:1", "registry ghcr.io");
@@ -704,11 +990,14 @@ mod tests {
         // checked on what it makes.
         let r = rules("rules: [{match: 'gcr\\.io/', replace: 'mirror.example.com//'}]\n");
         fails!(r, "gcr.io/x:1" => "c.yaml: rules[0]: \"gcr.io/x:1\" became \"mirror.example.com//x:1\", which is not a valid image reference (invalid reference format)");
-        let r = rules("rules: [{match: '^gcr\\.io/(.*)$', replace: 'mirror.example.com/$1@latest'}]\n");
+        let r =
+            rules("rules: [{match: '^gcr\\.io/(.*)$', replace: 'mirror.example.com/$1@latest'}]\n");
         fails!(r, "gcr.io/x" => "c.yaml: rules[0]: \"gcr.io/x\" became \"mirror.example.com/x:latest@latest\", which is not a valid image reference (invalid reference format)");
         // A `registries` entry can make too long a path.
         let long = "a".repeat(200);
-        let r = rules(&format!("mirror: m.example.com/{long}\nregistries: {{docker.io: hub}}\n"));
+        let r = rules(&format!(
+            "mirror: m.example.com/{long}\nregistries: {{docker.io: hub}}\n"
+        ));
         let img = format!("docker.io/{}/x:1", "b".repeat(60));
         fails!(r, &img => format!("c.yaml: registries.docker.io: \"{img}\" became \"m.example.com/{long}/hub/{}/x:1\", which is not a valid image reference (repository name must not be more than 255 characters)", "b".repeat(60)));
         // …or too long a reference.
@@ -718,10 +1007,15 @@ mod tests {
         let img = format!("docker.io/{path}:{tag}");
         fails!(r, &img => format!("c.yaml: registries.docker.io: \"{img}\" became \"{host}/hub/library/{path}:{tag}\", which is not a valid image reference (invalid reference format: 4195 bytes is longer than the 4096 accepted)"));
         // Valid outputs pass.
-        let r = rules("rules: [{match: '^gcr\\.io/(.*)$', replace: 'mirror.example.com/gcr/$1'}]\n");
+        let r =
+            rules("rules: [{match: '^gcr\\.io/(.*)$', replace: 'mirror.example.com/gcr/$1'}]\n");
         rewrites!(r, "gcr.io/x/y:1" => "mirror.example.com/gcr/x/y:1", "regex #1");
         keeps!(r, "mirror.example.com/gcr/x/y:1", "already on mirror");
-        keeps!(r, "mirror.example.com/other/x:1", "no rule for mirror.example.com");
+        keeps!(
+            r,
+            "mirror.example.com/other/x:1",
+            "no rule for mirror.example.com"
+        );
     }
 
     #[test]
@@ -759,54 +1053,5 @@ mod tests {
         assert!(!anchored_at_start(r"gcr\.io/(.*)$"));
         assert!(!anchored_at_start(r"^gcr\.io/|k8s\.gcr\.io/"));
         assert!(!anchored_at_start(r"(^a)?b"));
-    }
-}
-
-impl Rules {
-    /// The mirror form of a registry or a registry/path prefix ([`ValueKind::Prefix`]):
-    /// `docker.io/mongodb` → `<mirror>/docker-hub/mongodb`, `quay.io/` → `<mirror>/quay/`,
-    /// `docker.elastic.co` → its `registries` destination. Nothing is added (no `library/`, no
-    /// tag) and a trailing `/` is kept. The same checks as for images apply in the same order
-    /// (aliases folded, already under a destination, namespaces, `exclude` globs on the
-    /// prefix); regex rules are written for whole references and do not apply. A value that is
-    /// not a registry host with an optional path (`UseDefault`, `a b`) is left as is.
-    fn decide_prefix(&self, value: &str, namespace: Option<&str>) -> Result<Decision, RuleError> {
-        let keep = |reason| Ok(Decision { to: None, reason });
-        let slash = value.ends_with('/');
-        let body = value.trim_end_matches('/');
-        let (host, rest) = body.split_once('/').unwrap_or((body, ""));
-        if !(host.contains('.') || host.contains(':') || host == "localhost") {
-            return keep(Reason::Unparseable(format!("{value:?} does not name a registry host")));
-        }
-        // `<prefix>/x:latest` must be an image reference on that host, with that path.
-        let probe = match format!("{body}/x:latest").parse::<ImageRef>() {
-            Ok(r) if r.domain() == host.to_ascii_lowercase() => r,
-            Ok(_) => return keep(Reason::Unparseable(format!("{value:?} does not name a registry host"))),
-            Err(e) => return keep(Reason::Unparseable(e.to_string())),
-        };
-        let domain = fold_registry(probe.domain(), &self.docker_hub_aliases).into_owned();
-        if self.destinations.iter().any(|d| d.domain == domain && path_under(rest, &d.path)) {
-            return keep(Reason::AlreadyMirrored);
-        }
-        let ns = namespace.unwrap_or(&self.default_namespace);
-        if self.ns_include.as_ref().is_some_and(|inc| !inc.is_match(ns)) || self.ns_exclude.is_match(ns) {
-            return keep(Reason::NamespaceExcluded(ns.to_string()));
-        }
-        let name = if rest.is_empty() { domain.clone() } else { format!("{domain}/{rest}") };
-        if let Some(i) = self.exclude.0.matches(&name).first() {
-            return keep(Reason::Excluded(self.exclude.1[*i].clone()));
-        }
-        let Some(e) = self.registries.iter().find(|e| e.upstream == domain) else {
-            return keep(Reason::NoRule(domain));
-        };
-        let mut to = if rest.is_empty() { e.dest.clone() } else { format!("{}/{rest}", e.dest) };
-        // The output must be a prefix again: `<to>/x:latest` a valid reference.
-        if let Err(err) = format!("{to}/x:latest").parse::<ImageRef>() {
-            return Err(RuleError { origin: e.origin.clone(), msg: invalid_output(value, &to, &err) });
-        }
-        if slash {
-            to.push('/');
-        }
-        Ok(Decision { to: Some(to), reason: Reason::Registry(e.key.clone()) })
     }
 }

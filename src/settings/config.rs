@@ -217,13 +217,19 @@ struct Probe {
 /// Reads and parses a config file (either format).
 pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError { path: name.clone(), msg: e.to_string() })?;
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        path: name.clone(),
+        msg: e.to_string(),
+    })?;
     parse(&name, &text)
 }
 
 /// Parses config text; `name` is used in error messages.
 pub fn parse(name: &str, text: &str) -> Result<Loaded, ConfigError> {
-    let err = |e: serde_saphyr::Error| ConfigError { path: name.to_string(), msg: one_line(&e) };
+    let err = |e: serde_saphyr::Error| ConfigError {
+        path: name.to_string(),
+        msg: one_line(&e),
+    };
     if text.trim().is_empty() {
         return Ok(Loaded::Native(ConfigFile::default()));
     }
@@ -231,7 +237,9 @@ pub fn parse(name: &str, text: &str) -> Result<Loaded, ConfigError> {
     if probe.common.is_some() || probe.registries_to_overwrite.is_some() {
         return serde_saphyr::from_str(text).map(Loaded::Seed).map_err(err);
     }
-    serde_saphyr::from_str(text).map(Loaded::Native).map_err(err)
+    serde_saphyr::from_str(text)
+        .map(Loaded::Native)
+        .map_err(err)
 }
 
 /// serde-saphyr renders errors with a multi-line source snippet; one line with the location is

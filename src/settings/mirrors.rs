@@ -78,7 +78,8 @@ impl MirrorPattern {
             HostPattern::Labels(pats) => {
                 !host.starts_with('[') && {
                     let labels: Vec<&str> = host.split('.').collect();
-                    labels.len() == pats.len() && labels.iter().zip(pats).all(|(l, p)| star_match(p, l))
+                    labels.len() == pats.len()
+                        && labels.iter().zip(pats).all(|(l, p)| star_match(p, l))
                 }
             }
         };
@@ -129,15 +130,29 @@ impl FromStr for MirrorPattern {
         if s.is_empty() {
             return Err(bad("empty"));
         }
-        if let Some(c) = s.chars().find(|c| !(c.is_ascii_alphanumeric() || "-._:/*[]".contains(*c))) {
-            return Err(bad(&format!("{c:?} is not allowed (a pattern is host[:port][/path]; `*` is the only wildcard)")));
+        if let Some(c) = s
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || "-._:/*[]".contains(*c)))
+        {
+            return Err(bad(&format!(
+                "{c:?} is not allowed (a pattern is host[:port][/path]; `*` is the only wildcard)"
+            )));
         }
         // Host: up to the first `:` or `/` (after a bracketed IPv6 address).
         let (host, rest) = if s.starts_with('[') {
-            let end = s.find(']').ok_or_else(|| bad("unterminated IPv6 address"))? + 1;
+            let end = s
+                .find(']')
+                .ok_or_else(|| bad("unterminated IPv6 address"))?
+                + 1;
             let (h, r) = s.split_at(end);
-            if h.len() < 3 || !h[1..h.len() - 1].bytes().all(|b| b.is_ascii_hexdigit() || b == b':') {
-                return Err(bad("an IPv6 address is hex digits and `:` in brackets, written out (no `*`)"));
+            if h.len() < 3
+                || !h[1..h.len() - 1]
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() || b == b':')
+            {
+                return Err(bad(
+                    "an IPv6 address is hex digits and `:` in brackets, written out (no `*`)",
+                ));
             }
             (HostPattern::Ipv6(h.to_ascii_lowercase()), r)
         } else {
@@ -146,13 +161,20 @@ impl FromStr for MirrorPattern {
             let mut labels = Vec::new();
             for label in h.split('.') {
                 if label.is_empty() {
-                    return Err(bad("empty host label (no leading, trailing or doubled `.`)"));
+                    return Err(bad(
+                        "empty host label (no leading, trailing or doubled `.`)",
+                    ));
                 }
                 if label.contains("**") {
                     return Err(bad("`**` is only allowed as a whole path component; in a host label `*` matches within the label"));
                 }
-                if !label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'*') {
-                    return Err(bad(&format!("host label {label:?} may hold only letters, digits, `-` and `*`")));
+                if !label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'*')
+                {
+                    return Err(bad(&format!(
+                        "host label {label:?} may hold only letters, digits, `-` and `*`"
+                    )));
                 }
                 labels.push(label.to_ascii_lowercase());
             }
@@ -168,7 +190,9 @@ impl FromStr for MirrorPattern {
                 let (p, r) = r.split_at(end);
                 let port = match p {
                     "*" => PortPattern::Any,
-                    p if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => PortPattern::Exact(p.to_owned()),
+                    p if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => {
+                        PortPattern::Exact(p.to_owned())
+                    }
                     _ => return Err(bad(&format!("port {p:?} must be digits or `*`"))),
                 };
                 (port, r)
@@ -183,16 +207,27 @@ impl FromStr for MirrorPattern {
                     comps.push(match c {
                         "" => return Err(bad("empty path component (no doubled or trailing `/`)")),
                         "**" => Component::AnyDepth,
-                        c if c.contains("**") => return Err(bad("`**` is only allowed as a whole path component")),
-                        c if c.bytes().any(|b| b.is_ascii_uppercase()) => return Err(bad("paths are lowercase")),
-                        c if c.contains(':') => return Err(bad("`:` is only allowed before the port")),
+                        c if c.contains("**") => {
+                            return Err(bad("`**` is only allowed as a whole path component"))
+                        }
+                        c if c.bytes().any(|b| b.is_ascii_uppercase()) => {
+                            return Err(bad("paths are lowercase"))
+                        }
+                        c if c.contains(':') => {
+                            return Err(bad("`:` is only allowed before the port"))
+                        }
                         c => Component::One(c.to_owned()),
                     });
                 }
                 Some(comps)
             }
         };
-        Ok(MirrorPattern { text: s.to_owned(), host, port, path })
+        Ok(MirrorPattern {
+            text: s.to_owned(),
+            host,
+            port,
+            path,
+        })
     }
 }
 
@@ -287,12 +322,18 @@ mod tests {
         no!(ECR, "111111111111.dkr.ecr.attacker.io/x.amazonaws.com");
         no!(ECR, "111111111111.dkr.ecr.attacker.io:443/x.amazonaws.com");
         no!(ECR, "111111111111.dkr.ecr.a.b.amazonaws.com");
-        no!(ECR, "111111111111.dkr.ecr.eu-west-1.amazonaws.com.attacker.io");
+        no!(
+            ECR,
+            "111111111111.dkr.ecr.eu-west-1.amazonaws.com.attacker.io"
+        );
         no!(ECR, "222222222222.dkr.ecr.eu-west-1.amazonaws.com");
         no!(ECR, "x111111111111.dkr.ecr.eu-west-1.amazonaws.com");
         no!(ECR, "111111111111.dkr.ecr.eu-west-1.amazonaws.com/cache");
         no!(ECR, "111111111111.dkr.ecr.eu-west-1.amazonaws.com:443");
-        no!(ECR, "111111111111.dkr.ecr.xn--80ak6aa92e.amazonaws.com.attacker.io");
+        no!(
+            ECR,
+            "111111111111.dkr.ecr.xn--80ak6aa92e.amazonaws.com.attacker.io"
+        );
         yes!("*.example.com", "a.example.com");
         no!("*.example.com", "a.b.example.com");
         no!("*.example.com", "example.com");
@@ -319,14 +360,35 @@ mod tests {
 
     #[test]
     fn paths() {
-        yes!("us-docker.pkg.dev/my-project/cache", "us-docker.pkg.dev/my-project/cache");
-        no!("us-docker.pkg.dev/my-project/cache", "us-docker.pkg.dev/my-project/cache/x");
-        no!("us-docker.pkg.dev/my-project/cache", "us-docker.pkg.dev/my-project");
+        yes!(
+            "us-docker.pkg.dev/my-project/cache",
+            "us-docker.pkg.dev/my-project/cache"
+        );
+        no!(
+            "us-docker.pkg.dev/my-project/cache",
+            "us-docker.pkg.dev/my-project/cache/x"
+        );
+        no!(
+            "us-docker.pkg.dev/my-project/cache",
+            "us-docker.pkg.dev/my-project"
+        );
         no!("us-docker.pkg.dev/my-project/cache", "us-docker.pkg.dev");
-        yes!("us-docker.pkg.dev/my-project/**", "us-docker.pkg.dev/my-project");
-        yes!("us-docker.pkg.dev/my-project/**", "us-docker.pkg.dev/my-project/a/b/c");
-        no!("us-docker.pkg.dev/my-project/**", "us-docker.pkg.dev/my-project-evil/a");
-        no!("us-docker.pkg.dev/my-project/**", "us-docker.pkg.dev/other/my-project");
+        yes!(
+            "us-docker.pkg.dev/my-project/**",
+            "us-docker.pkg.dev/my-project"
+        );
+        yes!(
+            "us-docker.pkg.dev/my-project/**",
+            "us-docker.pkg.dev/my-project/a/b/c"
+        );
+        no!(
+            "us-docker.pkg.dev/my-project/**",
+            "us-docker.pkg.dev/my-project-evil/a"
+        );
+        no!(
+            "us-docker.pkg.dev/my-project/**",
+            "us-docker.pkg.dev/other/my-project"
+        );
         yes!("us-docker.pkg.dev/*/cache", "us-docker.pkg.dev/p1/cache");
         no!("us-docker.pkg.dev/*/cache", "us-docker.pkg.dev/p1/p2/cache");
         yes!("h.io/**/cache", "h.io/cache");
@@ -334,17 +396,35 @@ mod tests {
         no!("h.io/**/cache", "h.io/a/b/cache/x");
         yes!("h.io/team-*", "h.io/team-a");
         no!("h.io/team-*", "h.io/team-a/x");
-        yes!(&format!("{ECR}/**"), "111111111111.dkr.ecr.eu-west-1.amazonaws.com");
-        yes!(&format!("{ECR}/**"), "111111111111.dkr.ecr.eu-west-1.amazonaws.com/docker-hub");
-        no!(&format!("{ECR}/**"), "111111111111.dkr.ecr.attacker.io/x.amazonaws.com");
+        yes!(
+            &format!("{ECR}/**"),
+            "111111111111.dkr.ecr.eu-west-1.amazonaws.com"
+        );
+        yes!(
+            &format!("{ECR}/**"),
+            "111111111111.dkr.ecr.eu-west-1.amazonaws.com/docker-hub"
+        );
+        no!(
+            &format!("{ECR}/**"),
+            "111111111111.dkr.ecr.attacker.io/x.amazonaws.com"
+        );
     }
 
     #[test]
     fn the_old_readme_example_no_longer_crosses_hosts() {
         // `…amazonaws.com*` was a file glob reaching into any suffix; here `*` stays in the label.
-        yes!("111111111111.dkr.ecr.*.amazonaws.com*", "111111111111.dkr.ecr.eu-west-1.amazonaws.com");
-        no!("111111111111.dkr.ecr.*.amazonaws.com*", "111111111111.dkr.ecr.eu-west-1.amazonaws.com.attacker.io");
-        no!("111111111111.dkr.ecr.*.amazonaws.com*", "111111111111.dkr.ecr.eu-west-1.amazonaws.com/x");
+        yes!(
+            "111111111111.dkr.ecr.*.amazonaws.com*",
+            "111111111111.dkr.ecr.eu-west-1.amazonaws.com"
+        );
+        no!(
+            "111111111111.dkr.ecr.*.amazonaws.com*",
+            "111111111111.dkr.ecr.eu-west-1.amazonaws.com.attacker.io"
+        );
+        no!(
+            "111111111111.dkr.ecr.*.amazonaws.com*",
+            "111111111111.dkr.ecr.eu-west-1.amazonaws.com/x"
+        );
     }
 
     #[test]

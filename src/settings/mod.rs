@@ -23,7 +23,10 @@ pub struct Setting<T> {
 
 impl<T> Setting<T> {
     pub fn new(value: T, origin: impl Into<String>) -> Self {
-        Setting { value, origin: origin.into() }
+        Setting {
+            value,
+            origin: origin.into(),
+        }
     }
     /// Replaces the value when a higher layer provides one.
     pub fn set(&mut self, value: T, origin: impl Into<String>) {
@@ -83,7 +86,10 @@ impl Default for RewriteSettings {
             namespaces_exclude: Setting::new(Vec::new(), "default"),
             rules: Setting::new(Vec::new(), "default"),
             docker_hub_aliases: Setting::new(
-                vec!["registry-1.docker.io".to_string(), "registry.hub.docker.com".to_string()],
+                vec![
+                    "registry-1.docker.io".to_string(),
+                    "registry.hub.docker.com".to_string(),
+                ],
                 "default",
             ),
             strict: Setting::new(false, "default"),
@@ -111,7 +117,11 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         // Above Argo CD's 100 MiB gRPC message cap: anything larger could not reach Argo CD anyway.
-        Limits { max_input_bytes: 128 << 20, max_depth: 255, max_documents: 200_000 }
+        Limits {
+            max_input_bytes: 128 << 20,
+            max_depth: 255,
+            max_documents: 200_000,
+        }
     }
 }
 
@@ -120,11 +130,22 @@ impl RewriteSettings {
     /// entry for the same registry goes, also when spelled another way (`registry-1.docker.io`
     /// over `docker.io`; compared as [`crate::destination::fold_registry`] folds them). Two entries of
     /// `entries` themselves for one registry both stay, for the rules to refuse if they differ.
-    pub fn merge_registries(&mut self, entries: &BTreeMap<String, String>, origin: impl Into<String>) {
-        let fold = |k: &str| crate::destination::fold_registry(k, &self.docker_hub_aliases.value).into_owned();
+    pub fn merge_registries(
+        &mut self,
+        entries: &BTreeMap<String, String>,
+        origin: impl Into<String>,
+    ) {
+        let fold = |k: &str| {
+            crate::destination::fold_registry(k, &self.docker_hub_aliases.value).into_owned()
+        };
         let upper: Vec<String> = entries.keys().map(|k| fold(k)).collect();
-        let mut merged: BTreeMap<String, String> =
-            self.registries.value.iter().filter(|(k, _)| !upper.contains(&fold(k))).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let mut merged: BTreeMap<String, String> = self
+            .registries
+            .value
+            .iter()
+            .filter(|(k, _)| !upper.contains(&fold(k)))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         merged.extend(entries.iter().map(|(k, v)| (k.clone(), v.clone())));
         self.registries.set(merged, origin);
     }
@@ -146,10 +167,12 @@ impl RewriteSettings {
         }
         if let Some(ns) = &c.namespaces {
             if let Some(v) = &ns.include {
-                self.namespaces_include.set(v.clone(), at("namespaces.include"));
+                self.namespaces_include
+                    .set(v.clone(), at("namespaces.include"));
             }
             if let Some(v) = &ns.exclude {
-                self.namespaces_exclude.set(v.clone(), at("namespaces.exclude"));
+                self.namespaces_exclude
+                    .set(v.clone(), at("namespaces.exclude"));
             }
         }
         if let Some(v) = &c.rules {
@@ -168,7 +191,8 @@ impl RewriteSettings {
             self.rules.set(rules, at("rules"));
         }
         if let Some(v) = &c.docker_hub_aliases {
-            self.docker_hub_aliases.set(v.clone(), at("dockerHubAliases"));
+            self.docker_hub_aliases
+                .set(v.clone(), at("dockerHubAliases"));
         }
         if let Some(v) = &c.strict {
             self.strict.set(*v, at("strict"));

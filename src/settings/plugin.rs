@@ -13,10 +13,10 @@ use super::config::ConfigFile;
 use super::{mirrors, Limits, RewriteSettings};
 use crate::argocd::env::ArgoEnv;
 use crate::argocd::params::{self, Param, ParamError, Value};
-use crate::environ::Environ;
-use pullthrough_reference::Location;
-use crate::render::{self, RenderSettings, RepoScope, SourceType, Tools};
 use crate::destination::{mirror_text, Target};
+use crate::environ::Environ;
+use crate::render::{self, RenderSettings, RepoScope, SourceType, Tools};
+use pullthrough_reference::Location;
 
 /// Everything a plugin command needs.
 #[derive(Debug, Clone)]
@@ -42,7 +42,10 @@ pub struct AppLayers {
 impl AppLayers {
     /// Reads both layers from the Argo CD environment.
     pub fn from_argo(argo: &ArgoEnv) -> Result<AppLayers, ParamError> {
-        Ok(AppLayers { env: params::from_plugin_env(&argo.plugin_env)?, params: params::parse_json(argo.parameters.as_deref())? })
+        Ok(AppLayers {
+            env: params::from_plugin_env(&argo.plugin_env)?,
+            params: params::parse_json(argo.parameters.as_deref())?,
+        })
     }
 }
 
@@ -57,11 +60,17 @@ pub fn resolve(
     app_dir: &Path,
     layers: &AppLayers,
 ) -> Result<PluginSettings, ParamError> {
-    let app_dir = app_dir.canonicalize().map_err(|e| ParamError(format!("{}: {e}", app_dir.display())))?;
+    let app_dir = app_dir
+        .canonicalize()
+        .map_err(|e| ParamError(format!("{}: {e}", app_dir.display())))?;
     let (repo_root, repo_scope) = repo_root(&app_dir, argo.source_path.as_deref());
     let release = argo
         .release_name()
-        .or_else(|| app_dir.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .or_else(|| {
+            app_dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        })
         .unwrap_or_else(|| "release".to_string());
     let mut r = RenderSettings::new(app_dir.clone(), repo_root, release);
     r.repo_scope = repo_scope;
@@ -72,9 +81,18 @@ pub fn resolve(
     r.kustomize.kube_version = argo.kube_version.clone();
     r.kustomize.api_versions = argo.kube_api_versions.clone();
     let rc = config.and_then(|c| c.render.clone()).unwrap_or_default();
-    let helm = env.get("PULLTHROUGH_HELM").map(PathBuf::from).or(rc.helm.clone());
-    let kustomize = env.get("PULLTHROUGH_KUSTOMIZE").map(PathBuf::from).or(rc.kustomize.clone());
-    let jsonnet = env.get("PULLTHROUGH_JSONNET").map(PathBuf::from).or(rc.jsonnet.clone());
+    let helm = env
+        .get("PULLTHROUGH_HELM")
+        .map(PathBuf::from)
+        .or(rc.helm.clone());
+    let kustomize = env
+        .get("PULLTHROUGH_KUSTOMIZE")
+        .map(PathBuf::from)
+        .or(rc.kustomize.clone());
+    let jsonnet = env
+        .get("PULLTHROUGH_JSONNET")
+        .map(PathBuf::from)
+        .or(rc.jsonnet.clone());
     r.tools = Tools::discover(helm, kustomize, jsonnet, env.path());
     if let Some(o) = rc.kustomize_build_options {
         r.kustomize.build_options = o;
@@ -85,13 +103,21 @@ pub fn resolve(
     r.helm.repository_config = rc.helm_repository_config.clone();
     r.helm.registry_config = rc.helm_registry_config.clone();
     r.limits = render::Limits {
-        timeout: rc.timeout_seconds.map(Duration::from_secs).unwrap_or(r.limits.timeout),
+        timeout: rc
+            .timeout_seconds
+            .map(Duration::from_secs)
+            .unwrap_or(r.limits.timeout),
         max_output_bytes: rc.max_output_bytes.unwrap_or(r.limits.max_output_bytes),
     };
-    rewrite.default_namespace = argo.app_namespace.clone().unwrap_or_else(|| "default".to_string());
+    rewrite.default_namespace = argo
+        .app_namespace
+        .clone()
+        .unwrap_or_else(|| "default".to_string());
     let mut allow_empty = config.and_then(|c| c.allow_empty).unwrap_or(false);
 
-    let allow = config.and_then(|c| c.overrides.as_ref()).and_then(|o| o.allow.clone());
+    let allow = config
+        .and_then(|c| c.overrides.as_ref())
+        .and_then(|o| o.allow.clone());
     let mut kustomize_kube_version = None;
     let mut helm_version = String::new();
     let mut namespace_param = None;
@@ -101,7 +127,11 @@ pub fn resolve(
     for (layer, list) in [("env", &layers.env), ("param", &layers.params)] {
         for p in list.iter() {
             let name = p.def.name;
-            let origin = if layer == "env" { crate::argocd::parameters::env_name(name) } else { format!("parameter {name}") };
+            let origin = if layer == "env" {
+                crate::argocd::parameters::env_name(name)
+            } else {
+                format!("parameter {name}")
+            };
             if let Some(allow) = &allow {
                 if !allow.iter().any(|a| a == "*" || a == name) {
                     return Err(ParamError(format!("{origin}: not allowed by the sidecar config (add {name:?} to overrides.allow to let apps set it)")));
@@ -118,7 +148,8 @@ pub fn resolve(
                     app_mirror = Some((origin.clone(), s.clone()));
                 }
                 ("registries", Value::Map(m)) => {
-                    let entries: std::collections::BTreeMap<String, String> = m.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                    let entries: std::collections::BTreeMap<String, String> =
+                        m.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
                     for (k, v) in &entries {
                         app_destinations.push((format!("{origin}.{k}"), v.clone()));
                     }
@@ -157,52 +188,104 @@ pub fn resolve(
                     r.kustomize.api_versions = a.clone();
                 }
                 ("values-files", Value::Array(a)) => r.helm.values_files = a.clone(),
-                ("values", Value::String(s)) => r.helm.values = Some(s.clone()).filter(|s| !s.trim().is_empty()),
-                ("set", Value::Map(m)) => r.helm.set = m.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-                ("set-string", Value::Map(m)) => r.helm.set_string = m.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-                ("set-file", Value::Map(m)) => r.helm.set_file = m.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                ("values", Value::String(s)) => {
+                    r.helm.values = Some(s.clone()).filter(|s| !s.trim().is_empty())
+                }
+                ("set", Value::Map(m)) => {
+                    r.helm.set = m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+                }
+                ("set-string", Value::Map(m)) => {
+                    r.helm.set_string = m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+                }
+                ("set-file", Value::Map(m)) => {
+                    r.helm.set_file = m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+                }
                 ("skip-crds", v) => r.helm.skip_crds = b(v)?,
                 ("skip-tests", v) => r.helm.skip_tests = b(v)?,
                 ("skip-schema-validation", v) => r.helm.skip_schema_validation = b(v)?,
                 ("ignore-missing-value-files", v) => r.helm.ignore_missing_value_files = b(v)?,
                 ("helm-version", Value::String(s)) => {
-                    crate::render::helm_version_check(s).map_err(|e| ParamError(format!("{origin}: {e}")))?;
+                    crate::render::helm_version_check(s)
+                        .map_err(|e| ParamError(format!("{origin}: {e}")))?;
                     helm_version = s.clone();
                 }
                 ("pass-credentials", v) => r.helm.pass_credentials = b(v)?,
                 ("directory-recurse", v) => r.directory.recurse = b(v)?,
                 ("directory-include", Value::Array(a)) => r.directory.include = a.clone(),
                 ("directory-exclude", Value::Array(a)) => r.directory.exclude = a.clone(),
-                ("directory-jsonnet-ext-vars", Value::Array(a)) => r.directory.jsonnet.ext_vars = jsonnet_vars(&origin, a)?,
-                ("directory-jsonnet-tlas", Value::Array(a)) => r.directory.jsonnet.tlas = jsonnet_vars(&origin, a)?,
+                ("directory-jsonnet-ext-vars", Value::Array(a)) => {
+                    r.directory.jsonnet.ext_vars = jsonnet_vars(&origin, a)?
+                }
+                ("directory-jsonnet-tlas", Value::Array(a)) => {
+                    r.directory.jsonnet.tlas = jsonnet_vars(&origin, a)?
+                }
                 ("directory-jsonnet-libs", Value::Array(a)) => r.directory.jsonnet.libs = a.clone(),
-                ("kustomize-name-prefix", Value::String(s)) => r.kustomize.edits.name_prefix = s.clone(),
-                ("kustomize-name-suffix", Value::String(s)) => r.kustomize.edits.name_suffix = s.clone(),
+                ("kustomize-name-prefix", Value::String(s)) => {
+                    r.kustomize.edits.name_prefix = s.clone()
+                }
+                ("kustomize-name-suffix", Value::String(s)) => {
+                    r.kustomize.edits.name_suffix = s.clone()
+                }
                 ("kustomize-images", Value::Array(a)) => r.kustomize.edits.images = a.clone(),
                 ("kustomize-replicas", Value::Map(m)) => {
                     if let Some((name, count)) = m.iter().find(|(_, c)| render::atoi(c).is_none()) {
-                        return Err(ParamError(format!("{origin}: {name}: expected integer value for count. Received: {count}")));
+                        return Err(ParamError(format!(
+                            "{origin}: {name}: expected integer value for count. Received: {count}"
+                        )));
                     }
                     r.kustomize.edits.replicas = pairs(m)
                 }
-                ("kustomize-common-labels", Value::Map(m)) => r.kustomize.edits.common_labels = pairs(m),
-                ("kustomize-common-annotations", Value::Map(m)) => r.kustomize.edits.common_annotations = pairs(m),
-                ("kustomize-common-annotations-envsubst", v) => r.kustomize.edits.common_annotations_envsubst = b(v)?,
-                ("kustomize-force-common-labels", v) => r.kustomize.edits.force_common_labels = b(v)?,
-                ("kustomize-force-common-annotations", v) => r.kustomize.edits.force_common_annotations = b(v)?,
-                ("kustomize-label-without-selector", v) => r.kustomize.edits.label_without_selector = b(v)?,
-                ("kustomize-label-include-templates", v) => r.kustomize.edits.label_include_templates = b(v)?,
-                ("kustomize-namespace", Value::String(s)) => r.kustomize.edits.namespace = s.clone(),
+                ("kustomize-common-labels", Value::Map(m)) => {
+                    r.kustomize.edits.common_labels = pairs(m)
+                }
+                ("kustomize-common-annotations", Value::Map(m)) => {
+                    r.kustomize.edits.common_annotations = pairs(m)
+                }
+                ("kustomize-common-annotations-envsubst", v) => {
+                    r.kustomize.edits.common_annotations_envsubst = b(v)?
+                }
+                ("kustomize-force-common-labels", v) => {
+                    r.kustomize.edits.force_common_labels = b(v)?
+                }
+                ("kustomize-force-common-annotations", v) => {
+                    r.kustomize.edits.force_common_annotations = b(v)?
+                }
+                ("kustomize-label-without-selector", v) => {
+                    r.kustomize.edits.label_without_selector = b(v)?
+                }
+                ("kustomize-label-include-templates", v) => {
+                    r.kustomize.edits.label_include_templates = b(v)?
+                }
+                ("kustomize-namespace", Value::String(s)) => {
+                    r.kustomize.edits.namespace = s.clone()
+                }
                 ("kustomize-patches", Value::String(s)) => {
                     // Checked here, so a malformed list is a parameter error before anything runs.
-                    render::parse_patches(s).map_err(|e| ParamError(format!("{origin}: {}", e.to_string().trim_start_matches("kustomize-patches: "))))?;
+                    render::parse_patches(s).map_err(|e| {
+                        ParamError(format!(
+                            "{origin}: {}",
+                            e.to_string().trim_start_matches("kustomize-patches: ")
+                        ))
+                    })?;
                     r.kustomize.edits.patches = Some(s.clone()).filter(|s| !s.trim().is_empty());
                 }
-                ("kustomize-components", Value::Array(a)) => r.kustomize.edits.components = a.clone(),
-                ("kustomize-ignore-missing-components", v) => r.kustomize.edits.ignore_missing_components = b(v)?,
-                ("kustomize-kube-version", Value::String(s)) => kustomize_kube_version = Some(s.clone()),
-                ("kustomize-api-versions", Value::Array(a)) => kustomize_api_versions = Some(a.clone()),
-                (other, _) => return Err(ParamError(format!("{origin}: parameter {other} is not handled (internal error)"))),
+                ("kustomize-components", Value::Array(a)) => {
+                    r.kustomize.edits.components = a.clone()
+                }
+                ("kustomize-ignore-missing-components", v) => {
+                    r.kustomize.edits.ignore_missing_components = b(v)?
+                }
+                ("kustomize-kube-version", Value::String(s)) => {
+                    kustomize_kube_version = Some(s.clone())
+                }
+                ("kustomize-api-versions", Value::Array(a)) => {
+                    kustomize_api_versions = Some(a.clone())
+                }
+                (other, _) => {
+                    return Err(ParamError(format!(
+                        "{origin}: parameter {other} is not handled (internal error)"
+                    )))
+                }
             }
         }
     }
@@ -235,7 +318,10 @@ pub fn resolve(
         let check = |origin: &str, what: &str, dest: &str| {
             let refused = |why: String| {
                 let list: Vec<&str> = patterns.iter().map(|p| p.as_str()).collect();
-                ParamError(format!("{origin}: {what} {dest:?} is not in the sidecar's allowedMirrors ({}){why}", list.join(", ")))
+                ParamError(format!(
+                    "{origin}: {what} {dest:?} is not in the sidecar's allowedMirrors ({}){why}",
+                    list.join(", ")
+                ))
             };
             match Location::parse(dest) {
                 Ok(loc) if mirrors::allowed(patterns, &loc) => Ok(()),
@@ -252,7 +338,14 @@ pub fn resolve(
             }
         }
     }
-    Ok(PluginSettings { rewrite, limits, render: r, allow_empty, helm_version, strategy: Default::default() })
+    Ok(PluginSettings {
+        rewrite,
+        limits,
+        render: r,
+        allow_empty,
+        helm_version,
+        strategy: Default::default(),
+    })
 }
 
 /// `directory-jsonnet-ext-vars`/`-tlas` entries ([`render::JsonnetVar::parse`]); a bad entry is
@@ -261,7 +354,10 @@ fn jsonnet_vars(origin: &str, entries: &[String]) -> Result<Vec<render::JsonnetV
     entries
         .iter()
         .enumerate()
-        .map(|(i, e)| render::JsonnetVar::parse(e).map_err(|why| ParamError(format!("{origin}: entry {} {e:?}: {why}", i + 1))))
+        .map(|(i, e)| {
+            render::JsonnetVar::parse(e)
+                .map_err(|why| ParamError(format!("{origin}: entry {} {e:?}: {why}", i + 1)))
+        })
         .collect()
 }
 
@@ -276,7 +372,10 @@ fn pairs(m: &std::collections::BTreeMap<String, String>) -> Vec<(String, String)
 /// git working tree; else the app dir itself, every file judged.
 pub fn repo_root(app_dir: &Path, source_path: Option<&str>) -> (PathBuf, RepoScope) {
     if let Some(sp) = source_path {
-        let comps: Vec<_> = Path::new(sp).components().filter(|c| matches!(c, Component::Normal(_))).collect();
+        let comps: Vec<_> = Path::new(sp)
+            .components()
+            .filter(|c| matches!(c, Component::Normal(_)))
+            .collect();
         let tail: PathBuf = comps.iter().collect();
         if comps.is_empty() {
             return (app_dir.to_path_buf(), RepoScope::Everything);
@@ -287,7 +386,10 @@ pub fn repo_root(app_dir: &Path, source_path: Option<&str>) -> (PathBuf, RepoSco
             }
         }
         // The path does not match: the `.git` search below, but the archive is still Argo CD's.
-        let root = app_dir.ancestors().find(|a| a.join(".git").exists()).unwrap_or(app_dir);
+        let root = app_dir
+            .ancestors()
+            .find(|a| a.join(".git").exists())
+            .unwrap_or(app_dir);
         return (root.to_path_buf(), RepoScope::Everything);
     }
     match app_dir.ancestors().find(|a| a.join(".git").exists()) {

@@ -14,7 +14,10 @@ use super::{RewriteSettings, RuleSetting};
 pub fn apply(s: &mut RewriteSettings, file: &str, v: &SeedValues) -> Vec<String> {
     let mut warnings = Vec::new();
     let ecr = v.common.ecr_registry_fullname.trim_end_matches('/');
-    s.mirror.set(Some(ecr.to_string()), format!("{file}: common.ecrRegistryFullname"));
+    s.mirror.set(
+        Some(ecr.to_string()),
+        format!("{file}: common.ecrRegistryFullname"),
+    );
     let rules = v
         .registries_to_overwrite
         .iter()
@@ -23,7 +26,9 @@ pub fn apply(s: &mut RewriteSettings, file: &str, v: &SeedValues) -> Vec<String>
             pattern: r.upstream_url_regexp.replace("\\\\", "\\"),
             replace: format!("{ecr}/{}/${{1}}", r.ecr_prefix_name.trim_matches('/')),
             require_capture: true,
-            origin: Some(format!("{file}: registriesToOverwrite.{registry}.upstreamUrlRegexp")),
+            origin: Some(format!(
+                "{file}: registriesToOverwrite.{registry}.upstreamUrlRegexp"
+            )),
             name: Some(format!("{file}: registriesToOverwrite.{registry}")),
         })
         .collect();

@@ -9,8 +9,8 @@
 //! the line's text changes); a multi-line body is refused. An alias token is replaced by the new
 //! value written as a plain or double-quoted scalar.
 
-use crate::manifest::yaml11;
 use crate::manifest::yaml::Style;
+use crate::manifest::yaml11;
 use crate::manifest::Span;
 
 /// Replace the bytes under `span` with `text`.
@@ -34,7 +34,10 @@ pub enum SpliceError {
 /// The source text for `value` written as a scalar in the given original style.
 pub fn quote(value: &str, style: Style, in_flow: bool) -> String {
     match style {
-        Style::Plain if yaml11::plain_safe(value) && (!in_flow || !value.contains([',', '[', ']', '{', '}'])) => {
+        Style::Plain
+            if yaml11::plain_safe(value)
+                && (!in_flow || !value.contains([',', '[', ']', '{', '}'])) =>
+        {
             value.to_string()
         }
         Style::SingleQuoted => format!("'{}'", value.replace('\'', "''")),
@@ -52,7 +55,9 @@ pub fn double_quoted(value: &str) -> String {
             '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\u{:04x}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -61,10 +66,20 @@ pub fn double_quoted(value: &str) -> String {
 }
 
 /// The edit that writes `new_value` into a scalar token at `span` of `input`.
-pub fn scalar_edit(input: &str, span: Span, style: Style, in_flow: bool, old_value: &str, new_value: &str) -> Result<Edit, SpliceError> {
+pub fn scalar_edit(
+    input: &str,
+    span: Span,
+    style: Style,
+    in_flow: bool,
+    old_value: &str,
+    new_value: &str,
+) -> Result<Edit, SpliceError> {
     match style {
         Style::Literal | Style::Folded => block_edit(input, span, style, old_value, new_value),
-        _ => Ok(Edit { span, text: quote(new_value, style, in_flow) }),
+        _ => Ok(Edit {
+            span,
+            text: quote(new_value, style, in_flow),
+        }),
     }
 }
 
@@ -74,7 +89,13 @@ pub fn scalar_edit(input: &str, span: Span, style: Style, in_flow: bool, old_val
 /// images, one per line — is edited line by line, each changed line keeping its indentation and
 /// line break, when old and new value have the same lines; a folded (`>`) body of several lines
 /// is refused (its line breaks are not the value's).
-fn block_edit(input: &str, span: Span, style: Style, old_value: &str, new_value: &str) -> Result<Edit, SpliceError> {
+fn block_edit(
+    input: &str,
+    span: Span,
+    style: Style,
+    old_value: &str,
+    new_value: &str,
+) -> Result<Edit, SpliceError> {
     let body = span.slice(input);
     let line_len = body.find(['\n', '\r']).unwrap_or(body.len());
     let line = &body[..line_len];
@@ -90,14 +111,26 @@ fn block_edit(input: &str, span: Span, style: Style, old_value: &str, new_value:
         return Err(SpliceError::BlockMismatch);
     }
     let start = span.start();
-    let span = Span::within(start, start + content.len(), input).ok_or(SpliceError::BlockMismatch)?;
-    Ok(Edit { span, text: new_value.to_string() })
+    let span =
+        Span::within(start, start + content.len(), input).ok_or(SpliceError::BlockMismatch)?;
+    Ok(Edit {
+        span,
+        text: new_value.to_string(),
+    })
 }
 
 /// [`block_edit`] for a literal body of several lines: the new body, line by line.
-fn literal_lines_edit(input: &str, span: Span, old_value: &str, new_value: &str) -> Result<Edit, SpliceError> {
+fn literal_lines_edit(
+    input: &str,
+    span: Span,
+    old_value: &str,
+    new_value: &str,
+) -> Result<Edit, SpliceError> {
     let body = span.slice(input);
-    let (old, new): (Vec<&str>, Vec<&str>) = (old_value.split('\n').collect(), new_value.split('\n').collect());
+    let (old, new): (Vec<&str>, Vec<&str>) = (
+        old_value.split('\n').collect(),
+        new_value.split('\n').collect(),
+    );
     if old.len() != new.len() {
         return Err(SpliceError::MultiLineBlock);
     }
@@ -148,7 +181,9 @@ pub fn literal_lines(input: &str, span: Span) -> Option<Vec<(usize, usize, usize
         let raw = &body[pos..end];
         let text = raw.strip_suffix('\r').unwrap_or(raw);
         let skip = if first { 0 } else { indent.min(text.len()) };
-        if !text[..skip].bytes().all(|b| b == b' ') || (text.len() > skip && skip < indent && !first) {
+        if !text[..skip].bytes().all(|b| b == b' ')
+            || (text.len() > skip && skip < indent && !first)
+        {
             return None;
         }
         let len = text.len() - skip;
@@ -210,10 +245,22 @@ mod tests {
     #[test]
     fn apply_in_order() {
         let input = "a: x\nb: y\n";
-        let e1 = Edit { span: Span::within(8, 9, input).unwrap(), text: "YY".into() };
-        let e0 = Edit { span: Span::within(3, 4, input).unwrap(), text: "\"X\"".into() };
-        assert_eq!(apply(input, &[e1.clone(), e0.clone()]).unwrap(), "a: \"X\"\nb: YY\n");
-        let overlap = Edit { span: Span::within(3, 9, input).unwrap(), text: String::new() };
+        let e1 = Edit {
+            span: Span::within(8, 9, input).unwrap(),
+            text: "YY".into(),
+        };
+        let e0 = Edit {
+            span: Span::within(3, 4, input).unwrap(),
+            text: "\"X\"".into(),
+        };
+        assert_eq!(
+            apply(input, &[e1.clone(), e0.clone()]).unwrap(),
+            "a: \"X\"\nb: YY\n"
+        );
+        let overlap = Edit {
+            span: Span::within(3, 9, input).unwrap(),
+            text: String::new(),
+        };
         assert_eq!(apply(input, &[e0, overlap]), Err(SpliceError::Overlap));
     }
 }

@@ -23,9 +23,9 @@ use serde::Serialize;
 
 use crate::emit::OutputFormat;
 use crate::environ::Environ;
-use pullthrough_reference::ImageRef;
 use crate::rewrite::Plan;
 use auth::{Basic, Credentials, Secret};
+use pullthrough_reference::ImageRef;
 use registry::{Client, Outcome, Resolution, Target};
 
 /// The flags of `pullthrough verify` (besides the rewrite options and the inputs).

@@ -77,8 +77,16 @@ fn parse_line(line: &str, what: &str) -> OracleDoc {
         json.is_some() != error.is_some(),
         "oracle line needs json xor error: {line}"
     );
-    let unstructured_error = v.get("unstructured_error").and_then(Value::as_str).map(str::to_owned);
-    OracleDoc { doc, json, error, unstructured_error }
+    let unstructured_error = v
+        .get("unstructured_error")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    OracleDoc {
+        doc,
+        json,
+        error,
+        unstructured_error,
+    }
 }
 
 /// JSON paths where `a` and `b` differ, e.g. `spec.template.spec.containers[0].image`.

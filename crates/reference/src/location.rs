@@ -47,13 +47,18 @@ impl Location {
             return Err(LocationError::NotARegistry(String::new()));
         }
         let probe = format!("{s}/x:latest");
-        let r = ImageRef::parse_normalized(&probe).map_err(|e| LocationError::Invalid(s.to_owned(), e))?;
+        let r = ImageRef::parse_normalized(&probe)
+            .map_err(|e| LocationError::Invalid(s.to_owned(), e))?;
         if r.domain().is_empty() || r.name() != format!("{s}/x") {
             return Err(LocationError::NotARegistry(s.to_owned()));
         }
         let path = r.path().strip_suffix("/x").unwrap_or("").to_owned();
         let (host, port) = split_port(r.domain());
-        Ok(Location { host: host.to_owned(), port: port.map(str::to_owned), path })
+        Ok(Location {
+            host: host.to_owned(),
+            port: port.map(str::to_owned),
+            path,
+        })
     }
 
     /// The host as written: `mirror.example.com`, `[::1]`.
@@ -98,12 +103,20 @@ impl fmt::Display for Location {
 /// Whether `path` is `prefix` or lies below it, on whole components (`a/b` holds `a/b` and
 /// `a/b/c`, not `a/bc`); the empty prefix holds every path.
 pub fn path_under(path: &str, prefix: &str) -> bool {
-    prefix.is_empty() || path == prefix || path.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('/'))
+    prefix.is_empty()
+        || path == prefix
+        || path
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// `host[:port]` → (`host`, `port`); a bracketed IPv6 host keeps its brackets.
 pub fn split_port(domain: &str) -> (&str, Option<&str>) {
-    let host_end = if domain.starts_with('[') { domain.find(']').map_or(domain.len(), |i| i + 1) } else { domain.find(':').unwrap_or(domain.len()) };
+    let host_end = if domain.starts_with('[') {
+        domain.find(']').map_or(domain.len(), |i| i + 1)
+    } else {
+        domain.find(':').unwrap_or(domain.len())
+    };
     let (host, rest) = domain.split_at(host_end);
     (host, rest.strip_prefix(':'))
 }
@@ -116,7 +129,12 @@ mod tests {
     macro_rules! loc {
         ($s:expr => $host:expr, $port:expr, $path:expr) => {{
             let l = Location::parse($s).unwrap_or_else(|e| panic!("{:?}: {e}", $s));
-            assert_eq!((l.host(), l.port(), l.path()), ($host, $port, $path), "input {:?}", $s);
+            assert_eq!(
+                (l.host(), l.port(), l.path()),
+                ($host, $port, $path),
+                "input {:?}",
+                $s
+            );
             assert_eq!(l.to_string(), $s, "display of {:?}", $s);
         }};
     }

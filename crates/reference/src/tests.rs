@@ -321,10 +321,8 @@ fn raw_builders_follow_upstream() {
 /// normalized text is a fixed point.
 #[test]
 fn round_trip_over_conformance_inputs() {
-    let json: serde_json::Value = serde_json::from_str(include_str!(
-        "../tests/data/reference-vectors.json"
-    ))
-    .unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(include_str!("../tests/data/reference-vectors.json")).unwrap();
     let mut checked = 0;
     for v in json["vectors"].as_array().unwrap() {
         let Some(input) = v["input"].as_str() else {

@@ -18,6 +18,36 @@ pub enum Value {
     Map(BTreeMap<String, String>),
 }
 
+impl Value {
+    /// The text of a string parameter.
+    ///
+    /// # Panics
+    /// On an array or map: the parsers here build every value from its definition's
+    /// [`Collection`], so a [`Param`]'s value always has its definition's shape.
+    pub fn string(&self) -> &String {
+        match self {
+            Value::String(s) => s,
+            other => panic!("a string parameter holds {other:?}"),
+        }
+    }
+
+    /// The items of an array parameter. Panics like [`Value::string`].
+    pub fn array(&self) -> &Vec<String> {
+        match self {
+            Value::Array(a) => a,
+            other => panic!("an array parameter holds {other:?}"),
+        }
+    }
+
+    /// The entries of a map parameter. Panics like [`Value::string`].
+    pub fn map(&self) -> &BTreeMap<String, String> {
+        match self {
+            Value::Map(m) => m,
+            other => panic!("a map parameter holds {other:?}"),
+        }
+    }
+}
+
 /// A set parameter (known name, right shape).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Param {

@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value as Json};
 use super::args::{AppArgs, PluginArgs};
 use super::{config_path, load_config, print_warnings};
 use crate::argocd::env::ArgoEnv;
-use crate::argocd::parameters::{Collection, PARAMS};
+use crate::argocd::parameters::{Collection, Id, PARAMS};
 use crate::argocd::params;
 use crate::emit::OutputFormat;
 use crate::environ::Environ;
@@ -273,65 +273,64 @@ pub fn announcement_with(
     let k = &r.kustomize.edits;
     let mut out = Vec::new();
     for def in PARAMS {
-        let value = match def.name {
-            "enabled" => b(w.enabled.value),
-            "mirror" => json!(w.mirror.value.clone().unwrap_or_default()),
-            "registries" => json!(w.registries.value),
-            "exclude" => arr(&w.exclude.value),
-            "profiles" => arr(&w.profiles.value),
-            "allow-empty" => b(ps.allow_empty),
-            "source-type" => json!(source.as_str()),
-            "release-name" => json!(r.helm.release_name),
-            "namespace" => json!(r.helm.namespace.clone().unwrap_or_default()),
-            "kube-version" => json!(r.helm.kube_version.clone().unwrap_or_default()),
-            "api-versions" => arr(&r.helm.api_versions),
-            "values-files" => arr(&r.helm.values_files),
-            "values" => json!(r.helm.values.clone().unwrap_or_default()),
-            "set" => pairs(&r.helm.set),
-            "set-string" => pairs(&r.helm.set_string),
-            "set-file" => pairs(&r.helm.set_file),
-            "skip-crds" => b(r.helm.skip_crds),
-            "skip-tests" => b(r.helm.skip_tests),
-            "skip-schema-validation" => b(r.helm.skip_schema_validation),
-            "ignore-missing-value-files" => b(r.helm.ignore_missing_value_files),
-            "helm-version" => json!(ps.helm_version),
-            "pass-credentials" => b(r.helm.pass_credentials),
-            "directory-recurse" => b(r.directory.recurse),
-            "directory-include" => arr(&r.directory.include),
-            "directory-exclude" => arr(&r.directory.exclude),
-            "directory-jsonnet-ext-vars" => json!(r
+        let value = match def.id {
+            Id::Enabled => b(w.enabled.value),
+            Id::Mirror => json!(w.mirror.value.clone().unwrap_or_default()),
+            Id::Registries => json!(w.registries.value),
+            Id::Exclude => arr(&w.exclude.value),
+            Id::Profiles => arr(&w.profiles.value),
+            Id::AllowEmpty => b(ps.allow_empty),
+            Id::SourceType => json!(source.as_str()),
+            Id::ReleaseName => json!(r.helm.release_name),
+            Id::Namespace => json!(r.helm.namespace.clone().unwrap_or_default()),
+            Id::KubeVersion => json!(r.helm.kube_version.clone().unwrap_or_default()),
+            Id::ApiVersions => arr(&r.helm.api_versions),
+            Id::ValuesFiles => arr(&r.helm.values_files),
+            Id::Values => json!(r.helm.values.clone().unwrap_or_default()),
+            Id::Set => pairs(&r.helm.set),
+            Id::SetString => pairs(&r.helm.set_string),
+            Id::SetFile => pairs(&r.helm.set_file),
+            Id::SkipCrds => b(r.helm.skip_crds),
+            Id::SkipTests => b(r.helm.skip_tests),
+            Id::SkipSchemaValidation => b(r.helm.skip_schema_validation),
+            Id::IgnoreMissingValueFiles => b(r.helm.ignore_missing_value_files),
+            Id::HelmVersion => json!(ps.helm_version),
+            Id::PassCredentials => b(r.helm.pass_credentials),
+            Id::DirectoryRecurse => b(r.directory.recurse),
+            Id::DirectoryInclude => arr(&r.directory.include),
+            Id::DirectoryExclude => arr(&r.directory.exclude),
+            Id::DirectoryJsonnetExtVars => json!(r
                 .directory
                 .jsonnet
                 .ext_vars
                 .iter()
                 .map(|v| v.to_entry())
                 .collect::<Vec<_>>()),
-            "directory-jsonnet-tlas" => json!(r
+            Id::DirectoryJsonnetTlas => json!(r
                 .directory
                 .jsonnet
                 .tlas
                 .iter()
                 .map(|v| v.to_entry())
                 .collect::<Vec<_>>()),
-            "directory-jsonnet-libs" => arr(&r.directory.jsonnet.libs),
-            "kustomize-name-prefix" => json!(k.name_prefix),
-            "kustomize-name-suffix" => json!(k.name_suffix),
-            "kustomize-images" => arr(&k.images),
-            "kustomize-replicas" => pairs(&k.replicas),
-            "kustomize-common-labels" => pairs(&k.common_labels),
-            "kustomize-common-annotations" => pairs(&k.common_annotations),
-            "kustomize-common-annotations-envsubst" => b(k.common_annotations_envsubst),
-            "kustomize-force-common-labels" => b(k.force_common_labels),
-            "kustomize-force-common-annotations" => b(k.force_common_annotations),
-            "kustomize-label-without-selector" => b(k.label_without_selector),
-            "kustomize-label-include-templates" => b(k.label_include_templates),
-            "kustomize-namespace" => json!(k.namespace),
-            "kustomize-patches" => json!(k.patches.clone().unwrap_or_default()),
-            "kustomize-components" => arr(&k.components),
-            "kustomize-ignore-missing-components" => b(k.ignore_missing_components),
-            "kustomize-kube-version" => json!(r.kustomize.kube_version.clone().unwrap_or_default()),
-            "kustomize-api-versions" => arr(&r.kustomize.api_versions),
-            other => unreachable!("parameter {other} has no announced value"),
+            Id::DirectoryJsonnetLibs => arr(&r.directory.jsonnet.libs),
+            Id::KustomizeNamePrefix => json!(k.name_prefix),
+            Id::KustomizeNameSuffix => json!(k.name_suffix),
+            Id::KustomizeImages => arr(&k.images),
+            Id::KustomizeReplicas => pairs(&k.replicas),
+            Id::KustomizeCommonLabels => pairs(&k.common_labels),
+            Id::KustomizeCommonAnnotations => pairs(&k.common_annotations),
+            Id::KustomizeCommonAnnotationsEnvsubst => b(k.common_annotations_envsubst),
+            Id::KustomizeForceCommonLabels => b(k.force_common_labels),
+            Id::KustomizeForceCommonAnnotations => b(k.force_common_annotations),
+            Id::KustomizeLabelWithoutSelector => b(k.label_without_selector),
+            Id::KustomizeLabelIncludeTemplates => b(k.label_include_templates),
+            Id::KustomizeNamespace => json!(k.namespace),
+            Id::KustomizePatches => json!(k.patches.clone().unwrap_or_default()),
+            Id::KustomizeComponents => arr(&k.components),
+            Id::KustomizeIgnoreMissingComponents => b(k.ignore_missing_components),
+            Id::KustomizeKubeVersion => json!(r.kustomize.kube_version.clone().unwrap_or_default()),
+            Id::KustomizeApiVersions => arr(&r.kustomize.api_versions),
         };
         let mut m = Map::new();
         m.insert("name".into(), json!(def.name));

@@ -12,7 +12,8 @@ use std::time::Duration;
 use super::config::ConfigFile;
 use super::{mirrors, Limits, RewriteSettings};
 use crate::argocd::env::ArgoEnv;
-use crate::argocd::params::{self, Param, ParamError, Value};
+use crate::argocd::parameters::Id;
+use crate::argocd::params::{self, Param, ParamError};
 use crate::destination::{mirror_text, Target};
 use crate::environ::Environ;
 use crate::render::{self, RenderSettings, RepoScope, SourceType, Tools};
@@ -137,17 +138,19 @@ pub fn resolve(
                     return Err(ParamError(format!("{origin}: not allowed by the sidecar config (add {name:?} to overrides.allow to let apps set it)")));
                 }
             }
-            let b = |v: &Value| match v {
-                Value::String(s) => params::parse_bool(&origin, s),
-                _ => unreachable!("boolean parameters are strings"),
-            };
-            match (name, &p.value) {
-                ("enabled", v) => rewrite.enabled.set(b(v)?, origin.clone()),
-                ("mirror", Value::String(s)) => {
+            // Booleans are the string parameters the table marks `boolean`.
+            let b = || params::parse_bool(&origin, p.value.string());
+            match p.def.id {
+                Id::Enabled => {
+                    rewrite.enabled.set(b()?, origin.clone());
+                }
+                Id::Mirror => {
+                    let s = p.value.string();
                     rewrite.mirror.set(Some(s.clone()), origin.clone());
                     app_mirror = Some((origin.clone(), s.clone()));
                 }
-                ("registries", Value::Map(m)) => {
+                Id::Registries => {
+                    let m = p.value.map();
                     let entries: std::collections::BTreeMap<String, String> =
                         m.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
                     for (k, v) in &entries {
@@ -155,14 +158,21 @@ pub fn resolve(
                     }
                     rewrite.merge_registries(&entries, origin.clone());
                 }
-                ("exclude", Value::Array(a)) => {
+                Id::Exclude => {
+                    let a = p.value.array();
                     let mut ex = rewrite.exclude.value.clone();
                     ex.extend(a.iter().cloned());
                     rewrite.exclude.set(ex, origin.clone());
                 }
-                ("profiles", Value::Array(a)) => rewrite.profiles.set(a.clone(), origin.clone()),
-                ("allow-empty", v) => allow_empty = b(v)?,
-                ("source-type", Value::String(s)) => {
+                Id::Profiles => {
+                    let a = p.value.array();
+                    rewrite.profiles.set(a.clone(), origin.clone());
+                }
+                Id::AllowEmpty => {
+                    allow_empty = b()?;
+                }
+                Id::SourceType => {
+                    let s = p.value.string();
                     r.source_type = if s.is_empty() {
                         None
                     } else {
@@ -171,63 +181,106 @@ pub fn resolve(
                         })?)
                     }
                 }
-                ("release-name", Value::String(s)) => r.helm.release_name = s.clone(),
+                Id::ReleaseName => {
+                    let s = p.value.string();
+                    r.helm.release_name = s.clone();
+                }
                 // spec.source.helm.namespace: `helm template --namespace` only. Objects without a
                 // namespace still land in the destination namespace (Argo CD's controller puts
                 // them there, for every source type), so the namespace rules keep using it.
-                ("namespace", Value::String(s)) => {
+                Id::Namespace => {
+                    let s = p.value.string();
                     r.helm.namespace = Some(s.clone());
                     namespace_param = Some(origin.clone());
                 }
-                ("kube-version", Value::String(s)) => {
+                Id::KubeVersion => {
+                    let s = p.value.string();
                     r.helm.kube_version = Some(s.clone());
                     r.kustomize.kube_version = Some(s.clone());
                 }
-                ("api-versions", Value::Array(a)) => {
+                Id::ApiVersions => {
+                    let a = p.value.array();
                     r.helm.api_versions = a.clone();
                     r.kustomize.api_versions = a.clone();
                 }
-                ("values-files", Value::Array(a)) => r.helm.values_files = a.clone(),
-                ("values", Value::String(s)) => {
+                Id::ValuesFiles => {
+                    let a = p.value.array();
+                    r.helm.values_files = a.clone();
+                }
+                Id::Values => {
+                    let s = p.value.string();
                     r.helm.values = Some(s.clone()).filter(|s| !s.trim().is_empty())
                 }
-                ("set", Value::Map(m)) => {
+                Id::Set => {
+                    let m = p.value.map();
                     r.helm.set = m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
                 }
-                ("set-string", Value::Map(m)) => {
+                Id::SetString => {
+                    let m = p.value.map();
                     r.helm.set_string = m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
                 }
-                ("set-file", Value::Map(m)) => {
+                Id::SetFile => {
+                    let m = p.value.map();
                     r.helm.set_file = m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
                 }
-                ("skip-crds", v) => r.helm.skip_crds = b(v)?,
-                ("skip-tests", v) => r.helm.skip_tests = b(v)?,
-                ("skip-schema-validation", v) => r.helm.skip_schema_validation = b(v)?,
-                ("ignore-missing-value-files", v) => r.helm.ignore_missing_value_files = b(v)?,
-                ("helm-version", Value::String(s)) => {
+                Id::SkipCrds => {
+                    r.helm.skip_crds = b()?;
+                }
+                Id::SkipTests => {
+                    r.helm.skip_tests = b()?;
+                }
+                Id::SkipSchemaValidation => {
+                    r.helm.skip_schema_validation = b()?;
+                }
+                Id::IgnoreMissingValueFiles => {
+                    r.helm.ignore_missing_value_files = b()?;
+                }
+                Id::HelmVersion => {
+                    let s = p.value.string();
                     crate::render::helm_version_check(s)
                         .map_err(|e| ParamError(format!("{origin}: {e}")))?;
                     helm_version = s.clone();
                 }
-                ("pass-credentials", v) => r.helm.pass_credentials = b(v)?,
-                ("directory-recurse", v) => r.directory.recurse = b(v)?,
-                ("directory-include", Value::Array(a)) => r.directory.include = a.clone(),
-                ("directory-exclude", Value::Array(a)) => r.directory.exclude = a.clone(),
-                ("directory-jsonnet-ext-vars", Value::Array(a)) => {
+                Id::PassCredentials => {
+                    r.helm.pass_credentials = b()?;
+                }
+                Id::DirectoryRecurse => {
+                    r.directory.recurse = b()?;
+                }
+                Id::DirectoryInclude => {
+                    let a = p.value.array();
+                    r.directory.include = a.clone();
+                }
+                Id::DirectoryExclude => {
+                    let a = p.value.array();
+                    r.directory.exclude = a.clone();
+                }
+                Id::DirectoryJsonnetExtVars => {
+                    let a = p.value.array();
                     r.directory.jsonnet.ext_vars = jsonnet_vars(&origin, a)?
                 }
-                ("directory-jsonnet-tlas", Value::Array(a)) => {
+                Id::DirectoryJsonnetTlas => {
+                    let a = p.value.array();
                     r.directory.jsonnet.tlas = jsonnet_vars(&origin, a)?
                 }
-                ("directory-jsonnet-libs", Value::Array(a)) => r.directory.jsonnet.libs = a.clone(),
-                ("kustomize-name-prefix", Value::String(s)) => {
+                Id::DirectoryJsonnetLibs => {
+                    let a = p.value.array();
+                    r.directory.jsonnet.libs = a.clone();
+                }
+                Id::KustomizeNamePrefix => {
+                    let s = p.value.string();
                     r.kustomize.edits.name_prefix = s.clone()
                 }
-                ("kustomize-name-suffix", Value::String(s)) => {
+                Id::KustomizeNameSuffix => {
+                    let s = p.value.string();
                     r.kustomize.edits.name_suffix = s.clone()
                 }
-                ("kustomize-images", Value::Array(a)) => r.kustomize.edits.images = a.clone(),
-                ("kustomize-replicas", Value::Map(m)) => {
+                Id::KustomizeImages => {
+                    let a = p.value.array();
+                    r.kustomize.edits.images = a.clone();
+                }
+                Id::KustomizeReplicas => {
+                    let m = p.value.map();
                     if let Some((name, count)) = m.iter().find(|(_, c)| render::atoi(c).is_none()) {
                         return Err(ParamError(format!(
                             "{origin}: {name}: expected integer value for count. Received: {count}"
@@ -235,31 +288,33 @@ pub fn resolve(
                     }
                     r.kustomize.edits.replicas = pairs(m)
                 }
-                ("kustomize-common-labels", Value::Map(m)) => {
+                Id::KustomizeCommonLabels => {
+                    let m = p.value.map();
                     r.kustomize.edits.common_labels = pairs(m)
                 }
-                ("kustomize-common-annotations", Value::Map(m)) => {
+                Id::KustomizeCommonAnnotations => {
+                    let m = p.value.map();
                     r.kustomize.edits.common_annotations = pairs(m)
                 }
-                ("kustomize-common-annotations-envsubst", v) => {
-                    r.kustomize.edits.common_annotations_envsubst = b(v)?
+                Id::KustomizeCommonAnnotationsEnvsubst => {
+                    r.kustomize.edits.common_annotations_envsubst = b()?
                 }
-                ("kustomize-force-common-labels", v) => {
-                    r.kustomize.edits.force_common_labels = b(v)?
+                Id::KustomizeForceCommonLabels => r.kustomize.edits.force_common_labels = b()?,
+                Id::KustomizeForceCommonAnnotations => {
+                    r.kustomize.edits.force_common_annotations = b()?
                 }
-                ("kustomize-force-common-annotations", v) => {
-                    r.kustomize.edits.force_common_annotations = b(v)?
+                Id::KustomizeLabelWithoutSelector => {
+                    r.kustomize.edits.label_without_selector = b()?
                 }
-                ("kustomize-label-without-selector", v) => {
-                    r.kustomize.edits.label_without_selector = b(v)?
+                Id::KustomizeLabelIncludeTemplates => {
+                    r.kustomize.edits.label_include_templates = b()?
                 }
-                ("kustomize-label-include-templates", v) => {
-                    r.kustomize.edits.label_include_templates = b(v)?
-                }
-                ("kustomize-namespace", Value::String(s)) => {
+                Id::KustomizeNamespace => {
+                    let s = p.value.string();
                     r.kustomize.edits.namespace = s.clone()
                 }
-                ("kustomize-patches", Value::String(s)) => {
+                Id::KustomizePatches => {
+                    let s = p.value.string();
                     // Checked here, so a malformed list is a parameter error before anything runs.
                     render::parse_patches(s).map_err(|e| {
                         ParamError(format!(
@@ -269,22 +324,20 @@ pub fn resolve(
                     })?;
                     r.kustomize.edits.patches = Some(s.clone()).filter(|s| !s.trim().is_empty());
                 }
-                ("kustomize-components", Value::Array(a)) => {
+                Id::KustomizeComponents => {
+                    let a = p.value.array();
                     r.kustomize.edits.components = a.clone()
                 }
-                ("kustomize-ignore-missing-components", v) => {
-                    r.kustomize.edits.ignore_missing_components = b(v)?
+                Id::KustomizeIgnoreMissingComponents => {
+                    r.kustomize.edits.ignore_missing_components = b()?
                 }
-                ("kustomize-kube-version", Value::String(s)) => {
+                Id::KustomizeKubeVersion => {
+                    let s = p.value.string();
                     kustomize_kube_version = Some(s.clone())
                 }
-                ("kustomize-api-versions", Value::Array(a)) => {
+                Id::KustomizeApiVersions => {
+                    let a = p.value.array();
                     kustomize_api_versions = Some(a.clone())
-                }
-                (other, _) => {
-                    return Err(ParamError(format!(
-                        "{origin}: parameter {other} is not handled (internal error)"
-                    )))
                 }
             }
         }

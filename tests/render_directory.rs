@@ -4,7 +4,7 @@ mod util;
 
 use std::path::{Path, PathBuf};
 
-use pullthrough::render::{self, Limits, RenderSettings, SourceType};
+use pullthrough::render::{self, Limits, RenderSettings, SourceType, Tools};
 use util::cmd::TestDir;
 
 fn checkout() -> (TestDir, PathBuf) {
@@ -18,9 +18,14 @@ fn checkout() -> (TestDir, PathBuf) {
 }
 
 fn settings(root: &Path) -> RenderSettings {
-    let mut s = RenderSettings::new(root.join("app"), root, "x");
+    let mut s = RenderSettings::new(root.join("app"), root, "x", path_tools());
     s.source_type = Some(SourceType::Directory);
     s
+}
+
+/// The tools on this test process's `PATH` (a directory app without Jsonnet runs none).
+fn path_tools() -> Tools {
+    Tools::discover(None, None, None, std::env::var_os("PATH").as_deref())
 }
 
 fn origins(s: &RenderSettings) -> Vec<String> {
@@ -203,7 +208,7 @@ fn jsonnet_repo(files: &[(&str, &str)]) -> (TestDir, PathBuf, RenderSettings) {
         dir.write(format!("repo/{rel}"), text);
     }
     let root = std::fs::canonicalize(dir.join("repo")).unwrap();
-    let mut s = RenderSettings::new(root.join("apps/web"), &root, "x");
+    let mut s = RenderSettings::new(root.join("apps/web"), &root, "x", path_tools());
     s.source_type = Some(SourceType::Directory);
     s.tools.jsonnet = tools::jsonnet();
     s.build_env = BTreeMap::from([("ARGOCD_APP_NAME".to_string(), "web".to_string())]);

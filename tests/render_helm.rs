@@ -30,15 +30,14 @@ fn checkout(name: &str) -> (TestDir, PathBuf) {
 }
 
 fn settings(root: &Path, helm: PathBuf) -> RenderSettings {
-    let mut s = RenderSettings::new(root.join("apps/web"), root, "rel");
-    s.tools = Tools {
+    let tools = Tools {
         helm,
         kustomize: None,
         kubectl: None,
         git: None,
         jsonnet: PathBuf::from("jsonnet"), // not used by Helm apps
     };
-    s
+    RenderSettings::new(root.join("apps/web"), root, "rel", tools)
 }
 
 fn full_settings(root: &Path, helm: PathBuf) -> RenderSettings {

@@ -26,15 +26,14 @@ fn settings(
     kustomize: Option<PathBuf>,
     kubectl: PathBuf,
 ) -> RenderSettings {
-    let mut s = RenderSettings::new(root.join(app), root, "r");
-    s.tools = Tools {
+    let tools = Tools {
         helm: tools::helm3(),
         kustomize,
         kubectl: Some(kubectl),
         git: None,
         jsonnet: PathBuf::from("jsonnet"), // not used by Kustomize apps
     };
-    s
+    RenderSettings::new(root.join(app), root, "r", tools)
 }
 
 /// Each way of running kustomize available here: (kustomize, kubectl, origin, by-hand argv).

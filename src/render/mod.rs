@@ -95,11 +95,13 @@ pub struct RenderSettings {
 }
 
 impl RenderSettings {
-    /// Settings with Argo CD's defaults for an app; `tools` from `PATH`.
+    /// Settings with Argo CD's defaults for an app, rendering with `tools` (found once, by the
+    /// caller, from its environment snapshot: nothing here reads the process environment).
     pub fn new(
         app_dir: impl Into<PathBuf>,
         repo_root: impl Into<PathBuf>,
         release_name: impl Into<String>,
+        tools: Tools,
     ) -> Self {
         RenderSettings {
             app_dir: app_dir.into(),
@@ -113,7 +115,7 @@ impl RenderSettings {
             },
             kustomize: KustomizeOptions::default(),
             directory: DirectoryOptions::default(),
-            tools: Tools::discover(None, None, None, std::env::var_os("PATH").as_deref()),
+            tools,
             limits: Limits::default(),
         }
     }

@@ -73,14 +73,6 @@ pub fn resolve(
                 .map(|n| n.to_string_lossy().into_owned())
         })
         .unwrap_or_else(|| "release".to_string());
-    let mut r = RenderSettings::new(app_dir.clone(), repo_root, release);
-    r.repo_scope = repo_scope;
-    r.build_env = argo.build_env.clone();
-    r.helm.namespace = argo.app_namespace.clone();
-    r.helm.kube_version = argo.kube_version.clone();
-    r.helm.api_versions = argo.kube_api_versions.clone();
-    r.kustomize.kube_version = argo.kube_version.clone();
-    r.kustomize.api_versions = argo.kube_api_versions.clone();
     let rc = config.and_then(|c| c.render.clone()).unwrap_or_default();
     let helm = env
         .get("PULLTHROUGH_HELM")
@@ -94,7 +86,15 @@ pub fn resolve(
         .get("PULLTHROUGH_JSONNET")
         .map(PathBuf::from)
         .or(rc.jsonnet.clone());
-    r.tools = Tools::discover(helm, kustomize, jsonnet, env.path());
+    let tools = Tools::discover(helm, kustomize, jsonnet, env.path());
+    let mut r = RenderSettings::new(app_dir.clone(), repo_root, release, tools);
+    r.repo_scope = repo_scope;
+    r.build_env = argo.build_env.clone();
+    r.helm.namespace = argo.app_namespace.clone();
+    r.helm.kube_version = argo.kube_version.clone();
+    r.helm.api_versions = argo.kube_api_versions.clone();
+    r.kustomize.kube_version = argo.kube_version.clone();
+    r.kustomize.api_versions = argo.kube_api_versions.clone();
     if let Some(o) = rc.kustomize_build_options {
         r.kustomize.build_options = o;
     }

@@ -6,7 +6,7 @@
 //! Who controls what (docs/security.md): manifests, repo contents, parameters and `ARGOCD_ENV_*`
 //! come from Application authors; the config file and the sidecar's env from the platform team.
 
-mod util;
+use crate::util;
 
 use std::collections::BTreeMap;
 use std::io::Write;

@@ -4,7 +4,7 @@
 //! tree, so a new fixture is covered without editing this file. For each: Go reads input and
 //! output as the same objects except at image paths, and a second rewrite changes nothing.
 
-mod util;
+use crate::util;
 
 use std::path::{Path, PathBuf};
 

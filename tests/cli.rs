@@ -2,7 +2,7 @@
 //! both config formats, and the contract for bad input (one error line, non-zero exit, nothing on
 //! stdout).
 
-mod util;
+use crate::util;
 
 use std::path::PathBuf;
 

@@ -12,7 +12,7 @@
 //! files themselves) with every container image masked; the images are checked against exact
 //! strings written here by hand.
 
-mod util;
+use crate::util;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

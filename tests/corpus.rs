@@ -7,7 +7,7 @@
 //!    image paths, and exactly as many image values change as pullthrough recorded;
 //! 4. a second run changes nothing.
 
-mod util;
+use crate::util;
 
 use std::path::Path;
 

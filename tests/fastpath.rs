@@ -3,7 +3,7 @@
 //! whole corpus, the corpus concatenated, and hand-written streams for every construct the
 //! split and the prefilter have to be careful about.
 
-mod util;
+use crate::util;
 
 use pullthrough::manifest::fastpath::Strategy;
 use pullthrough::rewrite::{self, Input, Options};

@@ -2,7 +2,7 @@
 //! output, each case also run with CRLF line endings and with a BOM, and each checked with the Go
 //! oracle (Go reads the output as the input except at image paths).
 
-mod util;
+use crate::util;
 
 use pullthrough::rewrite::{self, Input, Options};
 use pullthrough::rules::Rules;

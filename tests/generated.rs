@@ -1,6 +1,6 @@
 //! The parameter table in `src/argocd/parameters.rs` is the single source of truth: the
 //! `parameters.static` sections of the install files and the README's table are generated from
-//! it. This test fails when a file is stale; `PULLTHROUGH_BLESS=1 cargo test --test generated`
+//! it. This test fails when a file is stale; `PULLTHROUGH_BLESS=1 cargo test --test tests generated::`
 //! rewrites them.
 
 use std::path::PathBuf;
@@ -31,7 +31,7 @@ fn check(rel: &str, body: impl Fn(&str) -> String) {
         if std::env::var_os("PULLTHROUGH_BLESS").is_some() {
             std::fs::write(&path, want).unwrap();
         } else {
-            panic!("{rel} is stale: run `PULLTHROUGH_BLESS=1 cargo test --test generated`");
+            panic!("{rel} is stale: run `PULLTHROUGH_BLESS=1 cargo test --test tests generated::`");
         }
     }
 }
@@ -86,7 +86,7 @@ fn readme_profile_table() {
         if std::env::var_os("PULLTHROUGH_BLESS").is_some() {
             std::fs::write(&path, want).unwrap();
         } else {
-            panic!("README.md's profile table is stale: run `PULLTHROUGH_BLESS=1 cargo test --test generated`");
+            panic!("README.md's profile table is stale: run `PULLTHROUGH_BLESS=1 cargo test --test tests generated::`");
         }
     }
 }

@@ -10,7 +10,7 @@
 //!   output as the input everywhere else.
 //! * `refused!`: the exact one-line error, exit 2, nothing on stdout.
 
-mod util;
+use crate::util;
 
 use serde_json::Value;
 use util::cmd::TestDir;

@@ -6,7 +6,7 @@
 //! agrees; `kubectl kustomize argocd/install` builds (real kubectl) into a repo-server with the
 //! sidecar Argo CD requires; the examples name only parameters that exist.
 
-mod util;
+use crate::util;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

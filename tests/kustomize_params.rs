@@ -5,7 +5,7 @@
 //! CD's own native source with the same settings is proven by the end-to-end suite
 //! (`TestKustomizeOptionsNativeParity` in tests/argocd-e2e).
 
-mod util;
+use crate::util;
 
 use std::path::Path;
 use std::process::Output;

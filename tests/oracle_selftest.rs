@@ -3,7 +3,7 @@
 //! `differing_paths` points at exactly what changed. If any of these fail, every fidelity
 //! test built on the oracle is meaningless.
 
-mod util;
+use crate::util;
 
 use serde_json::json;
 use util::cmd::{Cmd, TestDir};

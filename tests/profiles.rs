@@ -1,7 +1,7 @@
 //! Images named outside `containers[].image`: configured fields, container args and env, and the
 //! built-in profiles, on the real charts that need them and on fixtures for every form.
 
-mod util;
+use crate::util;
 
 use std::path::Path;
 

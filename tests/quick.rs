@@ -18,7 +18,7 @@
 //! Knobs: `QUICK_CASES` (generated cases, default 20000), `QUICK_SEED` (repeat a generator run;
 //! the seed is printed).
 
-mod util;
+use crate::util;
 
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -1248,12 +1248,12 @@ fn generator_covers_the_pieces() {
     }
 }
 
-/// `QUICK_HUNT=N cargo test --test quick hunt -- --ignored --nocapture`: N generated cases (no
+/// `QUICK_HUNT=N cargo test --test tests quick::hunt -- --ignored --nocapture`: N generated cases (no
 /// proptest, no stop at the first), every disagreement minimized, the distinct minimal inputs
 /// printed as table rows (`QUICK_SEED`, `QUICK_HUNT_SKIP` below). A tool run by hand, so it is
 /// ignored by default and fails without the variable rather than passing having done nothing.
 #[test]
-#[ignore = "a tool: QUICK_HUNT=N cargo test --test quick hunt -- --ignored --nocapture"]
+#[ignore = "a tool: QUICK_HUNT=N cargo test --test tests quick::hunt -- --ignored --nocapture"]
 fn hunt() {
     let n = std::env::var("QUICK_HUNT")
         .ok()
@@ -1311,11 +1311,11 @@ fn hunt() {
     }
 }
 
-/// `QUICK_INPUT=FILE cargo test --test quick one_input -- --ignored --nocapture`: checks one
+/// `QUICK_INPUT=FILE cargo test --test tests quick::one_input -- --ignored --nocapture`: checks one
 /// file (and minimizes a disagreement). For fuzz artifacts and reductions by hand: ignored by
 /// default, and fails without the variable.
 #[test]
-#[ignore = "a tool: QUICK_INPUT=FILE cargo test --test quick one_input -- --ignored --nocapture"]
+#[ignore = "a tool: QUICK_INPUT=FILE cargo test --test tests quick::one_input -- --ignored --nocapture"]
 fn one_input() {
     let path = std::env::var_os("QUICK_INPUT").expect("set QUICK_INPUT to a file");
     let text = std::fs::read_to_string(&path).unwrap();

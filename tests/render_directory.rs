@@ -1,6 +1,6 @@
 //! Directory apps, as Argo CD's `findManifests` reads them.
 
-mod util;
+use crate::util;
 
 use std::path::{Path, PathBuf};
 

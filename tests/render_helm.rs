@@ -1,7 +1,7 @@
 //! Helm rendering with real Helm 3 and Helm 4: output equals `helm template` run by hand with
 //! Argo CD's flags, value-file containment, `init`, failures, timeout, output cap.
 
-mod util;
+use crate::util;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

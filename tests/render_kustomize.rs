@@ -1,7 +1,7 @@
 //! Kustomize rendering via `kubectl kustomize` (kustomize v5.7.1 and v5.4.2) and a standalone
 //! kustomize when one is installed.
 
-mod util;
+use crate::util;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

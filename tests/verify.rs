@@ -5,7 +5,7 @@
 //! Images are written over the registry HTTP API by a tiny HTTP/1.0 client here (independent
 //! of the client under test): config blob, layer blob, OCI manifest, and an OCI index.
 
-mod util;
+use crate::util;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -1,4 +1,4 @@
-//! Helpers shared by the integration tests. Include with `mod util;`.
+//! Helpers shared by the integration tests (the modules of `tests/tests.rs`: `use crate::util;`).
 //!
 //! * [`tools`]: paths of the external tools installed by `scripts/install-tools`
 //!   (a missing tool is a test failure, never a skip).
@@ -7,7 +7,6 @@
 //! * [`corpus`]: the corpus files of `tests/data/corpus`.
 //! * [`oracle`]: what Argo CD reads from a manifest stream, via `.tools/bin/yaml-oracle`,
 //!   and [`oracle::differing_paths`] to compare two readings.
-#![allow(dead_code)]
 
 pub mod cmd;
 pub mod corpus;

@@ -95,12 +95,3 @@ pub fn registry() -> PathBuf {
         &["/usr/bin/docker-registry"],
     )
 }
-
-/// hyperfine, for benchmarks.
-pub fn hyperfine() -> PathBuf {
-    require(
-        "PULLTHROUGH_TEST_HYPERFINE",
-        "hyperfine",
-        &["/usr/bin/hyperfine"],
-    )
-}

@@ -13,7 +13,6 @@ use std::path::Path;
 
 use pullthrough::rewrite::{self, Input, Options};
 use pullthrough::rules::Rules;
-use pullthrough::settings::{config, RewriteSettings};
 
 const CONFIG: &str = "\
 mirror: 111111111111.dkr.ecr.eu-west-1.amazonaws.com
@@ -51,12 +50,7 @@ const CENSUS: &[(&str, usize)] = &[
 ];
 
 fn rules() -> Rules {
-    let mut s = RewriteSettings::default();
-    let config::Loaded::Native(c) = config::parse("corpus.yaml", CONFIG).unwrap() else {
-        panic!("native")
-    };
-    s.apply_config("corpus.yaml", &c);
-    Rules::compile(&s).unwrap()
+    util::rules::rules_from_yaml("corpus.yaml", CONFIG)
 }
 
 fn corpus(name: &str) -> Input {

@@ -8,7 +8,6 @@ use crate::util;
 use pullthrough::manifest::fastpath::Strategy;
 use pullthrough::rewrite::{self, Input, Options};
 use pullthrough::rules::Rules;
-use pullthrough::settings::{config, RewriteSettings};
 
 fn rules(profiles: bool) -> Rules {
     let mut yaml = String::from(
@@ -17,12 +16,7 @@ fn rules(profiles: bool) -> Rules {
     if profiles {
         yaml.push_str("profiles: [prometheus-operator, cert-manager, argo-workflows, harbor]\n");
     }
-    let mut s = RewriteSettings::default();
-    let config::Loaded::Native(c) = config::parse("fastpath.yaml", &yaml).unwrap() else {
-        panic!()
-    };
-    s.apply_config("fastpath.yaml", &c);
-    Rules::compile(&s).unwrap()
+    util::rules::rules_from_yaml("fastpath.yaml", &yaml)
 }
 
 /// Everything observable about a plan and its output, or the error.

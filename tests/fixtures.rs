@@ -6,7 +6,6 @@ use crate::util;
 
 use pullthrough::rewrite::{self, Input, Options};
 use pullthrough::rules::Rules;
-use pullthrough::settings::{config, RewriteSettings};
 
 const CONFIG: &str = "\
 mirror: mirror.example.com
@@ -20,12 +19,7 @@ namespaces:
 ";
 
 fn rules() -> Rules {
-    let mut s = RewriteSettings::default();
-    let config::Loaded::Native(c) = config::parse("fixtures.yaml", CONFIG).unwrap() else {
-        panic!()
-    };
-    s.apply_config("fixtures.yaml", &c);
-    Rules::compile(&s).unwrap()
+    util::rules::rules_from_yaml("fixtures.yaml", CONFIG)
 }
 
 fn rewrite(text: &str) -> Result<String, String> {

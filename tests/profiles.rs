@@ -12,12 +12,7 @@ use pullthrough::settings::{config, RewriteSettings};
 const M: &str = "111111111111.dkr.ecr.eu-west-1.amazonaws.com";
 
 fn rules(yaml: &str) -> Rules {
-    let mut s = RewriteSettings::default();
-    let config::Loaded::Native(c) = config::parse("test.yaml", yaml).unwrap() else {
-        panic!()
-    };
-    s.apply_config("test.yaml", &c);
-    Rules::compile(&s).unwrap()
+    util::rules::rules_from_yaml("test.yaml", yaml)
 }
 
 fn corpus_rules() -> Rules {
@@ -368,14 +363,10 @@ fn shipped_with_all_profiles() -> Rules {
         .map(|l| l.strip_prefix("    ").unwrap_or(l))
         .collect::<Vec<_>>()
         .join("\n");
-    let mut s = RewriteSettings::default();
-    let config::Loaded::Native(c) = config::parse("argocd/config.yaml", &body).unwrap() else {
-        panic!()
-    };
-    s.apply_config("argocd/config.yaml", &c);
+    let mut s = util::rules::settings_from_yaml("argocd/config.yaml", &body);
     s.exclude.set(Vec::new(), "test");
     s.profiles.set(vec!["all".into()], "test");
-    Rules::compile(&s).unwrap()
+    util::rules::compile(&s)
 }
 
 /// (kind, name, before, after) of each value outside the container rule, a list value line by line.

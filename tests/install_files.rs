@@ -774,11 +774,7 @@ fn dockerfile_agrees_with_plugin_yaml_and_installs() {
 #[test]
 fn config_path_is_the_builtin_default() {
     // What the sidecar mounts is what pullthrough reads without being told.
-    let src = read("src/settings/config.rs");
-    assert!(
-        src.contains(CONFIG_FILE),
-        "src/settings/config.rs no longer names {CONFIG_FILE}"
-    );
+    assert_eq!(pullthrough::settings::config::DEFAULT_PATH, CONFIG_FILE);
     assert_eq!(
         Path::new(CONFIG_FILE).parent().unwrap(),
         Path::new(CONFIG_DIR)

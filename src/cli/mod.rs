@@ -7,7 +7,7 @@ pub mod args;
 pub mod plugin;
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -19,7 +19,7 @@ use crate::error::{UsageError, EXIT_USAGE, EXIT_VERIFY};
 use crate::manifest::fastpath::Strategy;
 use crate::rewrite::{self, Input, RewriteError};
 use crate::rules::Rules;
-use crate::settings::{config, seed, Limits, RewriteSettings};
+use crate::settings::{self, Limits, RewriteSettings};
 use args::{Cli, Command, RuleArgs};
 
 /// Parses the process's arguments and environment and runs the command.
@@ -166,50 +166,6 @@ fn print_warnings(warnings: &[String]) {
     }
 }
 
-/// Which config file applies: the flag, else `$PULLTHROUGH_CONFIG`, else the sidecar's default
-/// path when it exists.
-pub fn config_path(flag: Option<&Path>, env: &Environ) -> Option<PathBuf> {
-    if let Some(p) = flag {
-        return Some(p.to_path_buf());
-    }
-    if let Some(p) = env.get("PULLTHROUGH_CONFIG").filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(p));
-    }
-    let default = Path::new("/etc/pullthrough/config.yaml");
-    default.exists().then(|| default.to_path_buf())
-}
-
-/// Loads the config file into settings; returns the warnings the seed format produces and the
-/// native file (for the layers above it).
-pub fn load_config(
-    path: Option<&Path>,
-    s: &mut RewriteSettings,
-    limits: &mut Limits,
-) -> Result<(Vec<String>, Option<config::ConfigFile>)> {
-    let Some(path) = path else {
-        return Ok((Vec::new(), None));
-    };
-    let name = path.display().to_string();
-    match config::load(path)? {
-        config::Loaded::Native(c) => {
-            s.apply_config(&name, &c);
-            if let Some(l) = &c.limits {
-                if let Some(v) = l.max_input_bytes {
-                    limits.max_input_bytes = v;
-                }
-                if let Some(v) = l.max_depth {
-                    limits.max_depth = v;
-                }
-                if let Some(v) = l.max_documents {
-                    limits.max_documents = v;
-                }
-            }
-            Ok((Vec::new(), Some(c)))
-        }
-        config::Loaded::Seed(v) => Ok((seed::apply(s, &name, &v), None)),
-    }
-}
-
 /// Applies `--mirror`, `--map`, `--exclude`, `--namespace`, `--strict`.
 pub fn apply_rule_flags(a: &RuleArgs, s: &mut RewriteSettings) -> Result<()> {
     if let Some(m) = &a.mirror {
@@ -243,12 +199,10 @@ pub fn apply_rule_flags(a: &RuleArgs, s: &mut RewriteSettings) -> Result<()> {
 }
 
 fn rewrite_settings(a: &RuleArgs, env: &Environ) -> Result<(RewriteSettings, Limits, Vec<String>)> {
-    let mut s = RewriteSettings::default();
-    let mut limits = Limits::default();
-    let path = config_path(a.config.as_deref(), env);
-    let (warnings, _) = load_config(path.as_deref(), &mut s, &mut limits)?;
+    let base = settings::from_config(a.config.as_deref(), env)?;
+    let mut s = base.rewrite;
     apply_rule_flags(a, &mut s)?;
-    Ok((s, limits, warnings))
+    Ok((s, base.limits, base.warnings))
 }
 
 /// Reads the named files in order (`-` or none: stdin), each checked for size and UTF-8.

@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 use serde_json::{json, Map, Value as Json};
 
 use super::args::{AppArgs, PluginArgs};
-use super::{config_path, load_config, print_warnings};
+use super::print_warnings;
 use crate::argocd::env::ArgoEnv;
 use crate::argocd::parameters::{Collection, Id, PARAMS};
 use crate::argocd::params;
@@ -23,7 +23,6 @@ use crate::render;
 use crate::rewrite::{self, Input, RewriteError};
 use crate::rules::Rules;
 use crate::settings::plugin::{self as plugin_settings, AppLayers, PluginSettings};
-use crate::settings::{Limits, RewriteSettings};
 
 /// Where the app's parameters come from.
 pub enum ParamSource<'a> {
@@ -41,11 +40,8 @@ pub fn settings(
     dir: &Path,
 ) -> Result<PluginSettings> {
     let mut argo = ArgoEnv::from_environ(env);
-    let mut s = RewriteSettings::default();
-    let mut limits = Limits::default();
-    let path = config_path(plugin.config.as_deref(), env);
-    let (warnings, native) = load_config(path.as_deref(), &mut s, &mut limits)?;
-    print_warnings(&warnings);
+    let base = crate::settings::from_config(plugin.config.as_deref(), env)?;
+    print_warnings(&base.warnings);
     let layers = match src {
         ParamSource::Argo => AppLayers::from_argo(&argo)?,
         ParamSource::Cli(a) => {
@@ -62,7 +58,15 @@ pub fn settings(
             }
         }
     };
-    let mut ps = plugin_settings::resolve(env, &argo, native.as_ref(), s, limits, dir, &layers)?;
+    let mut ps = plugin_settings::resolve(
+        env,
+        &argo,
+        base.native.as_ref(),
+        base.rewrite,
+        base.limits,
+        dir,
+        &layers,
+    )?;
     ps.strategy = super::strategy(env);
     Ok(ps)
 }
@@ -129,14 +133,18 @@ pub fn parameters(plugin: &PluginArgs, env: &Environ, dir: &Path) -> Result<Stri
     }
     // Then the checks that need every layer (overrides.allow, allowedMirrors, values): drop the
     // parameter an error names and try again.
-    let mut s = RewriteSettings::default();
-    let mut limits = Limits::default();
-    let path = config_path(plugin.config.as_deref(), env);
-    let (warnings, native) = load_config(path.as_deref(), &mut s, &mut limits)?;
-    print_warnings(&warnings);
+    let base = crate::settings::from_config(plugin.config.as_deref(), env)?;
+    print_warnings(&base.warnings);
     let ps = loop {
-        match plugin_settings::resolve(env, &argo, native.as_ref(), s.clone(), limits, dir, &layers)
-        {
+        match plugin_settings::resolve(
+            env,
+            &argo,
+            base.native.as_ref(),
+            base.rewrite.clone(),
+            base.limits,
+            dir,
+            &layers,
+        ) {
             Ok(ps) => break ps,
             Err(e) => {
                 let named = PARAMS.iter().find(|d| {

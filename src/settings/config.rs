@@ -10,6 +10,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+/// Where the sidecar mounts the config file (the install files' ConfigMap volume), read when
+/// neither `--config` nor `$PULLTHROUGH_CONFIG` names one.
+pub const DEFAULT_PATH: &str = "/etc/pullthrough/config.yaml";
+
 /// The native config file. Every field is optional: what is absent comes from the layer below.
 #[derive(Debug, Default, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]

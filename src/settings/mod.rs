@@ -11,8 +11,74 @@ pub mod plugin;
 pub mod seed;
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
-pub use config::{ConfigFile, Loaded};
+pub use config::{ConfigError, ConfigFile, Loaded};
+
+use crate::environ::Environ;
+
+/// The lowest layers, built-in defaults and the config file, resolved once for every command.
+#[derive(Debug, Clone)]
+pub struct Base {
+    pub rewrite: RewriteSettings,
+    pub limits: Limits,
+    /// What the seed format's reading warns about (printed once by the caller).
+    pub warnings: Vec<String>,
+    /// The native file, for the layers that read it again (`overrides.allow`, `allowedMirrors`,
+    /// `render`); `None` for no file or the seed format.
+    pub native: Option<ConfigFile>,
+}
+
+/// Which config file applies: `flag`, else `$PULLTHROUGH_CONFIG`, else the sidecar's default
+/// path when it exists.
+pub fn config_path(flag: Option<&Path>, env: &Environ) -> Option<PathBuf> {
+    if let Some(p) = flag {
+        return Some(p.to_path_buf());
+    }
+    if let Some(p) = env.get("PULLTHROUGH_CONFIG").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    let default = Path::new(config::DEFAULT_PATH);
+    default.exists().then(|| default.to_path_buf())
+}
+
+/// The defaults with the config file ([`config_path`]) applied: the one place a config file is
+/// read into settings, for `rewrite`, `explain`, `verify`, `render` and the plugin commands.
+///
+/// # Errors
+/// The file cannot be read or parsed, or holds an unknown key or a bad value
+/// ([`ConfigError`] names the file and the key).
+pub fn from_config(flag: Option<&Path>, env: &Environ) -> Result<Base, ConfigError> {
+    let mut base = Base {
+        rewrite: RewriteSettings::default(),
+        limits: Limits::default(),
+        warnings: Vec::new(),
+        native: None,
+    };
+    let Some(path) = config_path(flag, env) else {
+        return Ok(base);
+    };
+    let name = path.display().to_string();
+    match config::load(&path)? {
+        Loaded::Native(c) => {
+            base.rewrite.apply_config(&name, &c);
+            if let Some(l) = &c.limits {
+                if let Some(v) = l.max_input_bytes {
+                    base.limits.max_input_bytes = v;
+                }
+                if let Some(v) = l.max_depth {
+                    base.limits.max_depth = v;
+                }
+                if let Some(v) = l.max_documents {
+                    base.limits.max_documents = v;
+                }
+            }
+            base.native = Some(c);
+        }
+        Loaded::Seed(v) => base.warnings = seed::apply(&mut base.rewrite, &name, &v),
+    }
+    Ok(base)
+}
 
 /// A resolved value and where it came from (`config.yaml: mirror`, `parameter mirror`, `--map`).
 #[derive(Debug, Clone, PartialEq)]

@@ -64,7 +64,65 @@ pub fn resolve(
     let app_dir = app_dir
         .canonicalize()
         .map_err(|e| ParamError(format!("{}: {e}", app_dir.display())))?;
-    let (repo_root, repo_scope) = repo_root(&app_dir, argo.source_path.as_deref());
+    let mut r = render_base(env, argo, config, &app_dir);
+    rewrite.default_namespace = argo
+        .app_namespace
+        .clone()
+        .unwrap_or_else(|| "default".to_string());
+    let mut allow_empty = config.and_then(|c| c.allow_empty).unwrap_or(false);
+
+    let applied = apply_layers(layers, config, &mut rewrite, &mut r, &mut allow_empty)?;
+    let Applied {
+        helm_version,
+        namespace_param,
+        kustomize_kube_version,
+        kustomize_api_versions,
+        ..
+    } = &applied;
+
+    // A namespace parameter has no native counterpart for Kustomize and directory sources:
+    // refused rather than silently without effect.
+    if let Some(origin) = namespace_param {
+        let source = r.source_type.unwrap_or_else(|| render::detect(&r.app_dir));
+        if source != SourceType::Helm {
+            let hint = if source == SourceType::Kustomize {
+                "use kustomize-namespace (spec.source.kustomize.namespace) to set one"
+            } else {
+                "objects without a namespace go to the Application's destination namespace"
+            };
+            return Err(ParamError(format!("{origin}: applies to Helm apps only (spec.source.helm.namespace), this is a {source} app; {hint}")));
+        }
+    }
+
+    // spec.source.kustomize.kubeVersion/apiVersions win over the source-wide defaults.
+    if let Some(v) = kustomize_kube_version {
+        r.kustomize.kube_version = Some(v.clone());
+    }
+    if let Some(v) = kustomize_api_versions {
+        r.kustomize.api_versions = v.clone();
+    }
+
+    check_allowed_mirrors(config, &applied)?;
+    Ok(PluginSettings {
+        rewrite,
+        limits,
+        render: r,
+        allow_empty,
+        helm_version: helm_version.clone(),
+        strategy: Default::default(),
+    })
+}
+
+/// The render settings before any app parameter: the repository root and scope, the tools (found
+/// once from the environment snapshot), Argo CD's build env and cluster facts, and the config
+/// file's `render` section.
+fn render_base(
+    env: &Environ,
+    argo: &ArgoEnv,
+    config: Option<&ConfigFile>,
+    app_dir: &Path,
+) -> RenderSettings {
+    let (repo_root, repo_scope) = repo_root(app_dir, argo.source_path.as_deref());
     let release = argo
         .release_name()
         .or_else(|| {
@@ -87,7 +145,7 @@ pub fn resolve(
         .map(PathBuf::from)
         .or(rc.jsonnet.clone());
     let tools = Tools::discover(helm, kustomize, jsonnet, env.path());
-    let mut r = RenderSettings::new(app_dir.clone(), repo_root, release, tools);
+    let mut r = RenderSettings::new(app_dir.to_path_buf(), repo_root, release, tools);
     r.repo_scope = repo_scope;
     r.build_env = argo.build_env.clone();
     r.helm.namespace = argo.app_namespace.clone();
@@ -110,12 +168,31 @@ pub fn resolve(
             .unwrap_or(r.limits.timeout),
         max_output_bytes: rc.max_output_bytes.unwrap_or(r.limits.max_output_bytes),
     };
-    rewrite.default_namespace = argo
-        .app_namespace
-        .clone()
-        .unwrap_or_else(|| "default".to_string());
-    let mut allow_empty = config.and_then(|c| c.allow_empty).unwrap_or(false);
+    r
+}
 
+/// What the app layers set that is checked or applied after all of them.
+#[derive(Default)]
+struct Applied {
+    helm_version: String,
+    /// Where a `namespace` parameter came from (Helm apps only).
+    namespace_param: Option<String>,
+    kustomize_kube_version: Option<String>,
+    kustomize_api_versions: Option<Vec<String>>,
+    /// The app's mirror and full destinations, with their origin, for `allowedMirrors`.
+    app_mirror: Option<(String, String)>,
+    app_destinations: Vec<(String, String)>,
+}
+
+/// Applies the `ARGOCD_ENV_` layer, then the parameters, each entry only if `overrides.allow`
+/// lets apps set it.
+fn apply_layers(
+    layers: &AppLayers,
+    config: Option<&ConfigFile>,
+    rewrite: &mut RewriteSettings,
+    r: &mut RenderSettings,
+    allow_empty: &mut bool,
+) -> Result<Applied, ParamError> {
     let allow = config
         .and_then(|c| c.overrides.as_ref())
         .and_then(|o| o.allow.clone());
@@ -169,7 +246,7 @@ pub fn resolve(
                     rewrite.profiles.set(a.clone(), origin.clone());
                 }
                 Id::AllowEmpty => {
-                    allow_empty = b()?;
+                    *allow_empty = b()?;
                 }
                 Id::SourceType => {
                     let s = p.value.string();
@@ -342,29 +419,20 @@ pub fn resolve(
             }
         }
     }
+    Ok(Applied {
+        helm_version,
+        namespace_param,
+        kustomize_kube_version,
+        kustomize_api_versions,
+        app_mirror,
+        app_destinations,
+    })
+}
 
-    // A namespace parameter has no native counterpart for Kustomize and directory sources:
-    // refused rather than silently without effect.
-    if let Some(origin) = namespace_param {
-        let source = r.source_type.unwrap_or_else(|| render::detect(&r.app_dir));
-        if source != SourceType::Helm {
-            let hint = if source == SourceType::Kustomize {
-                "use kustomize-namespace (spec.source.kustomize.namespace) to set one"
-            } else {
-                "objects without a namespace go to the Application's destination namespace"
-            };
-            return Err(ParamError(format!("{origin}: applies to Helm apps only (spec.source.helm.namespace), this is a {source} app; {hint}")));
-        }
-    }
-
-    // spec.source.kustomize.kubeVersion/apiVersions win over the source-wide defaults.
-    if let Some(v) = kustomize_kube_version {
-        r.kustomize.kube_version = Some(v);
-    }
-    if let Some(v) = kustomize_api_versions {
-        r.kustomize.api_versions = v;
-    }
-
+/// The admin's `allowedMirrors` over what the app chose: its mirror and every full destination
+/// of its registry map. Values the admin set (config, flags) are not checked.
+fn check_allowed_mirrors(config: Option<&ConfigFile>, applied: &Applied) -> Result<(), ParamError> {
+    let (app_mirror, app_destinations) = (&applied.app_mirror, &applied.app_destinations);
     if let Some(patterns) = config.and_then(|c| c.allowed_mirrors.as_ref()) {
         // The values are read exactly as the rules will read them (mirror_text, Target::of), so
         // the check and the rewrite can never see two different destinations.
@@ -385,20 +453,13 @@ pub fn resolve(
         if let Some((origin, m)) = &app_mirror {
             check(origin, "mirror", mirror_text(m).unwrap_or(""))?;
         }
-        for (origin, raw) in &app_destinations {
+        for (origin, raw) in app_destinations {
             if let Target::Full(dest) = Target::of(raw) {
                 check(origin, "destination", dest)?;
             }
         }
     }
-    Ok(PluginSettings {
-        rewrite,
-        limits,
-        render: r,
-        allow_empty,
-        helm_version,
-        strategy: Default::default(),
-    })
+    Ok(())
 }
 
 /// `directory-jsonnet-ext-vars`/`-tlas` entries ([`render::JsonnetVar::parse`]); a bad entry is

@@ -7,7 +7,6 @@ use std::path::Path;
 
 use pullthrough::rewrite::{self, Input, Options, Record};
 use pullthrough::rules::Rules;
-use pullthrough::settings::{config, RewriteSettings};
 
 const M: &str = "111111111111.dkr.ecr.eu-west-1.amazonaws.com";
 
@@ -330,7 +329,6 @@ fn explain_names_the_profile() {
 
 #[test]
 fn config_errors_name_the_setting() {
-    let mut s = RewriteSettings::default();
     for (yaml, msg) in [
         ("profiles: [nope]\n", "test.yaml: profiles: unknown profile \"nope\" (known: prometheus-operator, cert-manager, argo-workflows, harbor, cloudnative-pg, strimzi, longhorn, rook-ceph, local-path-provisioner, openebs-localpv, zalando-postgres-operator, mongodb, percona, nvidia-gpu-operator, opentelemetry-operator, fluent-operator, trivy-operator, actions-runner-controller, istio, linkerd, vault, dapr, jenkins, elastic-eck, tigera-operator, minio, velero, or all for every one)"),
         ("fields: [{paths: [spec.x], repository: true, prefix: true}]\n", "test.yaml: fields[0]: repository and prefix exclude each other"),
@@ -339,10 +337,8 @@ fn config_errors_name_the_setting() {
         ("args: [{flag: 'image='}]\n", "test.yaml: args[0].flag: \"image=\" is not a flag (`--name`, without `=`)"),
         ("env: [{name: 'A['}]\n", "test.yaml: env[0].name: invalid glob \"A[\": unclosed character class; missing ']'"),
     ] {
-        let config::Loaded::Native(c) = config::parse("test.yaml", yaml).unwrap() else { panic!() };
-        s.apply_config("test.yaml", &c);
+        let s = util::rules::settings_from_yaml("test.yaml", yaml);
         assert_eq!(Rules::compile(&s).unwrap_err().to_string(), msg);
-        s = RewriteSettings::default();
     }
 }
 

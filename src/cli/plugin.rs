@@ -277,6 +277,8 @@ pub fn announcement_with(
                 .collect(),
         )
     };
+    // Jsonnet variables as the entries the parameter reads back.
+    let vars = |v: &[render::JsonnetVar]| json!(v.iter().map(|v| v.to_entry()).collect::<Vec<_>>());
     let source = r.source_type.unwrap_or_else(|| render::detect(&r.app_dir));
     let k = &r.kustomize.edits;
     let mut out = Vec::new();
@@ -307,20 +309,8 @@ pub fn announcement_with(
             Id::DirectoryRecurse => b(r.directory.recurse),
             Id::DirectoryInclude => arr(&r.directory.include),
             Id::DirectoryExclude => arr(&r.directory.exclude),
-            Id::DirectoryJsonnetExtVars => json!(r
-                .directory
-                .jsonnet
-                .ext_vars
-                .iter()
-                .map(|v| v.to_entry())
-                .collect::<Vec<_>>()),
-            Id::DirectoryJsonnetTlas => json!(r
-                .directory
-                .jsonnet
-                .tlas
-                .iter()
-                .map(|v| v.to_entry())
-                .collect::<Vec<_>>()),
+            Id::DirectoryJsonnetExtVars => vars(&r.directory.jsonnet.ext_vars),
+            Id::DirectoryJsonnetTlas => vars(&r.directory.jsonnet.tlas),
             Id::DirectoryJsonnetLibs => arr(&r.directory.jsonnet.libs),
             Id::KustomizeNamePrefix => json!(k.name_prefix),
             Id::KustomizeNameSuffix => json!(k.name_suffix),

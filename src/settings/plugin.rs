@@ -485,29 +485,27 @@ fn pairs(m: &std::collections::BTreeMap<String, String>) -> Vec<(String, String)
 /// every file judged (Argo CD archived them all); else the nearest ancestor holding `.git`, as a
 /// git working tree; else the app dir itself, every file judged.
 pub fn repo_root(app_dir: &Path, source_path: Option<&str>) -> (PathBuf, RepoScope) {
-    if let Some(sp) = source_path {
-        let comps: Vec<_> = Path::new(sp)
-            .components()
-            .filter(|c| matches!(c, Component::Normal(_)))
-            .collect();
-        let tail: PathBuf = comps.iter().collect();
-        if comps.is_empty() {
-            return (app_dir.to_path_buf(), RepoScope::Everything);
-        }
-        if app_dir.ends_with(&tail) {
-            if let Some(root) = app_dir.ancestors().nth(comps.len()) {
-                return (root.to_path_buf(), RepoScope::Everything);
-            }
-        }
-        // The path does not match: the `.git` search below, but the archive is still Argo CD's.
-        let root = app_dir
-            .ancestors()
-            .find(|a| a.join(".git").exists())
-            .unwrap_or(app_dir);
-        return (root.to_path_buf(), RepoScope::Everything);
-    }
-    match app_dir.ancestors().find(|a| a.join(".git").exists()) {
-        Some(root) => (root.to_path_buf(), RepoScope::GitWorkingTree),
-        None => (app_dir.to_path_buf(), RepoScope::Everything),
-    }
+    let git_top = || app_dir.ancestors().find(|a| a.join(".git").exists());
+    let Some(sp) = source_path else {
+        return match git_top() {
+            Some(root) => (root.to_path_buf(), RepoScope::GitWorkingTree),
+            None => (app_dir.to_path_buf(), RepoScope::Everything),
+        };
+    };
+    let comps: Vec<_> = Path::new(sp)
+        .components()
+        .filter(|c| matches!(c, Component::Normal(_)))
+        .collect();
+    let tail: PathBuf = comps.iter().collect();
+    // The archive is Argo CD's whatever the root: every file is judged. A path that does not
+    // match the app dir falls back to the `.git` search.
+    let root = if comps.is_empty() {
+        Some(app_dir)
+    } else if app_dir.ends_with(&tail) {
+        app_dir.ancestors().nth(comps.len())
+    } else {
+        None
+    };
+    let root = root.or_else(git_top).unwrap_or(app_dir);
+    (root.to_path_buf(), RepoScope::Everything)
 }

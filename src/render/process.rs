@@ -24,7 +24,7 @@ use std::ffi::OsString;
 use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{ChildStderr, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -258,14 +258,27 @@ pub fn stderr_tail(stderr: &[u8]) -> String {
     }
 }
 
+/// What the thread waiting for the tool, and the stdout reader, report.
 enum Event {
     Exited(std::io::Result<ExitStatus>),
     StdoutOverflow,
 }
 
+/// How a run ended, before what it printed is judged.
+enum Outcome {
+    Exited(std::io::Result<ExitStatus>),
+    TimedOut,
+    Overflow,
+}
+
 /// Run `cmd` until `deadline`, keeping at most `limits.max_output_bytes` bytes of stdout.
 /// `limits.timeout` is only used in the error text: the deadline is shared by the tool runs of
 /// one render call.
+///
+/// # Errors
+/// [`RenderError::Spawn`] when it cannot start, [`RenderError::Timeout`] at the deadline,
+/// [`RenderError::OutputTooLarge`] past the cap, [`RenderError::Failed`] (with its stderr's
+/// tail) when it exits unsuccessfully.
 pub fn run(cmd: &Cmd, deadline: Instant, limits: &Limits) -> Result<Output, RenderError> {
     type NoWork = fn(Vec<u8>) -> (Vec<u8>, Option<()>);
     run_early(cmd, deadline, limits, None::<NoWork>).map(|(out, _)| out)
@@ -278,6 +291,9 @@ pub fn run(cmd: &Cmd, deadline: Instant, limits: &Limits) -> Result<Output, Rend
 /// another byte, so it is the result `early` would give on the final stdout; otherwise it is
 /// dropped (`early` may still be running on a failure; on success with more output it is
 /// waited for, to get the bytes back). A panic in `early` is raised again here.
+///
+/// # Errors
+/// As [`run`]; a failure always wins over an early result.
 pub fn run_early<T, F>(
     cmd: &Cmd,
     deadline: Instant,
@@ -288,10 +304,129 @@ where
     T: Send + 'static,
     F: FnOnce(Vec<u8>) -> (Vec<u8>, Option<T>) + Send + 'static,
 {
-    let limit = limits.timeout;
-    let max_stdout = limits.max_output_bytes;
-    let tag = new_tag();
-    subreaper();
+    let running = Running::start(cmd, limits.max_output_bytes, early)?;
+    let outcome = running.wait(deadline);
+    let (stdout, stderr) = running.collect();
+    judge(cmd, limits, outcome, stdout, stderr)
+}
+
+/// A started tool: its process group and its run's tag (to stop it and everything it started),
+/// and the channels of the threads that wait for it and read its output. [`Running::wait`]
+/// ends it whatever happens; [`Running::collect`] then takes what it printed.
+struct Running<T> {
+    pgid: Pid,
+    tag: String,
+    events: mpsc::Receiver<Event>,
+    stdout: mpsc::Receiver<Stdout<T>>,
+    stderr: mpsc::Receiver<Vec<u8>>,
+}
+
+impl<T: Send + 'static> Running<T> {
+    /// Spawns `cmd` in its own process group with the run's tag, and starts the threads that
+    /// read its stdout (giving `early` its part, see [`run_early`]) and stderr and wait for it.
+    fn start<F>(cmd: &Cmd, max_stdout: u64, early: Option<F>) -> Result<Running<T>, RenderError>
+    where
+        F: FnOnce(Vec<u8>) -> (Vec<u8>, Option<T>) + Send + 'static,
+    {
+        let tag = new_tag();
+        subreaper();
+        let mut child = command(cmd, &tag)
+            .spawn()
+            .map_err(|source| RenderError::Spawn {
+                command: cmd.display.clone(),
+                tool: cmd.tool.clone(),
+                source,
+            })?;
+        let pgid = Pid::from_child(&child);
+        let stdout = child.stdout.take().expect("piped stdout");
+        let stderr = child.stderr.take().expect("piped stderr");
+        // A bigger pipe: the tool's large final write (helm prints the whole render at once)
+        // goes through in a few wake-ups instead of one per 64 KiB. Refused (e.g. over the
+        // user's pipe quota): the default size stays and only speed differs.
+        let _ = rustix::pipe::fcntl_setpipe_size(&stdout, STDOUT_PIPE_SIZE);
+
+        let (events_tx, events) = mpsc::channel::<Event>();
+        let (out_tx, out_rx) = mpsc::channel::<Stdout<T>>();
+        let (err_tx, err_rx) = mpsc::channel::<Vec<u8>>();
+        let overflow = events_tx.clone();
+        thread::spawn(move || {
+            let _ = out_tx.send(read_stdout(stdout, max_stdout, early, &overflow));
+        });
+        thread::spawn(move || {
+            let _ = err_tx.send(read_stderr_tail(stderr));
+        });
+        thread::spawn(move || {
+            let _ = events_tx.send(Event::Exited(child.wait()));
+        });
+        Ok(Running {
+            pgid,
+            tag,
+            events,
+            stdout: out_rx,
+            stderr: err_rx,
+        })
+    }
+
+    /// Waits until the tool exits, overflows the stdout cap or reaches `deadline`. Then nothing
+    /// of it is left: a tool still running is stopped ([`Running::terminate`]), and what it
+    /// left in its group, or started outside it, is killed ([`sweep`]).
+    fn wait(&self, deadline: Instant) -> Outcome {
+        let outcome = match self
+            .events
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            Ok(Event::Exited(status)) => Outcome::Exited(status),
+            Ok(Event::StdoutOverflow) => Outcome::Overflow,
+            Err(_) => Outcome::TimedOut,
+        };
+        if !matches!(outcome, Outcome::Exited(_)) {
+            self.terminate();
+        }
+        // The leader is gone; members that outlived it (e.g. ignoring SIGTERM) go too, and so
+        // do descendants that left the group.
+        let _ = kill_process_group(self.pgid, Signal::KILL);
+        sweep(&self.tag);
+        outcome
+    }
+
+    /// Ends a tool that has not exited: SIGTERM to its group, [`KILL_GRACE`] for the leader to
+    /// exit, then SIGKILL, and the leader is reaped.
+    fn terminate(&self) {
+        let _ = kill_process_group(self.pgid, Signal::TERM);
+        let grace_end = Instant::now() + KILL_GRACE;
+        let mut exited = false;
+        while let Ok(ev) = self
+            .events
+            .recv_timeout(grace_end.saturating_duration_since(Instant::now()))
+        {
+            if let Event::Exited(_) = ev {
+                exited = true;
+                break;
+            }
+        }
+        let _ = kill_process_group(self.pgid, Signal::KILL);
+        if !exited {
+            // SIGKILL cannot be ignored: the leader is reaped promptly.
+            while let Ok(ev) = self.events.recv() {
+                if let Event::Exited(_) = ev {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// What the readers got, once the pipes closed: stdout is `Err` when a process that dropped
+    /// the run's tag still holds it open after [`PIPE_DRAIN`]; stderr is then what was read.
+    fn collect(self) -> (Result<Stdout<T>, mpsc::RecvTimeoutError>, Vec<u8>) {
+        let stdout = self.stdout.recv_timeout(PIPE_DRAIN);
+        let stderr = self.stderr.recv_timeout(PIPE_DRAIN).unwrap_or_default();
+        (stdout, stderr)
+    }
+}
+
+/// The process for `cmd`: argv only, stdin `/dev/null`, stdout and stderr piped, its own
+/// process group, and the run's `tag` in its environment.
+fn command(cmd: &Cmd, tag: &str) -> Command {
     let mut command = Command::new(&cmd.program);
     for k in &cmd.env_remove {
         command.env_remove(k);
@@ -300,187 +435,132 @@ where
         .args(&cmd.args)
         .current_dir(&cmd.cwd)
         .envs(cmd.env.iter().map(|(k, v)| (k, v)))
-        .env(TAG_VAR, &tag)
+        .env(TAG_VAR, tag)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
-    let mut child = command.spawn().map_err(|source| RenderError::Spawn {
+    command
+}
+
+/// The run's result from how it ended and what it printed: the error that explains it, or the
+/// output with the early result when that was made from exactly this output.
+fn judge<T>(
+    cmd: &Cmd,
+    limits: &Limits,
+    outcome: Outcome,
+    stdout: Result<Stdout<T>, mpsc::RecvTimeoutError>,
+    stderr: Vec<u8>,
+) -> Result<(Output, Option<T>), RenderError> {
+    let failed = |status: String, stderr: String| RenderError::Failed {
         command: cmd.display.clone(),
-        tool: cmd.tool.clone(),
-        source,
-    })?;
-    let pgid = Pid::from_child(&child);
-    let stdout = child.stdout.take().expect("piped stdout");
-    let mut stderr = child.stderr.take().expect("piped stderr");
-
-    let (events, rx) = mpsc::channel::<Event>();
-    let (out_tx, out_rx) = mpsc::channel::<Stdout<T>>();
-    let (err_tx, err_rx) = mpsc::channel::<Vec<u8>>();
-
-    // A bigger pipe: the tool's large final write (helm prints the whole render at once) goes
-    // through in a few wake-ups instead of one per 64 KiB. Refused (e.g. over the user's pipe
-    // quota): the default size stays and only speed differs.
-    let _ = rustix::pipe::fcntl_setpipe_size(&stdout, STDOUT_PIPE_SIZE);
-
-    let overflow_tx = events.clone();
-    thread::spawn(move || {
-        // Read straight into the result (no bounce buffer), at most one byte over the cap.
-        let cap = max_stdout.saturating_add(1);
-        let mut src = stdout.take(cap);
-        let mut buf =
-            Vec::with_capacity(STDOUT_PIPE_SIZE.min(usize::try_from(cap).unwrap_or(usize::MAX)));
-        let mut started = None;
-        if let Some(work) = early {
-            if read_until_quiet(&mut src, &mut buf) {
-                let bytes = std::mem::take(&mut buf);
-                let len = bytes.len();
-                started = Some((len, thread::spawn(move || work(bytes))));
-            }
-        }
-        // A read error ends the output like EOF; the tool's exit status decides.
-        let _ = src.read_to_end(&mut buf);
-        let total = started.as_ref().map_or(0, |(len, _)| *len) + buf.len();
-        if total as u64 > max_stdout {
-            let _ = overflow_tx.send(Event::StdoutOverflow);
-            drop(src); // closing the pipe: the tool gets SIGPIPE or is killed
-        }
-        let _ = out_tx.send(Stdout {
-            rest: buf,
-            total,
-            started,
-        });
-    });
-    thread::spawn(move || {
-        let mut buf = Vec::new();
-        let mut chunk = vec![0u8; 16 * 1024];
-        loop {
-            match stderr.read(&mut chunk) {
-                Ok(0) => break,
-                Ok(n) => {
-                    buf.extend_from_slice(&chunk[..n]);
-                    if buf.len() > 2 * STDERR_KEEP {
-                        buf.drain(..buf.len() - STDERR_KEEP);
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(_) => break,
-            }
-        }
-        let _ = err_tx.send(buf);
-    });
-    thread::spawn(move || {
-        let _ = events.send(Event::Exited(child.wait()));
-    });
-
-    enum Outcome {
-        Exited(std::io::Result<ExitStatus>),
-        TimedOut,
-        Overflow,
-    }
-    let outcome = match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-        Ok(Event::Exited(status)) => Outcome::Exited(status),
-        Ok(Event::StdoutOverflow) => Outcome::Overflow,
-        Err(_) => Outcome::TimedOut,
+        status,
+        stderr,
     };
-
-    match &outcome {
-        Outcome::Exited(_) => {
-            // The leader is gone; anything it left in its group goes too, and so does any
-            // descendant that left the group.
-            let _ = kill_process_group(pgid, Signal::KILL);
-            sweep(&tag);
+    let too_large = || RenderError::OutputTooLarge {
+        command: cmd.display.clone(),
+        limit: limits.max_output_bytes,
+    };
+    let status = match outcome {
+        Outcome::TimedOut => {
+            return Err(RenderError::Timeout {
+                command: cmd.display.clone(),
+                limit: limits.timeout,
+            })
         }
-        Outcome::TimedOut | Outcome::Overflow => {
-            let _ = kill_process_group(pgid, Signal::TERM);
-            let grace_end = Instant::now() + KILL_GRACE;
-            let mut exited = false;
-            while let Ok(ev) = rx.recv_timeout(grace_end.saturating_duration_since(Instant::now()))
-            {
-                if let Event::Exited(_) = ev {
-                    exited = true;
-                    break;
-                }
-            }
-            let _ = kill_process_group(pgid, Signal::KILL);
-            if !exited {
-                // SIGKILL cannot be ignored: the leader is reaped promptly.
-                while let Ok(ev) = rx.recv() {
-                    if let Event::Exited(_) = ev {
-                        break;
-                    }
-                }
-            }
-            // Members that outlived the leader (e.g. ignoring SIGTERM) are gone after this,
-            // and so are descendants that left the group.
-            let _ = kill_process_group(pgid, Signal::KILL);
-            sweep(&tag);
+        Outcome::Overflow => return Err(too_large()),
+        Outcome::Exited(Err(e)) => {
+            return Err(failed(
+                format!("(waiting for it failed: {e})"),
+                stderr_tail(&stderr),
+            ))
+        }
+        Outcome::Exited(Ok(status)) => status,
+    };
+    let Ok(read) = stdout else {
+        return Err(failed(
+            "(its stdout was held open by a process that dropped the run's tag from its environment)"
+                .to_string(),
+            stderr_tail(&stderr),
+        ));
+    };
+    if read.total as u64 > limits.max_output_bytes {
+        return Err(too_large());
+    }
+    if !status.success() {
+        let picked = cmd.error_line.and_then(|prefix| {
+            String::from_utf8_lossy(&stderr)
+                .lines()
+                .find_map(|l| l.strip_prefix(prefix).map(|l| l.trim().to_string()))
+        });
+        return Err(failed(
+            exit_text(status),
+            picked.unwrap_or_else(|| stderr_tail(&stderr)),
+        ));
+    }
+    let (stdout, result) = read.finish();
+    Ok((Output { stdout, stderr }, result))
+}
+
+/// The stdout reader (its own thread): reads straight into the result (no bounce buffer), at
+/// most one byte over the cap; with `early`, hands what was read to `early` on a thread of its
+/// own once the tool has paused ([`read_until_quiet`]). Past the cap it tells `overflow` and
+/// closes the pipe, so the tool gets SIGPIPE or is killed.
+fn read_stdout<T, F>(
+    stdout: ChildStdout,
+    max_stdout: u64,
+    early: Option<F>,
+    overflow: &mpsc::Sender<Event>,
+) -> Stdout<T>
+where
+    T: Send + 'static,
+    F: FnOnce(Vec<u8>) -> (Vec<u8>, Option<T>) + Send + 'static,
+{
+    let cap = max_stdout.saturating_add(1);
+    let mut src = stdout.take(cap);
+    let mut buf =
+        Vec::with_capacity(STDOUT_PIPE_SIZE.min(usize::try_from(cap).unwrap_or(usize::MAX)));
+    let mut started = None;
+    if let Some(work) = early {
+        if read_until_quiet(&mut src, &mut buf) {
+            let bytes = std::mem::take(&mut buf);
+            let len = bytes.len();
+            started = Some((len, thread::spawn(move || work(bytes))));
         }
     }
+    // A read error ends the output like EOF; the tool's exit status decides.
+    let _ = src.read_to_end(&mut buf);
+    let total = started.as_ref().map_or(0, |(len, _)| *len) + buf.len();
+    if total as u64 > max_stdout {
+        let _ = overflow.send(Event::StdoutOverflow);
+        drop(src);
+    }
+    Stdout {
+        rest: buf,
+        total,
+        started,
+    }
+}
 
-    let stdout = out_rx.recv_timeout(PIPE_DRAIN);
-    let stderr = err_rx.recv_timeout(PIPE_DRAIN).unwrap_or_default();
-
-    match outcome {
-        Outcome::TimedOut => Err(RenderError::Timeout {
-            command: cmd.display.clone(),
-            limit,
-        }),
-        Outcome::Overflow => Err(RenderError::OutputTooLarge {
-            command: cmd.display.clone(),
-            limit: max_stdout,
-        }),
-        Outcome::Exited(Err(e)) => Err(RenderError::Failed {
-            command: cmd.display.clone(),
-            status: format!("(waiting for it failed: {e})"),
-            stderr: stderr_tail(&stderr),
-        }),
-        Outcome::Exited(Ok(status)) => {
-            let Ok(read) = stdout else {
-                return Err(RenderError::Failed {
-                    command: cmd.display.clone(),
-                    status: "(its stdout was held open by a process that dropped the run's tag from its environment)"
-                        .to_string(),
-                    stderr: stderr_tail(&stderr),
-                });
-            };
-            if read.total as u64 > max_stdout {
-                return Err(RenderError::OutputTooLarge {
-                    command: cmd.display.clone(),
-                    limit: max_stdout,
-                });
-            }
-            if !status.success() {
-                let picked = cmd.error_line.and_then(|prefix| {
-                    String::from_utf8_lossy(&stderr)
-                        .lines()
-                        .find_map(|l| l.strip_prefix(prefix).map(|l| l.trim().to_string()))
-                });
-                return Err(RenderError::Failed {
-                    command: cmd.display.clone(),
-                    status: exit_text(status),
-                    stderr: picked.unwrap_or_else(|| stderr_tail(&stderr)),
-                });
-            }
-            let (stdout, result) = match read.started {
-                None => (read.rest, None),
-                Some((_, work)) => {
-                    let (mut bytes, result) = work
-                        .join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                    if read.rest.is_empty() {
-                        (bytes, result)
-                    } else {
-                        // The tool wrote more after the pause: the early result is not of this
-                        // output.
-                        bytes.extend_from_slice(&read.rest);
-                        (bytes, None)
-                    }
+/// The stderr reader (its own thread): everything the tool writes, of which the last
+/// [`STDERR_KEEP`] bytes or more are kept.
+fn read_stderr_tail(mut stderr: ChildStderr) -> Vec<u8> {
+    let mut buf = Vec::new();
+    let mut chunk = vec![0u8; 16 * 1024];
+    loop {
+        match stderr.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => {
+                buf.extend_from_slice(&chunk[..n]);
+                if buf.len() > 2 * STDERR_KEEP {
+                    buf.drain(..buf.len() - STDERR_KEEP);
                 }
-            };
-            Ok((Output { stdout, stderr }, result))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => break,
         }
     }
+    buf
 }
 
 /// What the stdout reader hands over at the end of the tool's output.
@@ -491,6 +571,26 @@ struct Stdout<T> {
     total: usize,
     /// The early work: how many bytes it got, and its thread.
     started: Option<(usize, EarlyThread<T>)>,
+}
+
+impl<T> Stdout<T> {
+    /// The whole stdout, and the early result if it was made from all of it (the tool wrote
+    /// nothing after the pause). Waits for the early work, whose bytes are needed either way.
+    fn finish(self) -> (Vec<u8>, Option<T>) {
+        let Some((_, work)) = self.started else {
+            return (self.rest, None);
+        };
+        let (mut bytes, result) = work
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        if self.rest.is_empty() {
+            (bytes, result)
+        } else {
+            // The tool wrote more after the pause: the early result is not of this output.
+            bytes.extend_from_slice(&self.rest);
+            (bytes, None)
+        }
+    }
 }
 
 /// The thread of [`run_early`]'s early work: it gives back the bytes and its result.

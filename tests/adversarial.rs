@@ -1360,6 +1360,22 @@ fn forbidden_override_names_the_parameter_and_the_config_key() {
         EXIT_USAGE,
         &["ARGOCD_ENV_NAMESPACE", "overrides.allow"],
     );
+    // A value's form is checked when it is read, like its name and collection type, before the
+    // policy: a forbidden boolean that is not a boolean gets the form's error.
+    let out = generate(&repo, r#"[{"name":"skip-crds","string":"maybe"}]"#, &[]);
+    assert_error(
+        "bad and forbidden",
+        &out,
+        EXIT_USAGE,
+        &["parameter skip-crds: expected \"true\" or \"false\", got \"maybe\""],
+    );
+    let out = generate(&repo, r#"[{"name":"skip-crds","string":"true"}]"#, &[]);
+    assert_error(
+        "forbidden",
+        &out,
+        EXIT_USAGE,
+        &["parameter skip-crds: not allowed by the sidecar config"],
+    );
 }
 
 /// Shell metacharacters in every string an app can pass to a tool are inert: argv only, never a

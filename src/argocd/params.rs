@@ -10,10 +10,13 @@ use serde::Deserialize;
 
 use super::parameters::{self, Collection, ParamDef};
 
-/// A parameter value of the shape its definition requires.
+/// A parameter value of the shape its definition requires. A string parameter the table marks
+/// `boolean` is read into [`Value::Bool`] when it is parsed, so a bad one is refused there, like
+/// a value of the wrong collection type, before any policy looks at it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value {
     String(String),
+    Bool(bool),
     Array(Vec<String>),
     Map(BTreeMap<String, String>),
 }
@@ -28,6 +31,14 @@ impl Value {
         match self {
             Value::String(s) => s,
             other => panic!("a string parameter holds {other:?}"),
+        }
+    }
+
+    /// The value of a boolean parameter. Panics like [`Value::string`].
+    pub fn bool(&self) -> bool {
+        match self {
+            Value::Bool(b) => *b,
+            other => panic!("a boolean parameter holds {other:?}"),
         }
     }
 
@@ -73,7 +84,7 @@ struct RawParam {
 /// Parses `ARGOCD_APP_PARAMETERS`. `null` (no parameters) or absent gives none.
 ///
 /// Fails on malformed JSON, a non-array, an entry without a name, an unknown name, a value of
-/// the wrong collection type, or a name given twice.
+/// the wrong collection type, a boolean that is not `"true"`/`"false"`, or a name given twice.
 pub fn parse_json(json: Option<&str>) -> Result<Vec<Param>, ParamError> {
     let Some(json) = json
         .map(str::trim)
@@ -102,6 +113,7 @@ pub fn parse_json(json: Option<&str>) -> Result<Vec<Param>, ParamError> {
                 def.collection.as_str()
             ))
         })?;
+        let value = typed(def, &format!("parameter {name}"), value)?;
         push(&mut out, Param { def, value })?;
     }
     Ok(out)
@@ -148,13 +160,8 @@ pub fn from_cli(
         let (name, v) = split("--param", s)?;
         let def = lookup(&name)?;
         expect(def, Collection::String, "--param")?;
-        push(
-            &mut out,
-            Param {
-                def,
-                value: Value::String(v),
-            },
-        )?;
+        let value = typed(def, &format!("parameter {name}"), Value::String(v))?;
+        push(&mut out, Param { def, value })?;
     }
     let mut arr: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
     let mut order = Vec::new();
@@ -212,8 +219,13 @@ fn expect(def: &ParamDef, want: Collection, flag: &str) -> Result<(), ParamError
         Collection::Array => "--param-array",
         Collection::Map => "--param-map",
     };
+    let article = if def.collection == Collection::Array {
+        "an"
+    } else {
+        "a"
+    };
     Err(ParamError(format!(
-        "parameter {}: is a {} parameter; use {right}, not {flag}",
+        "parameter {}: is {article} {} parameter; use {right}, not {flag}",
         def.name,
         def.collection.as_str()
     )))
@@ -265,9 +277,21 @@ pub fn from_plugin_env(plugin_env: &BTreeMap<String, String>) -> Result<Vec<Para
                     }
                 }
             };
-        out.push(Param { def, value });
+        out.push(Param {
+            def,
+            value: typed(def, &var, value)?,
+        });
     }
     Ok(out)
+}
+
+/// `value` as its definition types it: a boolean parameter's text becomes [`Value::Bool`]
+/// (`origin` names it in the error); every other value is returned as it is.
+fn typed(def: &ParamDef, origin: &str, value: Value) -> Result<Value, ParamError> {
+    match value {
+        Value::String(s) if def.boolean => parse_bool(origin, &s).map(Value::Bool),
+        v => Ok(v),
+    }
 }
 
 /// `"true"`/`"false"` (case-insensitive) for boolean parameters.
@@ -278,5 +302,106 @@ pub fn parse_bool(origin: &str, s: &str) -> Result<bool, ParamError> {
         _ => Err(ParamError(format!(
             "{origin}: expected \"true\" or \"false\", got {s:?}"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! One vector per line: the input of each source, and the parameters it gives (`name=value`,
+    //! in order) or its error, exact text.
+    use super::*;
+
+    fn show(r: Result<Vec<Param>, ParamError>) -> String {
+        match r {
+            Err(e) => format!("error: {e}"),
+            Ok(ps) => ps
+                .iter()
+                .map(|p| {
+                    let v = match &p.value {
+                        Value::String(s) => format!("{s:?}"),
+                        Value::Bool(b) => b.to_string(),
+                        Value::Array(a) => format!("{a:?}"),
+                        Value::Map(m) => format!("{m:?}"),
+                    };
+                    format!("{}={v}", p.def.name)
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
+        }
+    }
+
+    /// `json!(ARGOCD_APP_PARAMETERS => shown)`.
+    macro_rules! json {
+        ($j:expr => $want:expr) => {
+            assert_eq!(show(parse_json(Some($j))), $want, "{}", $j)
+        };
+    }
+    /// `cli!([--param…], [--param-array…], [--param-map…] => shown)`.
+    macro_rules! cli {
+        ([$($s:expr),*], [$($a:expr),*], [$($m:expr),*] => $want:expr) => {{
+            let v = |xs: &[&str]| xs.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+            assert_eq!(show(from_cli(&v(&[$($s),*]), &v(&[$($a),*]), &v(&[$($m),*]))), $want)
+        }};
+    }
+    /// `env!(VAR (without ARGOCD_ENV_) = value => shown)`.
+    macro_rules! env {
+        ($k:literal = $v:expr => $want:expr) => {
+            assert_eq!(
+                show(from_plugin_env(&[($k.to_string(), $v.to_string())].into())),
+                $want,
+                "{}={}",
+                $k,
+                $v
+            )
+        };
+    }
+
+    #[test]
+    fn from_the_application_json() {
+        json!("null" => "");
+        json!("  " => "");
+        json!("[]" => "");
+        json!(r#"[{"name":"mirror","string":"m.example.com"}]"# => r#"mirror="m.example.com""#);
+        json!(r#"[{"name":"exclude","array":["a/*","b"]}]"# => r#"exclude=["a/*", "b"]"#);
+        json!(r#"[{"name":"registries","map":{"docker.io":"hub"}}]"# => r#"registries={"docker.io": "hub"}"#);
+        json!(r#"[{"name":"enabled","string":"false"},{"name":"skip-crds","string":" TRUE "}]"# => "enabled=false skip-crds=true");
+        json!(r#"[{"name":"enabled","string":"yes"}]"# => r#"error: parameter enabled: expected "true" or "false", got "yes""#);
+        json!(r#"[{"name":"enabled","string":""}]"# => r#"error: parameter enabled: expected "true" or "false", got """#);
+        json!(r#"[{"name":"enabled","array":["true"]}]"# => "error: parameter enabled: expected a string value (set `string:` in the Application)");
+        json!(r#"[{"name":"nonsense","string":"x"}]"# => "error: parameter nonsense: unknown parameter (see `pullthrough parameters` for the list)");
+        json!(r#"[{"string":"x"}]"# => "error: ARGOCD_APP_PARAMETERS: a parameter has no name");
+        json!(r#"[{"name":"mirror","string":"a"},{"name":"mirror","string":"b"}]"# => "error: parameter mirror: given more than once");
+        // The name is checked before the value, and the value's shape before a repetition.
+        json!(r#"[{"name":"nonsense","array":[]}]"# => "error: parameter nonsense: unknown parameter (see `pullthrough parameters` for the list)");
+        json!(r#"[{"name":"enabled","string":"true"},{"name":"enabled","string":"no"}]"# => r#"error: parameter enabled: expected "true" or "false", got "no""#);
+        json!(r#"{"name":"mirror"}"# => "error: ARGOCD_APP_PARAMETERS: expected a JSON array of {name, string|array|map}: invalid type: map, expected a sequence at line 1 column 0");
+        json!(r#"[{"name":"mirror","string":"a","extra":1}]"# => "error: ARGOCD_APP_PARAMETERS: expected a JSON array of {name, string|array|map}: unknown field `extra`, expected one of `name`, `string`, `array`, `map` at line 1 column 38");
+    }
+
+    #[test]
+    fn from_the_command_line() {
+        cli!(["mirror=m.example.com", "enabled=FALSE"], [], [] => r#"mirror="m.example.com" enabled=false"#);
+        cli!([], ["exclude=a", "values-files=v.yaml", "exclude=b"], [] => r#"exclude=["a", "b"] values-files=["v.yaml"]"#);
+        cli!([], [], ["registries.docker.io=hub", "registries.ghcr.io=gh"] => r#"registries={"docker.io": "hub", "ghcr.io": "gh"}"#);
+        cli!(["enabled=maybe"], [], [] => r#"error: parameter enabled: expected "true" or "false", got "maybe""#);
+        cli!(["mirror"], [], [] => r#"error: --param "mirror": expected NAME=VALUE"#);
+        cli!([], [], ["registries=hub"] => r#"error: --param-map "registries=hub": expected NAME.KEY=VALUE"#);
+        cli!(["exclude=a"], [], [] => "error: parameter exclude: is an array parameter; use --param-array, not --param");
+        cli!([], ["mirror=a"], [] => "error: parameter mirror: is a string parameter; use --param, not --param-array");
+        cli!(["mirror=a", "mirror=b"], [], [] => "error: parameter mirror: given more than once");
+    }
+
+    #[test]
+    fn from_argocd_env_variables() {
+        env!("ENABLED" = "False" => "enabled=false");
+        env!("ENABLED" = "off" => r#"error: ARGOCD_ENV_ENABLED: expected "true" or "false", got "off""#);
+        env!("EXCLUDE" = "a, b,,c" => r#"exclude=["a", "b", "c"]"#);
+        env!("EXCLUDE" = r#"["a,b"]"# => r#"exclude=["a,b"]"#);
+        env!("EXCLUDE" = "[a" => "error: ARGOCD_ENV_EXCLUDE: expected a JSON array of strings or a comma-separated list");
+        env!("REGISTRIES" = "docker.io=hub, ghcr.io = gh" => r#"registries={"docker.io": "hub", "ghcr.io": "gh"}"#);
+        env!("REGISTRIES" = r#"{"docker.io":"hub"}"# => r#"registries={"docker.io": "hub"}"#);
+        env!("REGISTRIES" = "docker.io" => "error: ARGOCD_ENV_REGISTRIES: expected a JSON object of strings or k=v,k=v");
+        // Variables that name no parameter are the app's own business: not read.
+        env!("SOMETHING_ELSE" = "x" => "");
     }
 }

@@ -52,9 +52,10 @@ pub fn settings(
                 let k = k.strip_prefix("ARGOCD_ENV_").unwrap_or(k);
                 argo.plugin_env.insert(k.to_string(), v.to_string());
             }
+            let params = params::from_cli(&a.param, &a.param_array, &a.param_map)?;
             AppLayers {
                 env: params::from_plugin_env(&argo.plugin_env)?,
-                params: params::from_cli(&a.param, &a.param_array, &a.param_map)?,
+                params,
             }
         }
     };

@@ -5,6 +5,12 @@
 //! default. Both app layers are controlled by Application authors, so both are checked against
 //! the admin's `overrides.allow` and `allowedMirrors`; a forbidden value is an error naming the
 //! parameter, never silently dropped.
+//!
+//! The order of the checks, so the error an app author sees is always the first one that
+//! applies: a value's form when it is read (`argocd::params`: known name, collection type, a
+//! boolean's `"true"`/`"false"`, no repetition); then entry by entry as the layers apply
+//! (`ARGOCD_ENV_` first), `overrides.allow` and what the value means (a source type, a Helm
+//! version, a path); last, `allowedMirrors` over the app's mirror and destinations.
 
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
@@ -41,11 +47,13 @@ pub struct AppLayers {
 }
 
 impl AppLayers {
-    /// Reads both layers from the Argo CD environment.
+    /// Reads both layers from the Argo CD environment: the parameters first, so when both
+    /// layers hold a malformed value, the error is about the layer that wins.
     pub fn from_argo(argo: &ArgoEnv) -> Result<AppLayers, ParamError> {
+        let params = params::parse_json(argo.parameters.as_deref())?;
         Ok(AppLayers {
             env: params::from_plugin_env(&argo.plugin_env)?,
-            params: params::parse_json(argo.parameters.as_deref())?,
+            params,
         })
     }
 }
@@ -215,11 +223,11 @@ fn apply_layers(
                     return Err(ParamError(format!("{origin}: not allowed by the sidecar config (add {name:?} to overrides.allow to let apps set it)")));
                 }
             }
-            // Booleans are the string parameters the table marks `boolean`.
-            let b = || params::parse_bool(&origin, p.value.string());
+            // Booleans were read when the parameter was parsed ([`params::Value::Bool`]).
+            let b = || p.value.bool();
             match p.def.id {
                 Id::Enabled => {
-                    rewrite.enabled.set(b()?, origin.clone());
+                    rewrite.enabled.set(b(), origin.clone());
                 }
                 Id::Mirror => {
                     let s = p.value.string();
@@ -246,7 +254,7 @@ fn apply_layers(
                     rewrite.profiles.set(a.clone(), origin.clone());
                 }
                 Id::AllowEmpty => {
-                    *allow_empty = b()?;
+                    *allow_empty = b();
                 }
                 Id::SourceType => {
                     let s = p.value.string();
@@ -301,16 +309,16 @@ fn apply_layers(
                     r.helm.set_file = m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
                 }
                 Id::SkipCrds => {
-                    r.helm.skip_crds = b()?;
+                    r.helm.skip_crds = b();
                 }
                 Id::SkipTests => {
-                    r.helm.skip_tests = b()?;
+                    r.helm.skip_tests = b();
                 }
                 Id::SkipSchemaValidation => {
-                    r.helm.skip_schema_validation = b()?;
+                    r.helm.skip_schema_validation = b();
                 }
                 Id::IgnoreMissingValueFiles => {
-                    r.helm.ignore_missing_value_files = b()?;
+                    r.helm.ignore_missing_value_files = b();
                 }
                 Id::HelmVersion => {
                     let s = p.value.string();
@@ -319,10 +327,10 @@ fn apply_layers(
                     helm_version = s.clone();
                 }
                 Id::PassCredentials => {
-                    r.helm.pass_credentials = b()?;
+                    r.helm.pass_credentials = b();
                 }
                 Id::DirectoryRecurse => {
-                    r.directory.recurse = b()?;
+                    r.directory.recurse = b();
                 }
                 Id::DirectoryInclude => {
                     let a = p.value.array();
@@ -374,17 +382,15 @@ fn apply_layers(
                     r.kustomize.edits.common_annotations = pairs(m)
                 }
                 Id::KustomizeCommonAnnotationsEnvsubst => {
-                    r.kustomize.edits.common_annotations_envsubst = b()?
+                    r.kustomize.edits.common_annotations_envsubst = b()
                 }
-                Id::KustomizeForceCommonLabels => r.kustomize.edits.force_common_labels = b()?,
+                Id::KustomizeForceCommonLabels => r.kustomize.edits.force_common_labels = b(),
                 Id::KustomizeForceCommonAnnotations => {
-                    r.kustomize.edits.force_common_annotations = b()?
+                    r.kustomize.edits.force_common_annotations = b()
                 }
-                Id::KustomizeLabelWithoutSelector => {
-                    r.kustomize.edits.label_without_selector = b()?
-                }
+                Id::KustomizeLabelWithoutSelector => r.kustomize.edits.label_without_selector = b(),
                 Id::KustomizeLabelIncludeTemplates => {
-                    r.kustomize.edits.label_include_templates = b()?
+                    r.kustomize.edits.label_include_templates = b()
                 }
                 Id::KustomizeNamespace => {
                     let s = p.value.string();
@@ -406,7 +412,7 @@ fn apply_layers(
                     r.kustomize.edits.components = a.clone()
                 }
                 Id::KustomizeIgnoreMissingComponents => {
-                    r.kustomize.edits.ignore_missing_components = b()?
+                    r.kustomize.edits.ignore_missing_components = b()
                 }
                 Id::KustomizeKubeVersion => {
                     let s = p.value.string();

@@ -27,13 +27,12 @@ use regex::Regex;
 
 use regex_syntax::hir::Look;
 
-use crate::destination::{fold_registry, mirror_text, Target};
+use crate::destination::{fold_registry, Destination};
 use crate::manifest::fields::{FieldSet, ValueKind};
 use crate::settings::{RewriteSettings, Setting};
 use pullthrough_reference::location::path_under;
 use pullthrough_reference::{
-    grammar, ImageRef, Location, ReferenceError, DEFAULT_DOMAIN, MAX_INPUT_LEN,
-    NAME_TOTAL_LENGTH_MAX,
+    grammar, ImageRef, ReferenceError, DEFAULT_DOMAIN, MAX_INPUT_LEN, NAME_TOTAL_LENGTH_MAX,
 };
 
 /// Why an image got the value it got; `explain` prints it.
@@ -144,7 +143,7 @@ fn invalid_output(image: &str, to: &str, e: &ReferenceError) -> String {
 /// A place pullthrough writes to (the mirror, a full destination, where an anchored regex rule's
 /// replacement starts): an image at or below it is final and never rewritten again.
 #[derive(Debug)]
-struct Destination {
+struct Written {
     /// `host[:port]`, folded like images are.
     domain: String,
     /// Path prefix, matched on whole components; empty: the whole registry.
@@ -153,7 +152,7 @@ struct Destination {
     origin: String,
 }
 
-impl Destination {
+impl Written {
     fn holds(&self, r: &ImageRef) -> bool {
         r.domain() == self.domain && path_under(r.path(), &self.path)
     }
@@ -170,7 +169,7 @@ pub struct Rules {
     regex: Vec<RegexRule>,
     docker_hub_aliases: Vec<String>,
     /// Where pullthrough writes: an image under one of them is never touched.
-    destinations: Vec<Destination>,
+    destinations: Vec<Written>,
     default_namespace: String,
     fields: FieldSet,
 }
@@ -269,51 +268,40 @@ impl Rules {
             .iter()
             .map(|a| a.to_ascii_lowercase())
             .collect();
-        let mirror = s
-            .mirror
-            .value
-            .as_deref()
-            .and_then(mirror_text)
-            .map(str::to_string);
+        let mirror = match s.mirror.value.as_deref().and_then(Destination::mirror) {
+            Some(Err(e)) => {
+                return Err(RuleError {
+                    origin: s.mirror.origin.clone(),
+                    msg: e.to_string(),
+                })
+            }
+            Some(Ok(m)) => Some(m),
+            None => None,
+        };
         let mut destinations = Vec::new();
-        // Returns the length of the destination's path.
-        let mut add_destination = |dest: &str, origin: &str| -> Result<usize, RuleError> {
-            let loc = Location::parse(dest).map_err(|e| RuleError {
-                origin: origin.into(),
-                msg: e.to_string(),
-            })?;
-            destinations.push(Destination {
+        let mut add_destination = |dest: &Destination, origin: &str| {
+            let loc = dest.location();
+            destinations.push(Written {
                 domain: fold_registry(&loc.domain(), &aliases).into_owned(),
                 path: loc.path().to_string(),
-                shown: dest.to_string(),
+                shown: dest.as_str().to_string(),
                 origin: origin.to_string(),
             });
-            Ok(loc.path().len())
         };
         if let Some(m) = &mirror {
-            add_destination(m, &s.mirror.origin)?;
+            add_destination(m, &s.mirror.origin);
         }
         let mut registries: Vec<RegistryRule> = Vec::new();
         for (key, raw) in &s.registries.value {
             let origin = format!("{}.{key}", s.registries.origin);
             let upstream = upstream_key(key, &aliases, &origin)?;
-            let dest = match Target::of(raw) {
-                Target::Full(d) => d.to_string(),
-                Target::Prefix(p) => {
-                    let Some(m) = &mirror else {
-                        return Err(RuleError {
-                            origin,
-                            msg: format!("prefix {p:?} is relative but no mirror is set"),
-                        });
-                    };
-                    if p.is_empty() {
-                        m.clone()
-                    } else {
-                        format!("{m}/{p}")
-                    }
-                }
-            };
-            let dest_path_len = add_destination(&dest, &origin)?;
+            let d = Destination::entry(raw, mirror.as_ref()).map_err(|e| RuleError {
+                origin: origin.clone(),
+                msg: e.to_string(),
+            })?;
+            add_destination(&d, &origin);
+            let dest_path_len = d.location().path().len();
+            let dest = d.as_str().to_string();
             if let Some(prev) = registries.iter().find(|r| r.upstream == upstream) {
                 if prev.dest != dest {
                     return Err(RuleError {
@@ -393,7 +381,7 @@ impl Rules {
                         msg,
                     })?;
                 if let Some((domain, path, shown)) = found {
-                    destinations.push(Destination {
+                    destinations.push(Written {
                         domain,
                         path,
                         shown,

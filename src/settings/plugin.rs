@@ -20,10 +20,10 @@ use super::{mirrors, Limits, RewriteSettings};
 use crate::argocd::env::ArgoEnv;
 use crate::argocd::parameters::Id;
 use crate::argocd::params::{self, Param, ParamError};
-use crate::destination::{mirror_text, Target};
+use crate::destination::Destination;
 use crate::environ::Environ;
 use crate::render::{self, RenderSettings, RepoScope, SourceType, Tools};
-use pullthrough_reference::Location;
+use pullthrough_reference::LocationError;
 
 /// Everything a plugin command needs.
 #[derive(Debug, Clone)]
@@ -440,27 +440,33 @@ fn apply_layers(
 fn check_allowed_mirrors(config: Option<&ConfigFile>, applied: &Applied) -> Result<(), ParamError> {
     let (app_mirror, app_destinations) = (&applied.app_mirror, &applied.app_destinations);
     if let Some(patterns) = config.and_then(|c| c.allowed_mirrors.as_ref()) {
-        // The values are read exactly as the rules will read them (mirror_text, Target::of), so
-        // the check and the rewrite can never see two different destinations.
-        let check = |origin: &str, what: &str, dest: &str| {
-            let refused = |why: String| {
+        // The values are read as the rules read them ([`Destination`]), so the check and the
+        // rewrite can never see two different destinations.
+        let check = |origin: &str, what: &str, dest: Result<Destination, LocationError>| {
+            let refused = |shown: &str, why: String| {
                 let list: Vec<&str> = patterns.iter().map(|p| p.as_str()).collect();
                 ParamError(format!(
-                    "{origin}: {what} {dest:?} is not in the sidecar's allowedMirrors ({}){why}",
+                    "{origin}: {what} {shown:?} is not in the sidecar's allowedMirrors ({}){why}",
                     list.join(", ")
                 ))
             };
-            match Location::parse(dest) {
-                Ok(loc) if mirrors::allowed(patterns, &loc) => Ok(()),
-                Ok(_) => Err(refused(String::new())),
-                Err(e) => Err(refused(format!(": {e}"))),
+            match dest {
+                Ok(d) if mirrors::allowed(patterns, d.location()) => Ok(()),
+                Ok(d) => Err(refused(d.as_str(), String::new())),
+                Err(e) => Err(refused(e.text(), format!(": {e}"))),
             }
         };
         if let Some((origin, m)) = &app_mirror {
-            check(origin, "mirror", mirror_text(m).unwrap_or(""))?;
+            // An empty mirror names no place at all: refused, as no pattern can admit it.
+            let none = || Err(LocationError::NotARegistry(String::new()));
+            check(
+                origin,
+                "mirror",
+                Destination::mirror(m).unwrap_or_else(none),
+            )?;
         }
         for (origin, raw) in app_destinations {
-            if let Target::Full(dest) = Target::of(raw) {
+            if let Some(dest) = Destination::full_entry(raw) {
                 check(origin, "destination", dest)?;
             }
         }

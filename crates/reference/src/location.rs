@@ -34,6 +34,15 @@ pub enum LocationError {
     NotARegistry(String),
 }
 
+impl LocationError {
+    /// The text that is not a location.
+    pub fn text(&self) -> &str {
+        match self {
+            LocationError::Invalid(s, _) | LocationError::NotARegistry(s) => s,
+        }
+    }
+}
+
 impl Location {
     /// Parses `host[:port][/path]`.
     ///

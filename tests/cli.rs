@@ -421,3 +421,70 @@ fn symlink_check_judges_what_git_would_ship() {
     dir.symlink("/etc/passwd", "repo/other/new.yaml");
     assert_eq!(render(&[]).stderr(), refusal("other/new.yaml"));
 }
+
+/// `explain DIR` and `verify DIR` read the app like `generate`. Their rule flags stand in for the
+/// config file: they override it, the app's layers apply over them and only the app's values
+/// are checked against `allowedMirrors` (the person at the terminal is the admin).
+#[test]
+fn explain_dir_flags_are_the_config_layer() {
+    let dir = util::cmd::TestDir::new();
+    dir.write(
+        "c.yaml",
+        format!("mirror: {ECR}\nregistries: {{docker.io: hub}}\noverrides: {{allow: ['*']}}\nallowedMirrors: ['*.dkr.ecr.*.amazonaws.com']\n"),
+    );
+    dir.write(
+        "app/pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: c, image: nginx:1.27}\n",
+    );
+    let explain = |extra: &[&str]| {
+        let mut c = dir.cmd();
+        c.args(["explain", "-o", "json", "--config"])
+            .arg(dir.join("c.yaml"))
+            .args(extra)
+            .arg(dir.join("app"));
+        c
+    };
+    let row = |extra: &[&str]| -> serde_json::Value {
+        let report: serde_json::Value = serde_json::from_str(&explain(extra).stdout_ok()).unwrap();
+        report["fields"][0].clone()
+    };
+    let other = "222222222222.dkr.ecr.us-east-1.amazonaws.com";
+    let app = "333333333333.dkr.ecr.eu-west-1.amazonaws.com";
+    assert_eq!(row(&[])["after"], format!("{ECR}/hub/library/nginx:1.27"));
+    // The flag overrides the config…
+    assert_eq!(
+        row(&["--mirror", other])["after"],
+        format!("{other}/hub/library/nginx:1.27")
+    );
+    // …the app's parameter overrides the flag…
+    let param = format!("mirror={app}");
+    assert_eq!(
+        row(&["--mirror", other, "--param", &param])["after"],
+        format!("{app}/hub/library/nginx:1.27")
+    );
+    assert_eq!(
+        row(&[
+            "--map",
+            "docker.io=flag",
+            "--param-map",
+            "registries.docker.io=app"
+        ])["after"],
+        format!("{ECR}/app/library/nginx:1.27")
+    );
+    // …the admin's flag is not held to allowedMirrors, the app's value is.
+    assert_eq!(
+        row(&["--mirror", "mirror.example.com"])["after"],
+        "mirror.example.com/hub/library/nginx:1.27"
+    );
+    let out =
+        explain(&["--mirror", other, "--param", "mirror=mirror.example.com"]).expect_failure();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "pullthrough: parameter mirror: mirror \"mirror.example.com\" is not in the sidecar's allowedMirrors (*.dkr.ecr.*.amazonaws.com)\n"
+    );
+    // `--namespace` stands for the destination namespace.
+    assert_eq!(row(&[])["namespace"], "default");
+    assert_eq!(row(&["--namespace", "prod"])["namespace"], "prod");
+}

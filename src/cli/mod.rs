@@ -56,9 +56,8 @@ pub fn run() -> Result<ExitCode> {
                     let pa = args::PluginArgs {
                         config: a.rules.config.clone(),
                     };
-                    let mut ps =
-                        plugin::settings(&pa, plugin::ParamSource::Cli(&a.app), &env, dir)?;
-                    apply_rule_flags(&a.rules, &mut ps.rewrite)?;
+                    let src = plugin::ParamSource::Cli(&a.app, Some(&a.rules));
+                    let ps = plugin::settings(&pa, src, &env, dir)?;
                     Some(plugin::explain(&ps, a.output)?)
                 } else {
                     None
@@ -96,7 +95,8 @@ pub fn run() -> Result<ExitCode> {
         Command::Verify(a) => return verify(a, &env),
         Command::Render(a) => {
             let dir = plugin::app_dir(a.dir.as_deref())?;
-            let ps = plugin::settings(&a.plugin, plugin::ParamSource::Cli(&a.app), &env, &dir)?;
+            let src = plugin::ParamSource::Cli(&a.app, None);
+            let ps = plugin::settings(&a.plugin, src, &env, &dir)?;
             let (inputs, plan) = plugin::generate(&ps)?;
             write_rewritten(&inputs, &plan)?;
         }
@@ -124,8 +124,8 @@ fn verify(a: args::VerifyCmdArgs, env: &Environ) -> Result<ExitCode> {
             let pa = args::PluginArgs {
                 config: a.rules.config.clone(),
             };
-            let mut ps = plugin::settings(&pa, plugin::ParamSource::Cli(&a.app), env, dir)?;
-            apply_rule_flags(&a.rules, &mut ps.rewrite)?;
+            let src = plugin::ParamSource::Cli(&a.app, Some(&a.rules));
+            let ps = plugin::settings(&pa, src, env, dir)?;
             let (_, plan, rules) = plugin::render_and_plan(&ps)?;
             print_warnings(&plan.warnings);
             (plan, rules.default_namespace().to_string())

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use serde_json::{json, Map, Value as Json};
 
-use super::args::{AppArgs, PluginArgs};
+use super::args::{AppArgs, PluginArgs, RuleArgs};
 use super::print_warnings;
 use crate::argocd::env::ArgoEnv;
 use crate::argocd::parameters::{Collection, Id, PARAMS};
@@ -28,8 +28,9 @@ use crate::settings::plugin::{self as plugin_settings, AppLayers, PluginSettings
 pub enum ParamSource<'a> {
     /// `ARGOCD_APP_PARAMETERS` and `ARGOCD_ENV_*` (generate, init, parameters).
     Argo,
-    /// The command line (render, explain DIR).
-    Cli(&'a AppArgs),
+    /// The command line (render, explain DIR, verify DIR), and the rule flags of explain and
+    /// verify (`--mirror`, `--map`, `--exclude`, `--strict`, `--namespace`).
+    Cli(&'a AppArgs, Option<&'a RuleArgs>),
 }
 
 /// Resolves settings for the app in `dir`.
@@ -40,11 +41,20 @@ pub fn settings(
     dir: &Path,
 ) -> Result<PluginSettings> {
     let mut argo = ArgoEnv::from_environ(env);
-    let base = crate::settings::from_config(plugin.config.as_deref(), env)?;
+    let mut base = crate::settings::from_config(plugin.config.as_deref(), env)?;
     print_warnings(&base.warnings);
+    // The rule flags stand in for the config file at the terminal: they change the config's
+    // layer, and the app's layers apply over them (and are checked) as they would in Argo CD.
+    let flags = match src {
+        ParamSource::Cli(_, flags) => flags,
+        ParamSource::Argo => None,
+    };
+    if let Some(f) = flags {
+        super::apply_rule_flags(f, &mut base.rewrite)?;
+    }
     let layers = match src {
         ParamSource::Argo => AppLayers::from_argo(&argo)?,
-        ParamSource::Cli(a) => {
+        ParamSource::Cli(a, _) => {
             for e in &a.env {
                 let (k, v) = e
                     .split_once('=')
@@ -69,6 +79,11 @@ pub fn settings(
         &layers,
     )?;
     ps.strategy = super::strategy(env);
+    // `--namespace` stands for the Application's destination namespace, which resolving reads
+    // from `ARGOCD_APP_NAMESPACE`: given, it wins.
+    if let Some(ns) = flags.and_then(|f| f.namespace.as_ref()) {
+        ps.rewrite.default_namespace = ns.clone();
+    }
     Ok(ps)
 }
 

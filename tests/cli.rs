@@ -415,6 +415,16 @@ fn symlink_check_judges_what_git_would_ship() {
     assert!(render(&[]).stdout_ok().contains("kind: ConfigMap"));
     git(&repo, &["add", "-f", "other/key.secret"]);
     assert_eq!(render(&[]).stderr(), refusal("other/key.secret"));
+    // git's repository-local variables in the user's environment cannot hide it: another
+    // index (in which the link is not tracked, so it is ignored again) or another object store.
+    let elsewhere = dir.join("elsewhere").to_str().unwrap().to_string();
+    for var in ["GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR"] {
+        assert_eq!(
+            render(&[(var, &elsewhere)]).stderr(),
+            refusal("other/key.secret"),
+            "{var}"
+        );
+    }
     git(&repo, &["rm", "-q", "--cached", "other/key.secret"]);
 
     // Untracked and not ignored: it would be committed, so it is judged.

@@ -78,6 +78,29 @@ pub(crate) fn check_repository(
     })
 }
 
+/// git's repository-local environment variables (`git rev-parse --local-env-vars`, git 2.39),
+/// which git itself clears before it works in another repository (a submodule). Left in place,
+/// a user's `GIT_INDEX_FILE`, object directory or config would make git describe some other
+/// state than the checkout's, and could hide a link from the check.
+const GIT_LOCAL_ENV: &[&str] = &[
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_CONFIG",
+    "GIT_CONFIG_PARAMETERS",
+    "GIT_CONFIG_COUNT",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_IMPLICIT_WORK_TREE",
+    "GIT_GRAFT_FILE",
+    "GIT_INDEX_FILE",
+    "GIT_NO_REPLACE_OBJECTS",
+    "GIT_REPLACE_REF_BASE",
+    "GIT_PREFIX",
+    "GIT_INTERNAL_SUPER_PREFIX",
+    "GIT_SHALLOW_FILE",
+    "GIT_COMMON_DIR",
+];
+
 /// The paths (relative to `root`) git would commit, or why git could not say.
 fn git_files(
     root: &Path,
@@ -102,7 +125,8 @@ fn git_files(
         "--others".into(),
         "--exclude-standard".into(),
     ];
-    let cmd = Cmd::new(git, args, root, "git");
+    let mut cmd = Cmd::new(git, args, root, "git");
+    cmd.env_remove = GIT_LOCAL_ENV.iter().map(OsString::from).collect();
     let out = process::run(&cmd, deadline, limits).map_err(|e| e.to_string())?;
     Ok(out
         .stdout

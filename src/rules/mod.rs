@@ -917,6 +917,59 @@ mod tests {
         decides!(r, Image, Some("default"), "nginx" => "m.example.com/hub/library/nginx:latest", "registry docker.io");
     }
 
+    /// Which step wins when several apply, in the order the README's "How an image is decided"
+    /// lists (and the module doc): each line is a value that two steps would decide differently,
+    /// named in its comment, and shows the earlier one winning.
+    #[test]
+    fn precedence() {
+        // `enabled: false` comes before every step.
+        let r = rules("enabled: false\nmirror: m.example.com\nregistries: {docker.io: hub}\nnamespaces: {exclude: [kube-system]}\n");
+        decides!(r, Image, None, "nginx" => kept, "disabled"); // registries entry
+        decides!(r, Image, None, "{{ .Values.image }}" => kept, "disabled"); // 1 unparseable
+        decides!(r, Image, None, "m.example.com/hub/library/nginx:1" => kept, "disabled"); // 3 destination
+        decides!(r, Image, Some("kube-system"), "nginx" => kept, "disabled"); // 4 namespace
+        decides!(r, Prefix, None, "docker.io/mongodb" => kept, "disabled"); // registries entry
+
+        // Steps 1 and 3–8, each against a later one.
+        let r = rules("mirror: m.example.com/cache\n\
+            registries: {docker.io: hub, quay.io: quay, m.example.com: local}\n\
+            exclude: ['**/busybox']\n\
+            namespaces: {include: ['team-*'], exclude: [team-legacy]}\n\
+            rules: [{match: '^quay\\.io/(.*)$', replace: 'm.example.com/cache/by-regex/$1'}, {match: '^ghcr\\.io/(.*)$', replace: 'm.example.com/cache/ghcr/$1'}, {match: '^ghcr\\.io/org/(.*)$', replace: 'm.example.com/cache/org/$1'}]\n");
+        decides!(r, Image, Some("kube-system"), "{{ .image }}" => kept, "unparseable: invalid reference format"); // 1 over 4: still reported
+        decides!(r, Prefix, Some("kube-system"), "UseDefault" => kept, "unparseable: \"UseDefault\" does not name a registry host"); // 1 over 4
+        decides!(r, Image, Some("kube-system"), "m.example.com/cache/hub/library/nginx:1" => kept, "already on mirror"); // 3 over 4
+        decides!(r, Prefix, Some("kube-system"), "m.example.com/cache/hub" => kept, "already on mirror"); // 3 over 4
+        decides!(r, Image, Some("team-a"), "m.example.com/cache/hub/library/busybox:1" => kept, "already on mirror"); // 3 over 5
+        decides!(r, Image, Some("team-a"), "m.example.com/cache/x:1" => kept, "already on mirror"); // 3 over 6 (registries.m.example.com)
+        decides!(r, Image, Some("team-a"), "m.example.com/other/x:1" => "m.example.com/cache/local/other/x:1", "registry m.example.com"); // 6: outside the mirror's path
+        decides!(r, Image, Some("team-legacy"), "busybox" => kept, "namespace excluded (team-legacy)"); // 4 over 5
+        decides!(r, Prefix, Some("team-legacy"), "quay.io/busybox" => kept, "namespace excluded (team-legacy)"); // 4 over 5
+        decides!(r, Image, Some("kube-system"), "nginx" => kept, "namespace excluded (kube-system)"); // 4 over 6
+        decides!(r, Image, Some("kube-system"), "ghcr.io/a:1" => kept, "namespace excluded (kube-system)"); // 4 over 7
+        decides!(r, Image, Some("team-a"), "busybox:1" => kept, "excluded (**/busybox)"); // 5 over 6
+        decides!(r, Prefix, Some("team-a"), "quay.io/busybox" => kept, "excluded (**/busybox)"); // 5 over 6
+        decides!(r, Image, Some("team-a"), "ghcr.io/org/busybox:1" => kept, "excluded (**/busybox)"); // 5 over 7
+        decides!(r, Image, Some("team-a"), "quay.io/a/b:1" => "m.example.com/cache/quay/a/b:1", "registry quay.io"); // 6 over 7 (rules[0])
+        decides!(r, Image, Some("team-a"), "ghcr.io/org/x:1" => "m.example.com/cache/ghcr/org/x:1", "regex #2"); // 7: rules in order, #2 over #3
+        decides!(r, Prefix, Some("team-a"), "ghcr.io/org" => kept, "no rule for ghcr.io"); // 8: no regex for a prefix
+        decides!(r, Image, Some("team-a"), "registry.k8s.io/pause:3.9" => kept, "no rule for registry.k8s.io"); // 8
+
+        // Step 2, Docker Hub aliases folded, comes before every step that compares registries.
+        let r = rules("mirror: m.example.com\n\
+            dockerHubAliases: [hub.corp.example]\n\
+            exclude: [docker.io/library/busybox]\n\
+            rules: [{match: '^docker\\.io/library/(.*)$', replace: 'm.example.com/hub/$1'}, {match: '^quay\\.io/(.*)$', replace: 'docker.io/quay-copy/$1'}]\n");
+        decides!(r, Image, None, "hub.corp.example/quay-copy/a:1" => kept, "already on mirror"); // 2 before 3 (rules[1]'s destination)
+        decides!(r, Prefix, None, "hub.corp.example/quay-copy" => kept, "already on mirror"); // 2 before 3
+        decides!(r, Image, None, "hub.corp.example/busybox:1" => kept, "excluded (docker.io/library/busybox)"); // 2 before 5, `library/` added
+        decides!(r, Image, None, "HUB.corp.example/nginx:1" => "m.example.com/hub/nginx:1", "regex #1"); // 2 before 7
+        decides!(r, Image, None, "index.docker.io/nginx:1" => "m.example.com/hub/nginx:1", "regex #1"); // always Docker Hub
+
+        // The admin's list replaces the default: `registry-1.docker.io` is a registry of its own.
+        decides!(r, Image, None, "registry-1.docker.io/nginx:1" => kept, "no rule for registry-1.docker.io");
+    }
+
     #[test]
     fn registries_keys_fold_like_images() {
         let r = rules(&format!(

@@ -1,6 +1,7 @@
 //! Rules: decide, for one image string, whether and how it is rewritten.
 //!
-//! Order (the first that applies wins): unparseable → kept; registries folded (ASCII lowercase,
+//! Order (the first that applies wins; the tests' `precedence` table pins it): disabled
+//! (`enabled: false`) → kept; unparseable → kept; registries folded (ASCII lowercase,
 //! `index.docker.io` and the Docker Hub aliases into `docker.io`, `library/` added); at or below
 //! a destination (the mirror, a full destination, where an anchored regex rule's replacement
 //! starts; whole path components) → kept; namespace not included or excluded → kept; `exclude`

@@ -1,6 +1,7 @@
 //! Rules: decide, for one image string, whether and how it is rewritten.
 //!
-//! Order (the first that applies wins): unparseable → kept; registries folded (ASCII lowercase,
+//! Order (the first that applies wins; the tests' `precedence` table pins it): disabled
+//! (`enabled: false`) → kept; unparseable → kept; registries folded (ASCII lowercase,
 //! `index.docker.io` and the Docker Hub aliases into `docker.io`, `library/` added); at or below
 //! a destination (the mirror, a full destination, where an anchored regex rule's replacement
 //! starts; whole path components) → kept; namespace not included or excluded → kept; `exclude`
@@ -813,6 +814,149 @@ mod tests {
                 Err(e) => assert_eq!(e, $msg, "config {}", $cfg),
             }
         }};
+    }
+    /// `decides!(rules, Kind, namespace, value => output, reason)` or `… => kept, reason`: one
+    /// `decide_as`, the reason's text exact. An output is decided again with the same kind and
+    /// namespace and must be kept, as on the next sync.
+    macro_rules! decides {
+        ($r:expr, $kind:ident, $ns:expr, $value:expr => kept, $reason:expr) => {{
+            // Bound before borrowing, so a `format!` argument lives to the end of the block.
+            let (value, ns) = ($value, $ns);
+            let (value, ns): (&str, Option<&str>) = (value.as_ref(), ns);
+            let d = $r
+                .decide_as(value, ns, ValueKind::$kind)
+                .unwrap_or_else(|e| panic!("{value}: {e}"));
+            let got = (d.to.as_deref(), d.reason.to_string());
+            assert_eq!(
+                got,
+                (None, $reason.to_string()),
+                "{value} ({:?}, {ns:?})",
+                ValueKind::$kind
+            );
+        }};
+        ($r:expr, $kind:ident, $ns:expr, $value:expr => $want:expr, $reason:expr) => {{
+            // Bound before borrowing, as above.
+            let (value, want, ns) = ($value, $want, $ns);
+            let (value, want, ns): (&str, &str, Option<&str>) = (value.as_ref(), want.as_ref(), ns);
+            let d = $r
+                .decide_as(value, ns, ValueKind::$kind)
+                .unwrap_or_else(|e| panic!("{value}: {e}"));
+            let got = (d.to.as_deref(), d.reason.to_string());
+            assert_eq!(
+                got,
+                (Some(want), $reason.to_string()),
+                "{value} ({:?}, {ns:?})",
+                ValueKind::$kind
+            );
+            let again = $r.decide_as(want, ns, ValueKind::$kind).unwrap();
+            assert_eq!(again.to, None, "second run of {value} rewrote {want}");
+        }};
+    }
+
+    /// A digest for vectors that carry one (sha256 of nothing).
+    const DIGEST: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+    /// `decide_as` by value kind and namespace: what each kind becomes (README "How an image is
+    /// decided"; `ValueKind`), and how `namespaces` and the default namespace gate all three.
+    #[test]
+    fn decide_as_table() {
+        let cfg = "mirror: m.example.com\n\
+            registries: {docker.io: hub, quay.io: quay, harbor.example.com: 'mirror.internal:5000/harbor'}\n\
+            exclude: [docker.io/library/busybox]\n\
+            namespaces: {include: ['team-*', default], exclude: [team-legacy]}\n\
+            rules: [{match: '^gcr\\.io/(.*)$', replace: 'm.example.com/gcr/$1'}]\n";
+        let r = rules(cfg);
+        // Image: tag and digest kept, `:latest` when neither is written (the regex sees it too).
+        decides!(r, Image, None, "nginx" => "m.example.com/hub/library/nginx:latest", "registry docker.io");
+        decides!(r, Image, Some("team-a"), format!("quay.io/a/b:1@{DIGEST}") => format!("m.example.com/quay/a/b:1@{DIGEST}"), "registry quay.io");
+        decides!(r, Image, Some("team-a"), "harbor.example.com/p/x:2" => "mirror.internal:5000/harbor/p/x:2", "registry harbor.example.com");
+        decides!(r, Image, Some("team-a"), "gcr.io/p/x" => "m.example.com/gcr/p/x:latest", "regex #1");
+        decides!(r, Image, Some("team-a"), "m.example.com/hub/library/nginx:latest" => kept, "already on mirror");
+        decides!(r, Image, Some("team-a"), "busybox:1" => kept, "excluded (docker.io/library/busybox)");
+        decides!(r, Image, Some("team-a"), "ghcr.io/a/b:1" => kept, "no rule for ghcr.io");
+        decides!(r, Image, Some("team-a"), "Nginx" => kept, "unparseable: invalid reference format: repository name (library/Nginx) must be lowercase");
+        // Repository: the same, but nothing is added (a written tag is still kept).
+        decides!(r, Repository, None, "nginx" => "m.example.com/hub/library/nginx", "registry docker.io");
+        decides!(r, Repository, Some("team-a"), "quay.io/a/b:1" => "m.example.com/quay/a/b:1", "registry quay.io");
+        decides!(r, Repository, Some("team-a"), "gcr.io/p/x" => "m.example.com/gcr/p/x", "regex #1");
+        decides!(r, Repository, Some("team-a"), "m.example.com/hub/library/nginx" => kept, "already on mirror");
+        decides!(r, Repository, Some("team-a"), "busybox" => kept, "excluded (docker.io/library/busybox)");
+        // Prefix: registry[/path] as written (aliases folded, no `library/`, a trailing `/` kept);
+        // regex rules are for whole references and never apply.
+        decides!(r, Prefix, None, "docker.io/mongodb" => "m.example.com/hub/mongodb", "registry docker.io");
+        decides!(r, Prefix, Some("team-a"), "docker.io" => "m.example.com/hub", "registry docker.io");
+        decides!(r, Prefix, Some("team-a"), "quay.io/" => "m.example.com/quay/", "registry quay.io");
+        decides!(r, Prefix, Some("team-a"), "registry-1.docker.io/bitnami" => "m.example.com/hub/bitnami", "registry docker.io");
+        decides!(r, Prefix, Some("team-a"), "harbor.example.com/p" => "mirror.internal:5000/harbor/p", "registry harbor.example.com");
+        decides!(r, Prefix, Some("team-a"), "gcr.io/p" => kept, "no rule for gcr.io");
+        decides!(r, Prefix, Some("team-a"), "m.example.com/hub/" => kept, "already on mirror");
+        decides!(r, Prefix, Some("team-a"), "docker.io/library/busybox" => kept, "excluded (docker.io/library/busybox)");
+        decides!(r, Prefix, Some("team-a"), "UseDefault" => kept, "unparseable: \"UseDefault\" does not name a registry host");
+        // Namespaces gate every kind: not included, or included and excluded (exclude wins).
+        decides!(r, Image, Some("kube-system"), "nginx" => kept, "namespace excluded (kube-system)");
+        decides!(r, Image, Some("team-legacy"), "nginx" => kept, "namespace excluded (team-legacy)");
+        decides!(r, Repository, Some("kube-system"), "nginx" => kept, "namespace excluded (kube-system)");
+        decides!(r, Prefix, Some("team-legacy"), "docker.io/mongodb" => kept, "namespace excluded (team-legacy)");
+        // No `metadata.namespace`: the app's destination namespace decides; a written one wins.
+        let mut r = rules(cfg);
+        r.default_namespace = "kube-system".into();
+        decides!(r, Image, None, "nginx" => kept, "namespace excluded (kube-system)");
+        decides!(r, Prefix, None, "docker.io/mongodb" => kept, "namespace excluded (kube-system)");
+        decides!(r, Image, Some("team-a"), "nginx" => "m.example.com/hub/library/nginx:latest", "registry docker.io");
+        decides!(r, Image, Some("default"), "nginx" => "m.example.com/hub/library/nginx:latest", "registry docker.io");
+    }
+
+    /// Which step wins when several apply, in the order the README's "How an image is decided"
+    /// lists (and the module doc): each line is a value that two steps would decide differently,
+    /// named in its comment, and shows the earlier one winning.
+    #[test]
+    fn precedence() {
+        // `enabled: false` comes before every step.
+        let r = rules("enabled: false\nmirror: m.example.com\nregistries: {docker.io: hub}\nnamespaces: {exclude: [kube-system]}\n");
+        decides!(r, Image, None, "nginx" => kept, "disabled"); // registries entry
+        decides!(r, Image, None, "{{ .Values.image }}" => kept, "disabled"); // 1 unparseable
+        decides!(r, Image, None, "m.example.com/hub/library/nginx:1" => kept, "disabled"); // 3 destination
+        decides!(r, Image, Some("kube-system"), "nginx" => kept, "disabled"); // 4 namespace
+        decides!(r, Prefix, None, "docker.io/mongodb" => kept, "disabled"); // registries entry
+
+        // Steps 1 and 3–8, each against a later one.
+        let r = rules("mirror: m.example.com/cache\n\
+            registries: {docker.io: hub, quay.io: quay, m.example.com: local}\n\
+            exclude: ['**/busybox']\n\
+            namespaces: {include: ['team-*'], exclude: [team-legacy]}\n\
+            rules: [{match: '^quay\\.io/(.*)$', replace: 'm.example.com/cache/by-regex/$1'}, {match: '^ghcr\\.io/(.*)$', replace: 'm.example.com/cache/ghcr/$1'}, {match: '^ghcr\\.io/org/(.*)$', replace: 'm.example.com/cache/org/$1'}]\n");
+        decides!(r, Image, Some("kube-system"), "{{ .image }}" => kept, "unparseable: invalid reference format"); // 1 over 4: still reported
+        decides!(r, Prefix, Some("kube-system"), "UseDefault" => kept, "unparseable: \"UseDefault\" does not name a registry host"); // 1 over 4
+        decides!(r, Image, Some("kube-system"), "m.example.com/cache/hub/library/nginx:1" => kept, "already on mirror"); // 3 over 4
+        decides!(r, Prefix, Some("kube-system"), "m.example.com/cache/hub" => kept, "already on mirror"); // 3 over 4
+        decides!(r, Image, Some("team-a"), "m.example.com/cache/hub/library/busybox:1" => kept, "already on mirror"); // 3 over 5
+        decides!(r, Image, Some("team-a"), "m.example.com/cache/x:1" => kept, "already on mirror"); // 3 over 6 (registries.m.example.com)
+        decides!(r, Image, Some("team-a"), "m.example.com/other/x:1" => "m.example.com/cache/local/other/x:1", "registry m.example.com"); // 6: outside the mirror's path
+        decides!(r, Image, Some("team-legacy"), "busybox" => kept, "namespace excluded (team-legacy)"); // 4 over 5
+        decides!(r, Prefix, Some("team-legacy"), "quay.io/busybox" => kept, "namespace excluded (team-legacy)"); // 4 over 5
+        decides!(r, Image, Some("kube-system"), "nginx" => kept, "namespace excluded (kube-system)"); // 4 over 6
+        decides!(r, Image, Some("kube-system"), "ghcr.io/a:1" => kept, "namespace excluded (kube-system)"); // 4 over 7
+        decides!(r, Image, Some("team-a"), "busybox:1" => kept, "excluded (**/busybox)"); // 5 over 6
+        decides!(r, Prefix, Some("team-a"), "quay.io/busybox" => kept, "excluded (**/busybox)"); // 5 over 6
+        decides!(r, Image, Some("team-a"), "ghcr.io/org/busybox:1" => kept, "excluded (**/busybox)"); // 5 over 7
+        decides!(r, Image, Some("team-a"), "quay.io/a/b:1" => "m.example.com/cache/quay/a/b:1", "registry quay.io"); // 6 over 7 (rules[0])
+        decides!(r, Image, Some("team-a"), "ghcr.io/org/x:1" => "m.example.com/cache/ghcr/org/x:1", "regex #2"); // 7: rules in order, #2 over #3
+        decides!(r, Prefix, Some("team-a"), "ghcr.io/org" => kept, "no rule for ghcr.io"); // 8: no regex for a prefix
+        decides!(r, Image, Some("team-a"), "registry.k8s.io/pause:3.9" => kept, "no rule for registry.k8s.io"); // 8
+
+        // Step 2, Docker Hub aliases folded, comes before every step that compares registries.
+        let r = rules("mirror: m.example.com\n\
+            dockerHubAliases: [hub.corp.example]\n\
+            exclude: [docker.io/library/busybox]\n\
+            rules: [{match: '^docker\\.io/library/(.*)$', replace: 'm.example.com/hub/$1'}, {match: '^quay\\.io/(.*)$', replace: 'docker.io/quay-copy/$1'}]\n");
+        decides!(r, Image, None, "hub.corp.example/quay-copy/a:1" => kept, "already on mirror"); // 2 before 3 (rules[1]'s destination)
+        decides!(r, Prefix, None, "hub.corp.example/quay-copy" => kept, "already on mirror"); // 2 before 3
+        decides!(r, Image, None, "hub.corp.example/busybox:1" => kept, "excluded (docker.io/library/busybox)"); // 2 before 5, `library/` added
+        decides!(r, Image, None, "HUB.corp.example/nginx:1" => "m.example.com/hub/nginx:1", "regex #1"); // 2 before 7
+        decides!(r, Image, None, "index.docker.io/nginx:1" => "m.example.com/hub/nginx:1", "regex #1"); // always Docker Hub
+
+        // The admin's list replaces the default: `registry-1.docker.io` is a registry of its own.
+        decides!(r, Image, None, "registry-1.docker.io/nginx:1" => kept, "no rule for registry-1.docker.io");
     }
 
     #[test]

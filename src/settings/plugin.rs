@@ -521,3 +521,102 @@ pub fn repo_root(app_dir: &Path, source_path: Option<&str>) -> (PathBuf, RepoSco
     let root = root.or_else(git_top).unwrap_or(app_dir);
     (root.to_path_buf(), RepoScope::Everything)
 }
+
+#[cfg(test)]
+mod tests {
+    //! The layers, one vector per line: a setting's value in the config file, the `ARGOCD_ENV_`
+    //! variables and the parameters, and what resolving gives (`value <- origin`). Precedence,
+    //! highest first: parameter > `ARGOCD_ENV_` > config > default (the README's table).
+    use super::*;
+
+    /// Resolves a directory app with the config text `cfg`, `ARGOCD_ENV_` pairs (names without
+    /// the prefix) and `ARGOCD_APP_PARAMETERS`; origins name the config file `c.yaml`.
+    fn resolved(cfg: &str, env: &[(&str, &str)], params: &str) -> Result<PluginSettings, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.yaml");
+        std::fs::write(&file, cfg).unwrap();
+        let app = dir.path().join("app");
+        std::fs::create_dir(&app).unwrap();
+        let mut pairs: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (format!("ARGOCD_ENV_{k}"), v.to_string()))
+            .collect();
+        pairs.push(("ARGOCD_APP_PARAMETERS".into(), params.into()));
+        let environ = Environ::from_pairs(pairs);
+        let at = format!("{}: ", file.display());
+        let tidy = |e: String| e.replace(&at, "c.yaml: ");
+        let base =
+            crate::settings::from_config(Some(&file), &environ).map_err(|e| tidy(e.to_string()))?;
+        let argo = ArgoEnv::from_environ(&environ);
+        let layers = AppLayers::from_argo(&argo).map_err(|e| e.to_string())?;
+        let mut ps = resolve(
+            &environ,
+            &argo,
+            base.native.as_ref(),
+            base.rewrite,
+            base.limits,
+            &app,
+            &layers,
+        )
+        .map_err(|e| tidy(e.to_string()))?;
+        let w = &mut ps.rewrite;
+        for origin in [
+            &mut w.enabled.origin,
+            &mut w.mirror.origin,
+            &mut w.registries.origin,
+            &mut w.exclude.origin,
+            &mut w.profiles.origin,
+        ] {
+            *origin = tidy(origin.clone());
+        }
+        Ok(ps)
+    }
+
+    /// `layers!(field, config, [ENV = value…], parameters JSON => "value <- origin")`, or
+    /// `=> error "text"`.
+    macro_rules! layers {
+        ($field:ident, $cfg:expr, [$($k:literal = $v:expr),*], $params:expr => error $want:expr) => {
+            match resolved($cfg, &[$(($k, $v)),*], $params) {
+                Ok(ps) => panic!("resolved {:?}, expected {:?}", ps.rewrite.$field, $want),
+                Err(e) => assert_eq!(e, $want),
+            }
+        };
+        ($field:ident, $cfg:expr, [$($k:literal = $v:expr),*], $params:expr => $want:expr) => {{
+            let ps = resolved($cfg, &[$(($k, $v)),*], $params).unwrap_or_else(|e| panic!("{e}"));
+            let s = &ps.rewrite.$field;
+            assert_eq!(format!("{:?} <- {}", s.value, s.origin), $want, "{} / {}", $cfg, $params);
+        }};
+    }
+
+    const M: &str = r#"[{"name":"mirror","string":"param.example.com"}]"#;
+
+    #[test]
+    fn precedence_of_the_layers() {
+        // One value: the highest layer that sets it wins.
+        layers!(mirror, "", [], "null" => "None <- default");
+        layers!(mirror, "mirror: c.example.com\n", [], "null" => r#"Some("c.example.com") <- c.yaml: mirror"#);
+        layers!(mirror, "mirror: c.example.com\n", ["MIRROR" = "env.example.com"], "null" => r#"Some("env.example.com") <- ARGOCD_ENV_MIRROR"#);
+        layers!(mirror, "mirror: c.example.com\n", ["MIRROR" = "env.example.com"], M => r#"Some("param.example.com") <- parameter mirror"#);
+        layers!(mirror, "", [], M => r#"Some("param.example.com") <- parameter mirror"#);
+        layers!(enabled, "enabled: false\n", [], "null" => "false <- c.yaml: enabled");
+        layers!(enabled, "enabled: false\n", ["ENABLED" = "true"], "null" => "true <- ARGOCD_ENV_ENABLED");
+        layers!(enabled, "", ["ENABLED" = "true"], r#"[{"name":"enabled","string":"false"}]"# => "false <- parameter enabled");
+        // `profiles` replaces the list below it; `exclude` adds to it.
+        layers!(profiles, "profiles: [strimzi]\n", ["PROFILES" = "cert-manager"], "null" => r#"["cert-manager"] <- ARGOCD_ENV_PROFILES"#);
+        layers!(exclude, "exclude: [a/*]\n", ["EXCLUDE" = "b/*"], r#"[{"name":"exclude","array":["c/*"]}]"# => r#"["a/*", "b/*", "c/*"] <- parameter exclude"#);
+        // `registries` merges: an app entry replaces the one below for the same registry, under
+        // any spelling; the others stay.
+        layers!(registries, "registries: {docker.io: hub, quay.io: quay}\n", ["REGISTRIES" = "Docker.IO=env-hub"], "null" => r#"{"Docker.IO": "env-hub", "quay.io": "quay"} <- ARGOCD_ENV_REGISTRIES"#);
+        layers!(registries, "registries: {docker.io: hub, quay.io: quay}\n", ["REGISTRIES" = "docker.io=env-hub"], r#"[{"name":"registries","map":{"index.docker.io":"app-hub"}}]"# => r#"{"index.docker.io": "app-hub", "quay.io": "quay"} <- parameter registries"#);
+        // Both app layers answer to the admin's policy, named by the layer that set the value.
+        layers!(mirror, "overrides: {allow: [enabled]}\n", ["MIRROR" = "env.example.com"], "null" => error "ARGOCD_ENV_MIRROR: not allowed by the sidecar config (add \"mirror\" to overrides.allow to let apps set it)");
+        layers!(mirror, "overrides: {allow: [enabled]}\n", [], M => error "parameter mirror: not allowed by the sidecar config (add \"mirror\" to overrides.allow to let apps set it)");
+        layers!(mirror, "overrides: {allow: [mirror]}\n", ["ENABLED" = "false"], M => error "ARGOCD_ENV_ENABLED: not allowed by the sidecar config (add \"enabled\" to overrides.allow to let apps set it)");
+        layers!(mirror, "allowedMirrors: ['*.example.com']\n", ["MIRROR" = "evil.example.org"], "null" => error "ARGOCD_ENV_MIRROR: mirror \"evil.example.org\" is not in the sidecar's allowedMirrors (*.example.com)");
+        layers!(mirror, "allowedMirrors: ['*.example.com']\n", [], r#"[{"name":"mirror","string":"evil.example.org/x"}]"# => error "parameter mirror: mirror \"evil.example.org/x\" is not in the sidecar's allowedMirrors (*.example.com)");
+        // allowedMirrors judges the value that is used: one the parameter replaces is not.
+        layers!(mirror, "allowedMirrors: ['*.example.com']\n", ["MIRROR" = "evil.example.org"], M => r#"Some("param.example.com") <- parameter mirror"#);
+        // The config's own values are the admin's: not held to its allowedMirrors.
+        layers!(mirror, "mirror: c.example.org\nallowedMirrors: ['*.example.com']\n", [], "null" => r#"Some("c.example.org") <- c.yaml: mirror"#);
+    }
+}

@@ -154,6 +154,17 @@ struct Written {
 }
 
 impl Written {
+    /// The place `dest` names, with its registry folded like images are.
+    fn of(dest: &Destination, origin: &str, aliases: &[String]) -> Written {
+        let loc = dest.location();
+        Written {
+            domain: fold_registry(&loc.domain(), aliases).into_owned(),
+            path: loc.path().to_string(),
+            shown: dest.as_str().to_string(),
+            origin: origin.to_string(),
+        }
+    }
+
     fn holds(&self, r: &ImageRef) -> bool {
         r.domain() == self.domain && path_under(r.path(), &self.path)
     }
@@ -251,6 +262,160 @@ fn replacement_destination(
     )))
 }
 
+/// The `registries` entries, each with its destination (added to `destinations`); two keys for
+/// one registry must agree on it.
+fn compile_registries(
+    s: &RewriteSettings,
+    aliases: &[String],
+    mirror: Option<&Destination>,
+    destinations: &mut Vec<Written>,
+) -> Result<Vec<RegistryRule>, RuleError> {
+    let mut registries: Vec<RegistryRule> = Vec::new();
+    for (key, raw) in &s.registries.value {
+        let origin = format!("{}.{key}", s.registries.origin);
+        let upstream = upstream_key(key, aliases, &origin)?;
+        let d = Destination::entry(raw, mirror).map_err(|e| RuleError {
+            origin: origin.clone(),
+            msg: e.to_string(),
+        })?;
+        destinations.push(Written::of(&d, &origin, aliases));
+        let dest_path_len = d.location().path().len();
+        let dest = d.as_str().to_string();
+        if let Some(prev) = registries.iter().find(|r| r.upstream == upstream) {
+            if prev.dest != dest {
+                return Err(RuleError {
+                    origin: prev.origin.clone(),
+                    msg: format!(
+                        "{origin} is the same registry ({upstream}; Docker Hub aliases fold into docker.io) with another destination ({:?}, {dest:?}): keep one",
+                        prev.dest
+                    ),
+                });
+            }
+            continue;
+        }
+        registries.push(RegistryRule {
+            upstream,
+            key: key.to_ascii_lowercase(),
+            dest,
+            dest_path_len,
+            origin,
+        });
+    }
+    Ok(registries)
+}
+
+/// The regex rules, in order; an anchored rule's replacement start is added to `destinations`.
+fn compile_regex(
+    s: &RewriteSettings,
+    aliases: &[String],
+    destinations: &mut Vec<Written>,
+) -> Result<Vec<RegexRule>, RuleError> {
+    let mut regex: Vec<RegexRule> = Vec::new();
+    for (i, r) in s.rules.value.iter().enumerate() {
+        let origin = r
+            .origin
+            .clone()
+            .unwrap_or_else(|| format!("{}[{i}]", s.rules.origin));
+        let name = r
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("{}[{i}]", s.rules.origin));
+        // Compiled size capped (`limits.maxRegexBytes`): a pathological rule fails here, at start-up.
+        let re = regex::RegexBuilder::new(&r.pattern).size_limit(s.max_regex_bytes.value).build().map_err(|e| {
+            let msg = match e {
+                regex::Error::CompiledTooBig(n) => {
+                    format!("the compiled regex exceeds the limit of {n} bytes (raise limits.maxRegexBytes in the config)")
+                }
+                e => format!("invalid regex: {}", e.to_string().lines().last().unwrap_or("")),
+            };
+            RuleError { origin: origin.clone(), msg }
+        })?;
+        if r.require_capture && re.captures_len() < 2 {
+            return Err(RuleError {
+                origin,
+                msg: format!(
+                    "regex {:?} has no capture group; the replacement needs $1",
+                    r.pattern
+                ),
+            });
+        }
+        let registry = match &r.registry {
+            Some(key) => Some((upstream_key(key, aliases, &name)?, key.to_ascii_lowercase())),
+            None => None,
+        };
+        if let Some((folded, _)) = &registry {
+            let clash = regex.iter().find(|o| {
+                o.registry.as_ref().is_some_and(|(f, _)| f == folded) && o.replace != r.replace
+            });
+            if let Some(o) = clash {
+                return Err(RuleError {
+                    origin: o.name.clone(),
+                    msg: format!(
+                        "{name} is the same registry ({folded}; Docker Hub aliases fold into docker.io) with another replacement ({:?}, {:?}): keep one",
+                        o.replace, r.replace
+                    ),
+                });
+            }
+        }
+        // Only when every match starts at the beginning does the output start with the
+        // replacement's literal text; then that is a destination too.
+        if anchored_at_start(&r.pattern) {
+            let found = replacement_destination(&r.replace, aliases).map_err(|msg| RuleError {
+                origin: name.clone(),
+                msg,
+            })?;
+            if let Some((domain, path, shown)) = found {
+                destinations.push(Written {
+                    domain,
+                    path,
+                    shown,
+                    origin: name.clone(),
+                });
+            }
+        }
+        regex.push(RegexRule {
+            registry,
+            re,
+            replace: r.replace.clone(),
+            name,
+        });
+    }
+    Ok(regex)
+}
+
+/// No destination may be a whole upstream registry that an entry or rule rewrites.
+fn no_whole_upstream_destination(
+    registries: &[RegistryRule],
+    regex: &[RegexRule],
+    destinations: &[Written],
+) -> Result<(), RuleError> {
+    // A destination that is a whole upstream registry would make every image of it "already
+    // mirrored": the entry for that registry could never apply.
+    let upstreams = registries
+        .iter()
+        .map(|r| (r.upstream.as_str(), r.origin.as_str()))
+        .chain(regex.iter().filter_map(|r| {
+            r.registry
+                .as_ref()
+                .map(|(f, _)| (f.as_str(), r.name.as_str()))
+        }));
+    for (upstream, origin) in upstreams {
+        if let Some(d) = destinations
+            .iter()
+            .find(|d| d.path.is_empty() && d.domain == upstream)
+        {
+            return Err(RuleError {
+                origin: d.origin.clone(),
+                msg: format!(
+                    "{:?} is the whole registry {upstream}, so every image of it would count as already mirrored and {origin} could never apply; write to a path under it",
+                    d.shown
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 impl Rules {
     /// Compiles settings.
     ///
@@ -279,148 +444,14 @@ impl Rules {
             Some(Ok(m)) => Some(m),
             None => None,
         };
-        let mut destinations = Vec::new();
-        let mut add_destination = |dest: &Destination, origin: &str| {
-            let loc = dest.location();
-            destinations.push(Written {
-                domain: fold_registry(&loc.domain(), &aliases).into_owned(),
-                path: loc.path().to_string(),
-                shown: dest.as_str().to_string(),
-                origin: origin.to_string(),
-            });
-        };
-        if let Some(m) = &mirror {
-            add_destination(m, &s.mirror.origin);
-        }
-        let mut registries: Vec<RegistryRule> = Vec::new();
-        for (key, raw) in &s.registries.value {
-            let origin = format!("{}.{key}", s.registries.origin);
-            let upstream = upstream_key(key, &aliases, &origin)?;
-            let d = Destination::entry(raw, mirror.as_ref()).map_err(|e| RuleError {
-                origin: origin.clone(),
-                msg: e.to_string(),
-            })?;
-            add_destination(&d, &origin);
-            let dest_path_len = d.location().path().len();
-            let dest = d.as_str().to_string();
-            if let Some(prev) = registries.iter().find(|r| r.upstream == upstream) {
-                if prev.dest != dest {
-                    return Err(RuleError {
-                        origin: prev.origin.clone(),
-                        msg: format!(
-                            "{origin} is the same registry ({upstream}; Docker Hub aliases fold into docker.io) with another destination ({:?}, {dest:?}): keep one",
-                            prev.dest
-                        ),
-                    });
-                }
-                continue;
-            }
-            registries.push(RegistryRule {
-                upstream,
-                key: key.to_ascii_lowercase(),
-                dest,
-                dest_path_len,
-                origin,
-            });
-        }
-        let mut regex: Vec<RegexRule> = Vec::new();
-        for (i, r) in s.rules.value.iter().enumerate() {
-            let origin = r
-                .origin
-                .clone()
-                .unwrap_or_else(|| format!("{}[{i}]", s.rules.origin));
-            let name = r
-                .name
-                .clone()
-                .unwrap_or_else(|| format!("{}[{i}]", s.rules.origin));
-            // Compiled size capped (`limits.maxRegexBytes`): a pathological rule fails here, at start-up.
-            let re = regex::RegexBuilder::new(&r.pattern).size_limit(s.max_regex_bytes.value).build().map_err(|e| {
-                let msg = match e {
-                    regex::Error::CompiledTooBig(n) => {
-                        format!("the compiled regex exceeds the limit of {n} bytes (raise limits.maxRegexBytes in the config)")
-                    }
-                    e => format!("invalid regex: {}", e.to_string().lines().last().unwrap_or("")),
-                };
-                RuleError { origin: origin.clone(), msg }
-            })?;
-            if r.require_capture && re.captures_len() < 2 {
-                return Err(RuleError {
-                    origin,
-                    msg: format!(
-                        "regex {:?} has no capture group; the replacement needs $1",
-                        r.pattern
-                    ),
-                });
-            }
-            let registry = match &r.registry {
-                Some(key) => Some((
-                    upstream_key(key, &aliases, &name)?,
-                    key.to_ascii_lowercase(),
-                )),
-                None => None,
-            };
-            if let Some((folded, _)) = &registry {
-                let clash = regex.iter().find(|o| {
-                    o.registry.as_ref().is_some_and(|(f, _)| f == folded) && o.replace != r.replace
-                });
-                if let Some(o) = clash {
-                    return Err(RuleError {
-                        origin: o.name.clone(),
-                        msg: format!(
-                            "{name} is the same registry ({folded}; Docker Hub aliases fold into docker.io) with another replacement ({:?}, {:?}): keep one",
-                            o.replace, r.replace
-                        ),
-                    });
-                }
-            }
-            // Only when every match starts at the beginning does the output start with the
-            // replacement's literal text; then that is a destination too.
-            if anchored_at_start(&r.pattern) {
-                let found =
-                    replacement_destination(&r.replace, &aliases).map_err(|msg| RuleError {
-                        origin: name.clone(),
-                        msg,
-                    })?;
-                if let Some((domain, path, shown)) = found {
-                    destinations.push(Written {
-                        domain,
-                        path,
-                        shown,
-                        origin: name.clone(),
-                    });
-                }
-            }
-            regex.push(RegexRule {
-                registry,
-                re,
-                replace: r.replace.clone(),
-                name,
-            });
-        }
-        // A destination that is a whole upstream registry would make every image of it "already
-        // mirrored": the entry for that registry could never apply.
-        let upstreams = registries
+        // Where pullthrough writes: the mirror, each destination and each anchored rule's start.
+        let mut destinations: Vec<Written> = mirror
             .iter()
-            .map(|r| (r.upstream.as_str(), r.origin.as_str()))
-            .chain(regex.iter().filter_map(|r| {
-                r.registry
-                    .as_ref()
-                    .map(|(f, _)| (f.as_str(), r.name.as_str()))
-            }));
-        for (upstream, origin) in upstreams {
-            if let Some(d) = destinations
-                .iter()
-                .find(|d| d.path.is_empty() && d.domain == upstream)
-            {
-                return Err(RuleError {
-                    origin: d.origin.clone(),
-                    msg: format!(
-                        "{:?} is the whole registry {upstream}, so every image of it would count as already mirrored and {origin} could never apply; write to a path under it",
-                        d.shown
-                    ),
-                });
-            }
-        }
+            .map(|m| Written::of(m, &s.mirror.origin, &aliases))
+            .collect();
+        let registries = compile_registries(s, &aliases, mirror.as_ref(), &mut destinations)?;
+        let regex = compile_regex(s, &aliases, &mut destinations)?;
+        no_whole_upstream_destination(&registries, &regex, &destinations)?;
         let ns_include = if s.namespaces_include.value.is_empty() {
             None
         } else {

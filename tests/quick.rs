@@ -184,7 +184,7 @@ impl Tally {
                 self.answered += 1;
                 self.answered_bytes += text.len();
             }
-            Ok(Agreement::Unsure) => {}
+            Ok(Agreement::Unsure(_)) => {}
             Err(msg) => {
                 // Minimizing a large piece is slow; the first few are enough to act on.
                 let minimize_it = self.failures.len() < 4;
@@ -1164,7 +1164,7 @@ fn generated_documents() {
                 bytes_answered.set(bytes_answered.get() + text.len());
                 Ok(())
             }
-            Ok(Agreement::Unsure) => Ok(()),
+            Ok(Agreement::Unsure(_)) => Ok(()),
             Err(e) => Err(TestCaseError::fail(e)),
         }
     });
@@ -1285,7 +1285,7 @@ fn hunt() {
         }
         match check_named(&text, limits, &|| "hunted document".into()) {
             Ok(Agreement::Same) => answered += 1,
-            Ok(Agreement::Unsure) => {}
+            Ok(Agreement::Unsure(_)) => {}
             Err(_) => {
                 let m = minimize(&text, limits);
                 // One report per shape: letters and digits all read as `x`.

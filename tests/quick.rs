@@ -26,7 +26,7 @@ use std::sync::{Mutex, OnceLock};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
-use pullthrough::manifest::quick::{agrees_with_full, Agreement};
+use pullthrough::manifest::quick::{agrees_with_full, Agreement, Reason};
 use pullthrough::manifest::split;
 use pullthrough::manifest::yaml::ParseLimits;
 
@@ -164,14 +164,38 @@ fn describe(label: &str, text: &str, limits: ParseLimits, msg: &str, minimize_it
     s
 }
 
-/// Counts of one test's inputs: how many (and how many bytes) the quick reader answered.
+/// Counts of one test's inputs: how many (and how many bytes) the quick reader answered, and
+/// why it declined the others.
 #[derive(Default)]
 struct Tally {
     texts: usize,
     answered: usize,
     bytes: usize,
     answered_bytes: usize,
+    declines: Declines,
     failures: Vec<String>,
+}
+
+/// The quick reader's declines by reason: texts, bytes, and the first text declined for it
+/// (its label and the decline's offset).
+#[derive(Default)]
+struct Declines(std::collections::BTreeMap<Reason, (usize, usize, String)>);
+
+impl Declines {
+    fn add(&mut self, reason: Reason, bytes: usize, example: &dyn Fn() -> String) {
+        let e = self.0.entry(reason).or_insert_with(|| (0, 0, example()));
+        e.0 += 1;
+        e.1 += bytes;
+    }
+
+    /// The reasons, most texts first, one line each (all of them: there are few).
+    fn print(&self, indent: &str) {
+        let mut rows: Vec<_> = self.0.iter().collect();
+        rows.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.0.cmp(b.0)));
+        for (reason, (texts, bytes, example)) in rows {
+            eprintln!("{indent}declined {texts} texts ({bytes} bytes) for {reason:?} ({reason}), first: {example}");
+        }
+    }
 }
 
 impl Tally {
@@ -184,7 +208,14 @@ impl Tally {
                 self.answered += 1;
                 self.answered_bytes += text.len();
             }
-            Ok(Agreement::Unsure(_)) => {}
+            Ok(Agreement::Unsure(d)) => {
+                let example = || {
+                    let at = text.get(d.at..).unwrap_or("");
+                    let at: String = at.chars().take(30).collect();
+                    format!("{} at byte {}: {at:?}…", label(), d.at)
+                };
+                self.declines.add(d.reason, text.len(), &example);
+            }
             Err(msg) => {
                 // Minimizing a large piece is slow; the first few are enough to act on.
                 let minimize_it = self.failures.len() < 4;
@@ -230,6 +261,7 @@ impl Tally {
             percent(self.answered_bytes, self.bytes),
             self.failures.len()
         );
+        self.declines.print("    ");
         assert!(
             self.failures.is_empty(),
             "{what}: the quick reader disagrees with the full parser on {} texts:\n{}",
@@ -1152,6 +1184,7 @@ fn generated_documents() {
     );
     // Cases and answers by spice level.
     let by_spice = std::cell::RefCell::new([(0usize, 0usize); 4]);
+    let declines = std::cell::RefCell::new(Declines::default());
     let result = runner.run(&vec(any::<u32>(), 0..400), |choices| {
         let (text, limits, spice) = generate(&choices);
         by_spice.borrow_mut()[spice as usize].0 += 1;
@@ -1164,7 +1197,13 @@ fn generated_documents() {
                 bytes_answered.set(bytes_answered.get() + text.len());
                 Ok(())
             }
-            Ok(Agreement::Unsure(_)) => Ok(()),
+            Ok(Agreement::Unsure(d)) => {
+                declines.borrow_mut().add(d.reason, text.len(), &|| {
+                    let head: String = text.chars().take(80).collect();
+                    format!("{head:?}…")
+                });
+                Ok(())
+            }
             Err(e) => Err(TestCaseError::fail(e)),
         }
     });
@@ -1186,6 +1225,7 @@ fn generated_documents() {
             percent(*a, *n)
         );
     }
+    declines.borrow().print("    ");
     match result {
         Ok(()) => {}
         Err(TestError::Fail(why, choices)) => {

@@ -43,7 +43,11 @@ use super::Span;
 /// Never: tabs, carriage returns, byte-order marks, control characters, YAML 1.1 line breaks
 /// (NEL, LS, PS), directives, `...`, anchors, aliases, tags, explicit keys, folded scalars,
 /// empty sequence entries, nested compact sequences, keys over 1,000 bytes, nesting deeper than
-/// the parse limit (or [`MAX_DEPTH`]).
+/// the parse limit (or [`MAX_DEPTH`]). A few narrower cases are declined too, each under its
+/// [`Reason`]: text after `---` (a comment included), empty literal scalars and ones whose
+/// last line has no line feed, a space before a key's `:`, trailing commas and `:`/`#` in
+/// plain scalars inside flow collections, plain continuation lines after a comment line or
+/// opening with `- `, `? ` or `: `.
 pub fn events(input: &str, limits: ParseLimits) -> Result<Vec<(Ev<'_>, Span)>, Decline> {
     let mut out = Vec::new();
     read(input, limits, &mut out)?;

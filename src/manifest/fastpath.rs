@@ -149,7 +149,9 @@ fn scan_pieces(
             Verdict::Skip { documents, objects } => (documents, objects, true),
             Verdict::NeverTouched => (1, 1, validate_all),
             Verdict::Scan => {
+                // A decline, whatever its reason, means: read it again with the full parser.
                 return super::scan_quick(t, limits, fields)
+                    .ok()
                     .or_else(|| super::scan(t, limits, fields).ok());
             }
         };
@@ -224,7 +226,7 @@ fn append(out: &mut Scan, scan: Scan, off: usize, text: &str) {
 fn parse_only(text: &str, limits: ParseLimits) -> Option<usize> {
     use super::quick::Sink;
     let mut counter = DocumentCounter::new(text);
-    if super::quick::read(text, limits, &mut counter).is_none() {
+    if super::quick::read(text, limits, &mut counter).is_err() {
         // The quick reader was unsure: what it counted is thrown away, the full parser reads.
         counter = DocumentCounter::new(text);
         for ev in super::yaml::events(text, limits) {

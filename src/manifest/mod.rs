@@ -268,7 +268,7 @@ pub fn leaks(input: &str, limits: ParseLimits, fields: &FieldSet) -> Result<Vec<
         for r in pieces {
             let t = &input[r.clone()];
             let mut scanner = Scanner::new(t, BUILTIN, fields).collecting();
-            let scan = if quick::read(t, limits, &mut scanner).is_some() {
+            let scan = if quick::read(t, limits, &mut scanner).is_ok() {
                 scanner.finish()
             } else {
                 let mut scanner = Scanner::new(t, BUILTIN, fields).collecting();
@@ -308,12 +308,20 @@ pub fn leaks(input: &str, limits: ParseLimits, fields: &FieldSet) -> Result<Vec<
     Ok(scanner.finish().leaks)
 }
 
-/// [`scan`], reading the events with the [`quick`] reader when it is sure of them; `None`
-/// when it is not, and the caller decides whether to run [`scan`] (the full parser).
-pub fn scan_quick(input: &str, limits: ParseLimits, fields: &FieldSet) -> Option<Scan> {
+/// [`scan`], reading the events with the [`quick`] reader when it is sure of them.
+///
+/// # Errors
+///
+/// The reader's [`quick::Decline`] when it is not sure (syntax errors included): the caller
+/// decides whether to run [`scan`] (the full parser).
+pub fn scan_quick(
+    input: &str,
+    limits: ParseLimits,
+    fields: &FieldSet,
+) -> Result<Scan, quick::Decline> {
     let mut scanner = Scanner::new(input, BUILTIN, fields);
     quick::read(input, limits, &mut scanner)?;
-    Some(scanner.finish())
+    Ok(scanner.finish())
 }
 
 impl<'a> quick::Sink<'a> for Scanner<'a, '_> {

@@ -239,7 +239,7 @@ fn parse_only(text: &str, limits: ParseLimits) -> Option<usize> {
 
 /// Counts documents from either reader's events and checks each document the way the scanner
 /// would: a root mapping with a `kind` Go reads as a non-empty string (the last one), or null;
-/// nothing Go refuses in a single scalar or key ([`super::go_refuses_scalar`]), no collection
+/// nothing Go refuses in a single scalar or key ([`super::scanner::go_refuses_scalar`]), no collection
 /// as a key; and nothing that needs the scanner's reading to tell (aliases, tags, merge keys).
 /// Any doubt makes the caller scan the piece fully.
 struct DocumentCounter<'a> {
@@ -318,7 +318,8 @@ impl<'a> super::quick::Sink<'a> for DocumentCounter<'a> {
             } => {
                 let key = self.in_key_position();
                 self.unsure |= tag.is_some()
-                    || super::go_refuses_scalar(self.text, value, style, None, span, key).is_some();
+                    || super::scanner::go_refuses_scalar(self.text, value, style, None, span, key)
+                        .is_some();
                 // A merge key at any depth: Go refuses a merge of anything but a mapping (or a
                 // sequence of mappings), which only the scanner checks (found by fuzzing: a
                 // `<<: c*` in a skipped document passed the fast path, the full parse refused it).

@@ -330,18 +330,6 @@ impl<'a> quick::Sink<'a> for Scanner<'a, '_> {
     }
 }
 
-/// What Go refuses in this one scalar (see [`GoRefusal`]), if anything; `key`: it is a mapping key.
-pub fn go_refuses_scalar(
-    text: &str,
-    value: &str,
-    style: Style,
-    tag: Option<&str>,
-    span: Span,
-    key: bool,
-) -> Option<GoRefusal> {
-    scanner::go_refuses_scalar(text, value, style, tag, span, key)
-}
-
 /// Whether Go reads this scalar (with its tag, if one was written) as a string.
 pub fn go_string(value: &str, style: Style, tag: Option<&str>) -> bool {
     scanner::go_string(value, style, tag)

@@ -88,13 +88,8 @@ const fn embedded(
     value: ValueKind,
 ) -> FieldSpec {
     FieldSpec {
-        kinds: &["ConfigMap"],
-        group: "",
-        names,
-        paths,
-        value,
-        qualified: false,
         embedded: Some(inner),
+        ..data(names, paths, value)
     }
 }
 

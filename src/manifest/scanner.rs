@@ -1476,21 +1476,11 @@ impl<'a, 'f> Scanner<'a, 'f> {
         let mut dead_leaks = vec![false; doc.leaks.len()];
         let mut dead_visits = vec![false; doc.visits.len()];
         for (from, to) in &doc.dead {
-            dead_leaks[from.leaks..to.leaks]
-                .iter_mut()
-                .for_each(|d| *d = true);
-            dead_visits[from.visits..to.visits]
-                .iter_mut()
-                .for_each(|d| *d = true);
-            dead_sites[from.sites..to.sites]
-                .iter_mut()
-                .for_each(|d| *d = true);
-            dead_findings[from.findings..to.findings]
-                .iter_mut()
-                .for_each(|d| *d = true);
-            dead_objects[from.objects..to.objects]
-                .iter_mut()
-                .for_each(|d| *d = true);
+            dead_leaks[from.leaks..to.leaks].fill(true);
+            dead_visits[from.visits..to.visits].fill(true);
+            dead_sites[from.sites..to.sites].fill(true);
+            dead_findings[from.findings..to.findings].fill(true);
+            dead_objects[from.objects..to.objects].fill(true);
         }
         let root = doc.objects.first().cloned().unwrap_or_default();
         let is_list = root.items == Items::Sequence;

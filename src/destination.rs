@@ -7,11 +7,17 @@ use std::borrow::Cow;
 
 use pullthrough_reference::{Location, LocationError, DEFAULT_DOMAIN, LEGACY_DEFAULT_DOMAIN};
 
-/// A destination is full when its first component looks like a registry host (has `.` or `:`,
-/// or is `localhost`); otherwise it is a prefix under the mirror.
+/// Whether a path component looks like a registry host rather than a name: it has a `.` or a
+/// `:` (a port), or is `localhost`. The one test of it, for destinations, `registries` keys,
+/// prefix values and qualified fields.
+pub fn looks_like_host(component: &str) -> bool {
+    component.contains(['.', ':']) || component == "localhost"
+}
+
+/// A destination is full when its first component looks like a registry host; otherwise it is
+/// a prefix under the mirror.
 fn is_full_destination(s: &str) -> bool {
-    let first = s.split('/').next().unwrap_or("");
-    first.contains('.') || first.contains(':') || first == "localhost"
+    looks_like_host(s.split('/').next().unwrap_or(""))
 }
 
 /// What a `registries` value means: surrounding `/` dropped, then a full destination

@@ -96,9 +96,8 @@ pub fn report(inputs: &[Input], plan: &Plan, rules: &Rules, leaks: &[Vec<Leak>])
             // A rule that cannot rewrite it validly says so in the row, rather than failing explain.
             let d = rules
                 .decide(&l.token, l.object.namespace.as_deref())
-                .unwrap_or_else(|e| crate::rules::Decision {
-                    to: None,
-                    reason: Reason::Unparseable(e.to_string()),
+                .unwrap_or_else(|e| {
+                    crate::rules::Decision::kept(Reason::Unparseable(e.to_string()))
                 });
             if d.reason == Reason::AlreadyMirrored {
                 continue;

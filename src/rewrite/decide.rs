@@ -2,6 +2,7 @@
 //! `KEY=IMAGE` items — decided item by item by the [`Rules`], with the placeholders that are never
 //! images.
 
+use crate::destination::looks_like_host;
 use crate::manifest::fields::{ValueFormat, ValueKind};
 use crate::rules::{Decision, Reason, RuleError, Rules};
 
@@ -19,16 +20,10 @@ pub(super) fn decide_site(
     container: bool,
 ) -> Result<Decision, RuleError> {
     if container && value == ISTIO_AUTO.0 {
-        return Ok(Decision {
-            to: None,
-            reason: Reason::Placeholder(ISTIO_AUTO.1),
-        });
+        return Ok(Decision::kept(Reason::Placeholder(ISTIO_AUTO.1)));
     }
     if qualified && !names_a_registry(value.strip_prefix(prefix).unwrap_or(value)) {
-        return Ok(Decision {
-            to: None,
-            reason: Reason::NotQualified,
-        });
+        return Ok(Decision::kept(Reason::NotQualified));
     }
     decide_value(rules, value, prefix, format, kind, ns)
 }
@@ -39,11 +34,11 @@ const ISTIO_AUTO: (&str, &str) = (
     "Istio's injector replaces exactly `image: auto` in a gateway with its proxy image; a rewritten value would be pulled as is and fail",
 );
 
-/// The first path component is a registry host (`.`, `:` or `localhost`).
+/// A path follows a first component that is a registry host.
 fn names_a_registry(value: &str) -> bool {
     value
         .split_once('/')
-        .is_some_and(|(h, _)| h.contains('.') || h.contains(':') || h == "localhost")
+        .is_some_and(|(h, _)| looks_like_host(h))
 }
 
 /// The decision for a whole field value: the image after `prefix` (an argument's `--flag=`),
@@ -59,10 +54,9 @@ fn decide_value(
     ns: Option<&str>,
 ) -> Result<Decision, RuleError> {
     let Some(image) = value.strip_prefix(prefix) else {
-        return Ok(Decision {
-            to: None,
-            reason: Reason::Unparseable(format!("does not start with {prefix:?}")),
-        });
+        return Ok(Decision::kept(Reason::Unparseable(format!(
+            "does not start with {prefix:?}"
+        ))));
     };
     // One item: (decision, the item's text with its decided part replaced).
     let item = |text: &str| -> Result<Option<(Decision, Option<String>)>, RuleError> {
@@ -77,10 +71,7 @@ fn decide_value(
                 Some((k, v)) => (Some(k), v),
                 None => {
                     return Ok(Some((
-                        Decision {
-                            to: None,
-                            reason: Reason::Unparseable("no `=` in a KEY=IMAGE item".into()),
-                        },
+                        Decision::kept(Reason::Unparseable("no `=` in a KEY=IMAGE item".into())),
                         None,
                     )))
                 }

@@ -96,7 +96,7 @@ impl Read {
     fn kept(before: String, reason: Reason) -> Read {
         Read {
             before,
-            decision: Decision { to: None, reason },
+            decision: Decision::kept(reason),
             edit: None,
             rewrites_anchor: None,
         }

@@ -28,7 +28,7 @@ use regex::Regex;
 
 use regex_syntax::hir::Look;
 
-use crate::destination::{fold_registry, Destination};
+use crate::destination::{fold_registry, looks_like_host, Destination};
 use crate::manifest::fields::{FieldSet, ValueKind};
 use crate::settings::{RewriteSettings, Setting};
 use pullthrough_reference::location::path_under;
@@ -83,6 +83,13 @@ pub struct Decision {
     /// The new value, or `None` to leave the bytes alone.
     pub to: Option<String>,
     pub reason: Reason,
+}
+
+impl Decision {
+    /// The value is left as it is, for `reason`.
+    pub fn kept(reason: Reason) -> Decision {
+        Decision { to: None, reason }
+    }
 }
 
 /// A settings value that cannot be compiled into a rule, or a rule whose output for one image is
@@ -206,7 +213,7 @@ fn glob_set(s: &Setting<Vec<String>>) -> Result<(GlobSet, Vec<String>), RuleErro
 fn upstream_key(key: &str, aliases: &[String], origin: &str) -> Result<String, RuleError> {
     let lower = key.to_ascii_lowercase();
     let whole = grammar::domain_and_port(&lower).is_some_and(|(_, rest)| rest.is_empty());
-    if !whole || !(lower.contains(['.', ':']) || lower == "localhost") {
+    if !whole || !looks_like_host(&lower) {
         return Err(RuleError {
             origin: origin.to_string(),
             msg: format!("{key:?} is not a registry host[:port] (a key names the registry an image is pulled from; exclude and rules match paths)"),
@@ -511,22 +518,14 @@ impl Rules {
         kind: ValueKind,
     ) -> Result<Decision, RuleError> {
         if !self.enabled {
-            return Ok(Decision {
-                to: None,
-                reason: Reason::Disabled,
-            });
+            return Ok(Decision::kept(Reason::Disabled));
         }
         if kind == ValueKind::Prefix {
             return self.decide_prefix(image, namespace);
         }
         let parsed = match image.parse::<ImageRef>() {
             Ok(r) => r,
-            Err(e) => {
-                return Ok(Decision {
-                    to: None,
-                    reason: Reason::Unparseable(e.to_string()),
-                })
-            }
+            Err(e) => return Ok(Decision::kept(Reason::Unparseable(e.to_string()))),
         };
         let (d, by) = self.decide_parsed(parsed, namespace, kind);
         let (Some(to), Some(by)) = (&d.to, by) else {
@@ -602,23 +601,14 @@ impl Rules {
         namespace: Option<&str>,
         kind: ValueKind,
     ) -> (Decision, Option<By<'_>>) {
-        let keep = |reason| (Decision { to: None, reason }, None);
+        let keep = |reason| (Decision::kept(reason), None);
         let r = self.fold(parsed);
         if self.destinations.iter().any(|d| d.holds(&r)) {
             return keep(Reason::AlreadyMirrored);
         }
-        let ns = namespace.unwrap_or(&self.default_namespace);
-        if self
-            .ns_include
-            .as_ref()
-            .is_some_and(|inc| !inc.is_match(ns))
-            || self.ns_exclude.is_match(ns)
-        {
-            return keep(Reason::NamespaceExcluded(ns.to_string()));
-        }
         let name = r.name();
-        if let Some(i) = self.exclude.0.matches(&name).first() {
-            return keep(Reason::Excluded(self.exclude.1[*i].clone()));
+        if let Some(reason) = self.gated(namespace, &name) {
+            return keep(reason);
         }
         let suffix = tag_and_digest(&r, kind);
         if let Some(e) = self.registries.iter().find(|e| e.upstream == r.domain()) {
@@ -661,6 +651,23 @@ impl Rules {
             }
         }
         keep(Reason::NoRule(r.domain().to_string()))
+    }
+
+    /// Steps 4 and 5 of the decision order, shared by images and prefixes: the object's
+    /// namespace (or the default) not included or excluded, then an `exclude` glob on `name`
+    /// (the folded `registry/path`). The reason to keep the value, if one applies.
+    fn gated(&self, namespace: Option<&str>, name: &str) -> Option<Reason> {
+        let ns = namespace.unwrap_or(&self.default_namespace);
+        if self
+            .ns_include
+            .as_ref()
+            .is_some_and(|inc| !inc.is_match(ns))
+            || self.ns_exclude.is_match(ns)
+        {
+            return Some(Reason::NamespaceExcluded(ns.to_string()));
+        }
+        let i = self.exclude.0.matches(name).first().copied()?;
+        Some(Reason::Excluded(self.exclude.1[i].clone()))
     }
 
     /// Registries compared as [`fold_registry`] folds them: `registry-1.docker.io/nginx` is
@@ -708,11 +715,11 @@ impl Rules {
     /// prefix); regex rules are written for whole references and do not apply. A value that is
     /// not a registry host with an optional path (`UseDefault`, `a b`) is left as is.
     fn decide_prefix(&self, value: &str, namespace: Option<&str>) -> Result<Decision, RuleError> {
-        let keep = |reason| Ok(Decision { to: None, reason });
+        let keep = |reason| Ok(Decision::kept(reason));
         let slash = value.ends_with('/');
         let body = value.trim_end_matches('/');
         let (host, rest) = body.split_once('/').unwrap_or((body, ""));
-        if !(host.contains('.') || host.contains(':') || host == "localhost") {
+        if !looks_like_host(host) {
             return keep(Reason::Unparseable(format!(
                 "{value:?} does not name a registry host"
             )));
@@ -735,22 +742,13 @@ impl Rules {
         {
             return keep(Reason::AlreadyMirrored);
         }
-        let ns = namespace.unwrap_or(&self.default_namespace);
-        if self
-            .ns_include
-            .as_ref()
-            .is_some_and(|inc| !inc.is_match(ns))
-            || self.ns_exclude.is_match(ns)
-        {
-            return keep(Reason::NamespaceExcluded(ns.to_string()));
-        }
         let name = if rest.is_empty() {
             domain.clone()
         } else {
             format!("{domain}/{rest}")
         };
-        if let Some(i) = self.exclude.0.matches(&name).first() {
-            return keep(Reason::Excluded(self.exclude.1[*i].clone()));
+        if let Some(reason) = self.gated(namespace, &name) {
+            return keep(reason);
         }
         let Some(e) = self.registries.iter().find(|e| e.upstream == domain) else {
             return keep(Reason::NoRule(domain));

@@ -295,7 +295,7 @@ pub fn announcement_with(
     };
     // Jsonnet variables as the entries the parameter reads back.
     let vars = |v: &[render::JsonnetVar]| json!(v.iter().map(|v| v.to_entry()).collect::<Vec<_>>());
-    let source = r.source_type.unwrap_or_else(|| render::detect(&r.app_dir));
+    let source = r.resolved_source_type();
     let k = &r.kustomize.edits;
     let mut out = Vec::new();
     for def in PARAMS {

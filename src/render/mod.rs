@@ -119,6 +119,24 @@ impl RenderSettings {
             limits: Limits::default(),
         }
     }
+
+    /// The source type that renders this app: the one set, else what the app dir holds
+    /// ([`detect`]).
+    pub fn resolved_source_type(&self) -> SourceType {
+        self.source_type.unwrap_or_else(|| detect(&self.app_dir))
+    }
+
+    /// The repository checks every command runs before touching the app (the symlink check,
+    /// [`symlinks::check_repository`]), within `deadline`.
+    fn check_repository(&self, deadline: Instant) -> Result<(), RenderError> {
+        symlinks::check_repository(
+            &self.repo_root,
+            self.repo_scope,
+            self.tools.git.as_deref(),
+            deadline,
+            &self.limits,
+        )
+    }
 }
 
 /// `spec.source.helm` equivalents.
@@ -505,14 +523,8 @@ where
     F: EarlyWork<T>,
 {
     let deadline = Instant::now() + s.limits.timeout;
-    symlinks::check_repository(
-        &s.repo_root,
-        s.repo_scope,
-        s.tools.git.as_deref(),
-        deadline,
-        &s.limits,
-    )?;
-    let source_type = s.source_type.unwrap_or_else(|| detect(&s.app_dir));
+    s.check_repository(deadline)?;
+    let source_type = s.resolved_source_type();
     let mut warnings = Vec::new();
     let (parts, result) = match source_type {
         SourceType::Helm => helm::render(s, deadline, early)?,
@@ -571,14 +583,8 @@ where
 /// declared in `Chart.yaml` (or `requirements.yaml`) is missing from `charts/`. Nothing otherwise.
 pub fn init(s: &RenderSettings) -> Result<(), RenderError> {
     let deadline = Instant::now() + s.limits.timeout;
-    symlinks::check_repository(
-        &s.repo_root,
-        s.repo_scope,
-        s.tools.git.as_deref(),
-        deadline,
-        &s.limits,
-    )?;
-    match s.source_type.unwrap_or_else(|| detect(&s.app_dir)) {
+    s.check_repository(deadline)?;
+    match s.resolved_source_type() {
         SourceType::Helm => helm::init(s, deadline),
         SourceType::Kustomize | SourceType::Directory => Ok(()),
     }

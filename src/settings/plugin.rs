@@ -91,7 +91,7 @@ pub fn resolve(
     // A namespace parameter has no native counterpart for Kustomize and directory sources:
     // refused rather than silently without effect.
     if let Some(origin) = namespace_param {
-        let source = r.source_type.unwrap_or_else(|| render::detect(&r.app_dir));
+        let source = r.resolved_source_type();
         if source != SourceType::Helm {
             let hint = if source == SourceType::Kustomize {
                 "use kustomize-namespace (spec.source.kustomize.namespace) to set one"

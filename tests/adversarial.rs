@@ -577,14 +577,7 @@ impl Repo {
             c.arg("--config").arg(self.dir.join("config.yaml"));
         }
         c.env("PULLTHROUGH_HELM", tools::helm3());
-        c.env(
-            "PATH",
-            format!(
-                "{}:{}",
-                tools::tools_bin().display(),
-                std::env::var("PATH").unwrap_or_default()
-            ),
-        );
+        c.env("PATH", tools::path_with_tools());
         c
     }
     /// A fake `helm` running `script` (sh).
@@ -644,14 +637,7 @@ fn kustomize_failure_is_one_line_with_its_message() {
         .cmd()
         .arg("render")
         .arg(dir.join("repo/overlays/broken"))
-        .env(
-            "PATH",
-            format!(
-                "{}:{}",
-                tools::tools_bin().display(),
-                std::env::var("PATH").unwrap_or_default()
-            ),
-        )
+        .env("PATH", tools::path_with_tools())
         .output();
     assert_error(
         "kustomize fails",
@@ -1699,14 +1685,7 @@ fn init_and_generate(checkout: &TestDir, app_rel: &str, source_path: &str) -> (O
             .arg(cmd)
             .env("PULLTHROUGH_CONFIG", checkout.join("config.yaml"))
             .env("PULLTHROUGH_HELM", tools::helm3())
-            .env(
-                "PATH",
-                format!(
-                    "{}:{}",
-                    tools::tools_bin().display(),
-                    std::env::var("PATH").unwrap_or_default()
-                ),
-            )
+            .env("PATH", tools::path_with_tools())
             .env("HOME", checkout.join("home"))
             .env("ARGOCD_APP_NAME", "web")
             .env("ARGOCD_APP_NAMESPACE", "prod")

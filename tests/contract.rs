@@ -397,14 +397,7 @@ fn build_env(app: &App, checkout: &Checkout) -> Vec<(String, String)> {
     let rev = "4f9d1c7e2b3a45d6e7f8091a2b3c4d5e6f708192";
     let mut env: Vec<(String, String)> = vec![
         // sidecar env (os.Environ() of the cmp-server container)
-        (
-            "PATH".into(),
-            format!(
-                "{}:{}",
-                tools::tools_bin().display(),
-                std::env::var("PATH").unwrap_or_default()
-            ),
-        ),
+        ("PATH".into(), tools::path_with_tools()),
         (
             "HOME".into(),
             checkout.dir.join("home").display().to_string(),

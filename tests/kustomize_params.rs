@@ -44,14 +44,7 @@ impl App {
         if kustomize {
             c.env("PULLTHROUGH_KUSTOMIZE", tools::kustomize());
         }
-        c.env(
-            "PATH",
-            format!(
-                "{}:{}",
-                tools::tools_bin().display(),
-                std::env::var("PATH").unwrap_or_default()
-            ),
-        );
+        c.env("PATH", tools::path_with_tools());
         c.output()
     }
 }

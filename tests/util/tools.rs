@@ -16,6 +16,16 @@ pub fn tools_bin() -> PathBuf {
         .join("bin")
 }
 
+/// `PATH` with [`tools_bin`] first, for a command that must find the installed tools (and
+/// whatever else this process finds).
+pub fn path_with_tools() -> String {
+    format!(
+        "{}:{}",
+        tools_bin().display(),
+        env::var("PATH").unwrap_or_default()
+    )
+}
+
 fn lookup(env_var: &str, name: &str, system: &[&str]) -> Option<PathBuf> {
     if let Some(value) = env::var_os(env_var).filter(|v| !v.is_empty()) {
         let path = PathBuf::from(value);
